@@ -1,0 +1,54 @@
+"""Command line: `mamltheory plan | simulate | ...`; thin, each command lives with its subpackage."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mamltheory.errors import InputError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # noqa: D102 (argparse API)
+        sys.stderr.write(f"{self.prog}: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one sub-parser per command."""
+    from mamltheory.bounds import command as plan_command
+
+    parser = OneLineParser(prog="mamltheory", description=__doc__)
+    sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
+    plan_command.add_parser(sub)
+    try:
+        from mamltheory.simulate import command as simulate_command
+    except ImportError:
+        simulate_command = None
+    if simulate_command is not None:
+        simulate_command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `mamltheory` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        argv = ["plan"]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except InputError as err:
+        sys.stderr.write(f"mamltheory {args.command}: {err}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
