@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         sys.stderr.write(f"mamltheory {args.command}: {err}\n")
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,158 @@
+"""`mamltheory plan`: batch sizes, step size, δ and iteration budget from Theorems F.1 / G.1 / H.1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tomllib
+from typing import Any
+
+from mamltheory.assumptions import ProblemConstants
+from mamltheory.errors import InputError
+
+CONSTANT_FLAGS = {"L": "L", "rho": "rho", "sigma": "sigma", "sigma_tilde": "sigma-tilde", "sigma_H": "sigma-h"}
+# Built-in example (the README's): used when no constant is given on the command line or in a file.
+EXAMPLE = {"L": 1.0, "rho": 1.0, "sigma": 0.5, "sigma_tilde": 1.0, "sigma_H": 1.0, "eps": 0.1, "initial_gap": 10.0}
+FILE_KEYS = set(CONSTANT_FLAGS) | {"alpha", "eps", "initial_gap"}
+
+
+def add_parser(sub: Any) -> None:
+    """Register `plan` and its flags (DESIGN.md contract)."""
+    p = sub.add_parser("plan", help="batch sizes, step size and iteration budget for a target ε",
+                       description=__doc__)
+    p.add_argument("--algorithm", default="all", help="maml, fo-maml, hf-maml or all (default: all)")
+    for key, flag in CONSTANT_FLAGS.items():
+        p.add_argument(f"--{flag}", dest=key, type=_number(f"--{flag}"), default=None)
+    p.add_argument("--alpha", type=_number("--alpha"), default=None,
+                   help="inner step α (default: the largest the theorem allows)")
+    p.add_argument("--eps", type=_number("--eps"), default=None, help="target E‖∇F(w)‖")
+    p.add_argument("--initial-gap", dest="initial_gap", type=_number("--initial-gap"), default=None,
+                   help="Δ = F(w_0) − min F")
+    p.add_argument("--constants", metavar="FILE", default=None,
+                   help="TOML file with L, rho, sigma, sigma_tilde, sigma_H (and optionally alpha, eps, initial_gap)")
+    p.add_argument("--batch", default=None, metavar="B,D_in,D_o,D_h",
+                   help="evaluate the theorem at these batch sizes instead of choosing them")
+    p.add_argument("--k-shot", dest="k_shot", type=_integer("--k-shot"), default=None, metavar="K",
+                   help="D_in = D_o = K fixed: best accuracy and the B within 10%% of it")
+    p.add_argument("--json", action="store_true", help="print JSON (a list for --algorithm all)")
+    p.set_defaults(run=run)
+
+
+def _number(flag: str):
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: must be a number, got {text!r}") from None
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"{flag}: must be finite, got {text!r}")
+        return x
+    return parse
+
+
+def _integer(flag: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: must be an integer, got {text!r}") from None
+    return parse
+
+
+def _batch(text: str) -> tuple[int, int, int, int]:
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise InputError(f"--batch: must be four positive integers B,D_in,D_o,D_h, got {text!r}")
+    out = []
+    for name, part in zip(("B", "D_in", "D_o", "D_h"), parts):
+        try:
+            v = int(part)
+        except ValueError:
+            raise InputError(f"--batch: {name} must be a positive integer, got {part!r}") from None
+        if v < 1:
+            raise InputError(f"--batch: {name} must be a positive integer, got {v}")
+        out.append(v)
+    return tuple(out)  # type: ignore[return-value]
+
+
+def _read_constants_file(path: str) -> dict[str, float]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as err:
+        raise InputError(f"--constants: cannot read {path!r}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"--constants: {path!r} is not valid TOML: {err}") from None
+    unknown = sorted(set(data) - FILE_KEYS)
+    if unknown:
+        raise InputError(f"--constants: unknown key {unknown[0]!r} in {path!r}; allowed: {', '.join(sorted(FILE_KEYS))}")
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InputError(f"--constants: {key} in {path!r} must be a finite number, got {value!r}")
+    return {k: float(v) for k, v in data.items()}
+
+
+def resolve_inputs(args: argparse.Namespace) -> tuple[ProblemConstants, dict[str, float | None], bool]:
+    """Constants, α, ε and Δ from the flags over the TOML file; the example when no constant is given."""
+    values: dict[str, float | None] = {}
+    if args.constants:
+        values.update(_read_constants_file(args.constants))
+    for key in (*CONSTANT_FLAGS, "alpha", "eps", "initial_gap"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    example = not any(k in values for k in CONSTANT_FLAGS)
+    if example:
+        values = {**EXAMPLE, **values}
+    missing = [CONSTANT_FLAGS[k] for k in CONSTANT_FLAGS if k not in values]
+    if missing:
+        raise InputError(f"--{missing[0]}: required (give all five constants, or none for the built-in example)")
+    try:
+        constants = ProblemConstants(**{k: values[k] for k in CONSTANT_FLAGS})  # type: ignore[arg-type]
+    except InputError as err:  # ProblemConstants names the field; the user knows the flag
+        name, rule = str(err).split(":", 1)
+        raise InputError(f"--{CONSTANT_FLAGS[name]}:{rule}") from None
+    return constants, {k: values.get(k) for k in ("alpha", "eps", "initial_gap")}, example
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute and print the plan(s)."""
+    from mamltheory.bounds import planner
+
+    constants, opts, example = resolve_inputs(args)
+    algorithms = planner.ALGORITHMS if args.algorithm == "all" else (args.algorithm,)
+    for alg in algorithms:
+        planner.theorem_for(alg)
+    if args.k_shot is None and opts["eps"] is None:
+        raise InputError("--eps: required (the target E‖∇F(w)‖ > 0), or use --k-shot K")
+    if args.k_shot is None and opts["initial_gap"] is None:
+        raise InputError("--initial-gap: required (Δ = F(w_0) − min F > 0)")
+    batch = _batch(args.batch) if args.batch else None
+    if batch is not None and args.k_shot is not None:
+        raise InputError("--batch: cannot be combined with --k-shot (which fixes D_in = D_o = K)")
+
+    plans = []
+    for alg in algorithms:
+        try:
+            if args.k_shot is not None:
+                plans.append(planner.plan_kshot(alg, constants, args.k_shot, opts["alpha"], opts["initial_gap"]))
+            elif batch is not None:
+                plans.append(planner.evaluate(alg, constants, batch, opts["eps"], opts["initial_gap"], opts["alpha"]))
+            else:
+                plans.append(planner.plan(alg, constants, opts["eps"], opts["initial_gap"], opts["alpha"]))
+        except InputError as err:
+            if len(algorithms) == 1 or not str(err).startswith("--alpha"):
+                raise
+            plans.append(planner.infeasible_plan(alg, constants, str(err)))
+    if len(plans) > 1:
+        planner.mark_cheapest(plans)
+    if args.json:
+        out: Any = [p.to_json() for p in plans] if args.algorithm == "all" else plans[0].to_json()
+        json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    from mamltheory.bounds.render import print_plans
+
+    print_plans(plans, constants, opts, example)
+    return 0

@@ -1,0 +1,432 @@
+"""Planner: the cheapest batch sizes, step-size rule, δ and iteration budget that Theorems F.1/G.1/H.1 guarantee.
+
+Cost model (per meta-iteration): B tasks each draw D_in + D_o gradient samples; MAML adds D_h Hessian
+samples per task (O(d²) arithmetic each as explicit d×d matrices, O(d) as Hessian-vector products),
+HF-MAML adds two gradient batches of size D_h per task (eq. (12)), FO-MAML none; the step size
+β_k = β̃(w_k)/c of eq. (26) costs B'·D_β gradient samples. "Samples per iteration" counts every per-sample
+gradient or Hessian evaluation:
+
+    MAML     B(D_in + D_o + D_h) + B'D_β      arithmetic ≈ (B(D_in + D_o) + B'D_β)·d + (B·D_h + B)·d²
+    FO-MAML  B(D_in + D_o) + B'D_β            arithmetic ≈ samples·d
+    HF-MAML  B(D_in + D_o + 2D_h) + B'D_β     arithmetic ≈ samples·d
+
+The planner minimises samples per iteration subject to every precondition of the theorem and to its
+accuracy bound being <= ε, over integers, and certifies minimality (see `_cheapest_batches`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from mamltheory.assumptions import ProblemConstants
+from mamltheory.bounds.result import exact
+from mamltheory.bounds.theorems import THEOREMS, ConvergenceTheorem
+from mamltheory.errors import InputError
+
+ALGORITHMS = ("maml", "fo-maml", "hf-maml")
+# Integer points whose float cost is within this relative margin of the best are re-checked exactly.
+_FLOAT_MARGIN = 1e-9
+# Largest number of B values the exhaustive part of the search walks through.
+_MAX_B_RANGE = 20_000_000
+
+
+@dataclass
+class Plan:
+    """What the theory guarantees for one algorithm at one α: batches, step rule, δ, budget, cost."""
+
+    algorithm: str
+    theorem: str
+    mode: str                      # "plan" (choose batches for ε), "evaluate" (given batches), "k-shot"
+    alpha: float | None
+    alpha_rule: str
+    eps: float | None
+    initial_gap: float | None
+    batch: dict[str, int]
+    step_divisor: int
+    step_rule: str
+    delta: float | None
+    delta_rule: str | None
+    feasible: bool
+    reason: str | None = None
+    accuracy_bound: float | None = None
+    iterations: int | None = None
+    gradient_samples: int | None = None
+    hessian_samples: int | None = None
+    samples_per_iteration: int | None = None
+    arithmetic_per_iteration: dict[str, int] | None = None
+    total_samples: int | None = None
+    floor: float | None = None
+    alpha_reachable: float | None = None
+    best_accuracy: float | None = None
+    minimality: dict[str, Any] | None = None
+    preconditions: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    cheapest: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the `plan --json` contract (DESIGN.md)."""
+        out = dict(self.__dict__)
+        out["step_size"] = {"rule": self.step_rule, "c": self.step_divisor}
+        del out["step_rule"], out["step_divisor"]
+        return out
+
+
+def theorem_for(algorithm: str) -> ConvergenceTheorem:
+    """The general convergence theorem of `algorithm`."""
+    if algorithm not in THEOREMS:
+        raise InputError(f"--algorithm: must be one of {', '.join(ALGORITHMS)} or all, got {algorithm!r}")
+    return THEOREMS[algorithm]
+
+
+def _alpha(thm: ConvergenceTheorem, constants: ProblemConstants, alpha: float | None) -> tuple[Fraction, str]:
+    """α as an exact rational: the user's, checked against the theorem's range, or the largest allowed."""
+    alpha_max = Fraction(1, thm.alpha_L_max) / exact(constants.L)
+    if alpha is None:
+        return alpha_max, f"largest allowed by {thm.name}: α = 1/({thm.alpha_L_max}L) = {float(alpha_max):.6g}"
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
+        raise InputError(f"--alpha: must be a finite number, got {alpha!r}")
+    a = exact(alpha)
+    if not 0 < a <= alpha_max:
+        raise InputError(f"--alpha: must lie in (0, 1/({thm.alpha_L_max}L)] = (0, {float(alpha_max):.6g}] "
+                         f"for {thm.name}, got {alpha}")
+    return a, "given"
+
+
+def _exact_values(constants: ProblemConstants, alpha: Fraction, **extra: Any) -> dict[str, Any]:
+    vals: dict[str, Any] = {k: exact(v) for k, v in constants.as_dict().items()}
+    vals["alpha"] = alpha
+    vals.update({k: (exact(v) if isinstance(v, (int, float, Fraction)) else v) for k, v in extra.items()})
+    return vals
+
+
+def _ceil_min1(x: Fraction) -> int:
+    return max(1, math.ceil(x))
+
+
+def fixed_batches(algorithm: str, constants: ProblemConstants, alpha: float | None = None) -> dict[str, int]:
+    """The batches fixed by preconditions alone: D_h (Thm F.1/G.1/H.1) and B', D_β (Lemma 4.11, eq. (27))."""
+    thm = theorem_for(algorithm)
+    a, _ = _alpha(thm, constants, alpha)
+    return _fixed(thm, constants, a)
+
+
+def _fixed(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction) -> dict[str, int]:
+    L, rho, s, st, sH = (exact(x) for x in (c.L, c.rho, c.sigma, c.sigma_tilde, c.sigma_H))
+    if thm.algorithm == "hf-maml":
+        dh = 36 * (a * rho * sH) ** 2
+    else:
+        dh = 2 * a**2 * sH**2
+    return {
+        "D_h": _ceil_min1(dh),
+        "B_prime": _ceil_min1(Fraction(1, 2) * (rho * a * s / L) ** 2),
+        "D_beta": _ceil_min1((2 * rho * a * st / L) ** 2),
+    }
+
+
+def _accuracy_budget(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, eps: Fraction) -> Fraction:
+    """S* with max{√(K(1+ρασ/L)S), (Kρα/L)S} <= ε ⟺ S <= S*; exact."""
+    L, rho, s = exact(c.L), exact(c.rho), exact(c.sigma)
+    return min(eps**2 / (thm.K * (1 + rho * a * s / L)), eps * L / (thm.K * rho * a))
+
+
+def _bias(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction) -> Fraction:
+    """FO-MAML's batch-independent part of S, 20α²L²σ² (eq. (113)); zero for MAML and HF-MAML."""
+    if thm.algorithm != "fo-maml":
+        return Fraction(0)
+    return 20 * a**2 * exact(c.L) ** 2 * exact(c.sigma) ** 2
+
+
+def _noise(c: ProblemConstants, B: int, D_in: int, D_o: int) -> Fraction:
+    s2, st2 = exact(c.sigma) ** 2, exact(c.sigma_tilde) ** 2
+    return s2 / B + st2 / (B * D_o) + st2 / D_in
+
+
+def _accuracy_from_S(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, S: Fraction) -> float:
+    """max{√(K(1+ρασ/L)S), (Kρα/L)S} (the theorem's bound without its ε term)."""
+    L, rho, s = exact(c.L), exact(c.rho), exact(c.sigma)
+    return max(math.sqrt(thm.K * (1 + rho * a * s / L) * S), float(thm.K * rho * a / L * S))
+
+
+def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> tuple[int, int, int, dict[str, Any]]:
+    """Integer (B, D_in, D_o) minimising B(D_in + D_o + h) s.t. s2/B + st2/(B·D_o) + st2/D_in <= budget, B >= 20.
+
+    Certificate of minimality. For fixed B, with R = budget − s2/B, the continuous relaxation
+    x + st2/(R − st2/(B x)) of D_o + D_in is convex in x = D_o with minimum (√(st2/B) + √st2)²/R, so
+    every integer point costs at least LB(B) = B·((√(st2/B) + √st2)²/R + h). Given an incumbent cost C,
+    only B with LB(B) <= C can beat it, and for such B only D_o in the interval where the relaxation is
+    <= C/B − h (a quadratic inequality); for each such D_o the least feasible D_in is
+    ⌈st2/(R − st2/(B·D_o))⌉. All of these are enumerated (vectorised, float with a margin) and the best
+    few re-checked in exact rational arithmetic.
+    """
+    if budget <= 0:
+        raise ValueError("budget must be positive")
+    if st2 == 0:
+        B = max(20, math.ceil(s2 / budget)) if s2 else 20
+        return B, 1, 1, {"method": "closed form (σ̃ = 0: D_in = D_o = 1, B = max(20, ⌈σ²/S*⌉))", "candidates": 1}
+    sf, af, bf = float(s2), float(st2), float(budget)
+    B_lo = max(20, math.floor(s2 / budget) + 1)
+
+    def best_for(Bs: np.ndarray, cap: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """All (B, D_o, D_in lower bound, cost lower bound) in the D_o windows; cap = cost ceiling per B."""
+        R = bf - sf / Bs
+        a_o = af / Bs
+        xstar = (a_o + np.sqrt(a_o * af)) / R
+        if cap is None:  # window around the continuous optimum: floor and ceil of x*
+            lo = np.maximum(1, np.floor(xstar))
+            hi = lo + 1
+        else:
+            cB = cap / Bs - h
+            p = af - a_o - cB * R
+            disc = np.maximum(p * p - 4 * R * cB * a_o, 0.0)
+            lo = np.maximum(1, np.ceil((-p - np.sqrt(disc)) / (2 * R) * (1 - _FLOAT_MARGIN) - 1e-9))
+            hi = np.floor((-p + np.sqrt(disc)) / (2 * R) * (1 + _FLOAT_MARGIN) + 1e-9)
+        lo = np.maximum(lo, np.floor(a_o / R) + 1)
+        width = np.maximum(hi - lo + 1, 0).astype(np.int64)
+        Bk = np.repeat(Bs, width)
+        start = np.repeat(lo, width)
+        offs = np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width)
+        Do = start + offs
+        Rk = bf - sf / Bk
+        q = af / (Rk - af / (Bk * Do))
+        Din = np.maximum(1, np.ceil(q * (1 - _FLOAT_MARGIN)))
+        return Bk, Do, Din, Bk * (Din + Do + h)
+
+    # Incumbent: the best integer point near the continuous optimum over a coarse grid of B.
+    grid = np.unique(np.round(np.geomspace(B_lo, max(B_lo * 1e4, B_lo + 10), 4000)).astype(np.float64))
+    lb_grid = grid * ((np.sqrt(af / grid) + np.sqrt(af)) ** 2 / (bf - sf / grid) + h)
+    near = grid[np.argsort(lb_grid)[:50]]
+    Bk, Do, Din, cost = best_for(near, None)
+    incumbent = float(np.min(cost)) * (1 + 2 * _FLOAT_MARGIN) + 2.0  # exact rounding can add at most one D_in
+    B_hi = math.floor(incumbent / (af / bf + 1 + h))
+    if B_hi - B_lo > _MAX_B_RANGE:
+        raise InputError(
+            f"--eps: the theorem needs over {B_lo:,} tasks per iteration here; the minimal-batch search is "
+            "limited to problems with at most 2e7 candidate B values (raise ε)")
+    cand: list[tuple[float, int, int, int]] = []
+    n_checked = 0
+    for start in range(B_lo, B_hi + 1, 1_000_000):
+        Bs = np.arange(start, min(B_hi, start + 999_999) + 1, dtype=np.float64)
+        lb = Bs * ((np.sqrt(af / Bs) + np.sqrt(af)) ** 2 / (bf - sf / Bs) + h)
+        Bs = Bs[lb <= incumbent]
+        if Bs.size == 0:
+            continue
+        Bk, Do, Din, cost = best_for(Bs, np.full(Bs.shape, incumbent))
+        n_checked += Bk.size
+        keep = cost <= incumbent
+        cand.extend(zip(cost[keep].tolist(), Bk[keep].astype(int).tolist(), Do[keep].astype(int).tolist(),
+                        Din[keep].astype(int).tolist()))
+    cand.sort()
+    best: tuple[int, int, int, int] | None = None
+    for lb_cost, B, D_o, _ in cand:
+        if best is not None and lb_cost > best[0] * (1 + _FLOAT_MARGIN):
+            break
+        R = budget - s2 / B
+        rest = R - st2 / (B * D_o)
+        if rest <= 0:
+            continue
+        D_in = max(1, math.ceil(st2 / rest))
+        c = B * (D_in + D_o + h)
+        if best is None or (c, B, D_o) < (best[0], best[1], best[2]):
+            best = (c, B, D_o, D_in)
+    assert best is not None, "the incumbent itself is always among the candidates"
+    cost_best, B, D_o, D_in = best
+    return B, D_in, D_o, {
+        "method": "exhaustive over B ∈ [{}, {}] after continuous lower-bound pruning".format(B_lo, B_hi),
+        "candidates": n_checked,
+        "continuous_lower_bound": float(np.min(lb_grid)),
+    }
+
+
+def _finish(plan: Plan, thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, eps: Fraction | None,
+            gap: Fraction | None) -> Plan:
+    """Fill accuracy, iterations, preconditions and costs from plan.batch (exact where rational)."""
+    bt = plan.batch
+    vals = _exact_values(c, a, B=bt["B"], D_in=bt["D_in"], D_o=bt["D_o"], D_h=bt["D_h"],
+                         B_prime=bt["B_prime"], D_beta=bt["D_beta"])
+    plan.preconditions = [
+        {"condition": cond.text, "source": cond.source, "holds": cond.holds(vals)} for cond in thm.preconditions
+    ]
+    S = _noise(c, bt["B"], bt["D_in"], bt["D_o"]) + _bias(thm, c, a)
+    acc = _accuracy_from_S(thm, c, a, S)
+    plan.accuracy_bound = max(acc, float(eps)) if eps is not None else acc
+    eps_for_T = eps if eps is not None else None
+    if eps_for_T is None and acc > 0:
+        eps_for_T = exact(acc)
+    if gap is not None and eps_for_T is not None and all(p["holds"] for p in plan.preconditions):
+        plan.iterations = int(thm.iterations.exact(**vals, eps=eps_for_T, initial_gap=gap))
+    grad = bt["B"] * (bt["D_in"] + bt["D_o"]) + bt["B_prime"] * bt["D_beta"]
+    hess = 0
+    if thm.hessian_batches == 1:
+        hess = bt["B"] * bt["D_h"]
+    elif thm.hessian_batches == 2:
+        grad += 2 * bt["B"] * bt["D_h"]
+    plan.gradient_samples, plan.hessian_samples = grad, hess
+    plan.samples_per_iteration = grad + hess
+    plan.arithmetic_per_iteration = {"d": grad, "d^2": hess + bt["B"] if hess else 0}
+    if plan.iterations is not None:
+        plan.total_samples = plan.iterations * plan.samples_per_iteration
+    if not all(p["holds"] for p in plan.preconditions):
+        plan.feasible = False
+        broken = [f"{p['condition']} ({p['source']})" for p in plan.preconditions if not p["holds"]]
+        plan.reason = "precondition fails: " + "; ".join(broken)
+    elif eps is not None and acc > float(eps) and plan.mode == "evaluate":
+        plan.feasible = False
+        plan.reason = f"at these batches the bound is {acc:.4g} > ε = {float(eps):.4g}"
+    return plan
+
+
+def _base(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
+          eps: Fraction | None, gap: Fraction | None, batch: dict[str, int]) -> Plan:
+    delta = None
+    delta_rule = None
+    if thm.delta is not None:
+        delta = 1.0 / (6.0 * c.rho * float(a))
+        delta_rule = f"δ_k^i = δ/‖∇̃f_i(w_k − α∇̃f_i(w_k, D_in^i), D_o^i)‖ with δ = 1/(6ρα) = {delta:.6g} (eq. (142))"
+    plan = Plan(
+        algorithm=thm.algorithm, theorem=thm.name, mode=mode, alpha=float(a), alpha_rule=rule,
+        eps=None if eps is None else float(eps), initial_gap=None if gap is None else float(gap),
+        batch=batch, step_divisor=thm.step_divisor,
+        step_rule=(f"β_k = β̃(w_k)/{thm.step_divisor}, β̃(w) = 1/(4L + 2ρα·Σ_j‖∇̃f_j(w, D_β^j)‖/B') "
+                   f"over B' = {batch['B_prime']} tasks, D_β = {batch['D_beta']} samples (eq. (26))"),
+        delta=delta, delta_rule=delta_rule, feasible=True,
+    )
+    if thm.hessian_batches == 0:
+        plan.notes.append(f"{thm.name} states D_h >= ⌈2α²σ_H²⌉, but FO-MAML draws no D_h batch; "
+                          "the plan reports the stated minimum and counts no Hessian samples.")
+    return plan
+
+
+def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: float,
+         alpha: float | None = None) -> Plan:
+    """The cheapest integer batches for which the theorem guarantees E‖∇F(w)‖ <= ε, with step rule, δ and T."""
+    thm = theorem_for(algorithm)
+    a, rule = _alpha(thm, constants, alpha)
+    e = _positive(eps, "--eps")
+    gap = _positive(initial_gap, "--initial-gap")
+    fixed = _fixed(thm, constants, a)
+    budget = _accuracy_budget(thm, constants, a, e) - _bias(thm, constants, a)
+    s2, st2 = exact(constants.sigma) ** 2, exact(constants.sigma_tilde) ** 2
+    reachable = budget > 0 or (budget == 0 and s2 == 0 and st2 == 0)
+    if not reachable:
+        p = _base(thm, constants, a, rule, "plan", e, gap, {"B": 0, "D_in": 0, "D_o": 0, **fixed})
+        p.feasible = False
+        p.floor = _accuracy_from_S(thm, constants, a, _bias(thm, constants, a))
+        p.alpha_reachable = _largest_reaching_alpha(thm, constants, e)
+        p.reason = (f"{thm.name} cannot guarantee ε = {float(e):.4g} at α = {float(a):.4g}: its bound never goes below "
+                    f"the floor {p.floor:.4g} = max{{√(14(1+ρασ/L)·20α²L²σ²), 14ρα/L·20α²L²σ²}} however large the "
+                    f"batches; ε becomes reachable for α < {p.alpha_reachable:.6g}")
+        p.batch = {}
+        return p
+    if budget == 0:
+        B, D_in, D_o, cert = 20, 1, 1, {"method": "σ = σ̃ = 0: any batch meets the bound", "candidates": 1}
+    else:
+        h = fixed["D_h"] * thm.hessian_batches
+        B, D_in, D_o, cert = _cheapest_batches(s2, st2, budget, h)
+    p = _base(thm, constants, a, rule, "plan", e, gap, {"B": B, "D_in": D_in, "D_o": D_o, **fixed})
+    p.minimality = cert
+    return _finish(p, thm, constants, a, e, gap)
+
+
+def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int, int, int], eps: float,
+             initial_gap: float, alpha: float | None = None) -> Plan:
+    """The theorem at the user's batches (B, D_in, D_o, D_h): bound, iteration count, preconditions."""
+    thm = theorem_for(algorithm)
+    a, rule = _alpha(thm, constants, alpha)
+    e = _positive(eps, "--eps")
+    gap = _positive(initial_gap, "--initial-gap")
+    names = ("B", "D_in", "D_o", "D_h")
+    if len(batch) != 4:
+        raise InputError("--batch: must be four positive integers B,D_in,D_o,D_h")
+    for n, v in zip(names, batch):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise InputError(f"--batch: {n} must be a positive integer, got {v!r}")
+    fixed = _fixed(thm, constants, a)
+    bt = {**dict(zip(names, batch)), "B_prime": fixed["B_prime"], "D_beta": fixed["D_beta"]}
+    p = _base(thm, constants, a, rule, "evaluate", e, gap, bt)
+    return _finish(p, thm, constants, a, e, gap)
+
+
+def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float | None = None,
+               initial_gap: float | None = None) -> Plan:
+    """K-shot (D_in = D_o = K): the best accuracy the theorem guarantees (B → ∞) and the least B within 10% of it."""
+    thm = theorem_for(algorithm)
+    a, rule = _alpha(thm, constants, alpha)
+    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
+        raise InputError(f"--k-shot: must be a positive integer, got {K!r}")
+    gap = None if initial_gap is None else _positive(initial_gap, "--initial-gap")
+    fixed = _fixed(thm, constants, a)
+    L, rho, s = exact(constants.L), exact(constants.rho), exact(constants.sigma)
+    c1, c2 = thm.K * (1 + rho * a * s / L), thm.K * rho * a / L
+    s2, st2 = s**2, exact(constants.sigma_tilde) ** 2
+    S_inf = st2 / K + _bias(thm, constants, a)
+    target_sq = Fraction(121, 100) * max(c1 * S_inf, (c2 * S_inf) ** 2)  # (1.1·best)², exact
+
+    def within(B: int) -> bool:
+        S = S_inf + (s2 + st2 / K) / B
+        return max(c1 * S, (c2 * S) ** 2) <= target_sq
+
+    if s2 + st2 / K == 0 or within(20):
+        B = 20
+    else:  # the accuracy is decreasing in B: bracket and bisect exactly
+        hi = 40
+        while not within(hi):
+            hi *= 2
+        lo = hi // 2 if hi > 40 else 20
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if within(mid) else (mid, hi)
+        B = hi
+    p = _base(thm, constants, a, rule, "k-shot", None, gap, {"B": B, "D_in": K, "D_o": K, **fixed})
+    p.best_accuracy = _accuracy_from_S(thm, constants, a, S_inf)
+    p.notes.append(f"best accuracy with D_in = D_o = {K} is {p.best_accuracy:.4g} (B → ∞); "
+                   f"B = {B} is the least B >= 20 within 10% of it")
+    return _finish(p, thm, constants, a, None, gap)
+
+
+def _largest_reaching_alpha(thm: ConvergenceTheorem, c: ProblemConstants, eps: Fraction) -> float:
+    """sup{α: S*(ε, α) > 20α²L²σ²}, where FO-MAML's floor meets ε; S* decreases and the floor increases in α."""
+    from scipy.optimize import brentq
+
+    def g(a: float) -> float:
+        af = exact(a)
+        return float(_accuracy_budget(thm, c, af, eps) - _bias(thm, c, af))
+
+    a_max = 1.0 / (10.0 * c.L)
+    return float(brentq(g, a_max * 1e-12, a_max, xtol=1e-15, rtol=1e-12))
+
+
+def _positive(x: float, name: str) -> Fraction:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x <= 0:
+        raise InputError(f"{name}: must be a finite number > 0, got {x!r}")
+    return exact(x)
+
+
+def plan_all(constants: ProblemConstants, eps: float, initial_gap: float, alpha: float | None = None) -> list[Plan]:
+    """The three algorithms side by side; the feasible one with the fewest total samples is marked cheapest."""
+    plans = [plan(alg, constants, eps, initial_gap, alpha) for alg in ALGORITHMS]
+    mark_cheapest(plans)
+    return plans
+
+
+def infeasible_plan(algorithm: str, constants: ProblemConstants, reason: str) -> Plan:
+    """A plan that could not be made (e.g. α outside this theorem's range in `--algorithm all`)."""
+    thm = theorem_for(algorithm)
+    a, _ = _alpha(thm, constants, None)
+    p = _base(thm, constants, a, "not used", "plan", None, None, {**_fixed(thm, constants, a)})
+    p.alpha = None  # the given α lies outside this theorem's range
+    p.batch = {}
+    p.feasible = False
+    p.reason = reason
+    return p
+
+
+def mark_cheapest(plans: list[Plan]) -> None:
+    """Mark the feasible plan with the fewest total samples (iterations × samples per iteration)."""
+    costs = [(p.total_samples, i) for i, p in enumerate(plans) if p.feasible and p.total_samples is not None]
+    if costs:
+        plans[min(costs)[1]].cheapest = True

@@ -1,0 +1,193 @@
+"""Theorems F.1, G.1, H.1 (general versions of 4.14, 4.18, 4.21) and Corollaries 4.16, 4.19, with explicit constants.
+
+Each theorem bounds E‖∇F(w_ε)‖ by max{√(K(1 + ρασ/L)·S), (Kρα/L)·S, ε} with a batch-noise term S, and
+states its iteration count with O(1). The explicit count comes from where each proof ends: a per-iteration
+decrease E[F(w_{k+1})] <= E[F(w_k)] − dec while the bound fails, with
+
+    dec = (1/M) · max{ ε²/(L + ρα(σ + ε)),  K·S/L },
+
+the first term from (109), the second from the step above it (γ/(M·L) with γ = K·S). Summing as in
+(110)-(112): if the bound failed at k = 0..T−1 then T·dec <= Δ, so among the first T = ⌊Δ/dec⌋ + 1
+iterates w_0..w_{T−1} at least one meets it.
+
+- F.1 (MAML): K = 61, M = 1600, from (103)-(112) directly.
+- G.1 (FO-MAML): the proof ends at "−1/(100 L_k)‖∇F‖² + σ²(7/(828LB) + α²L/6) + σ̃²/D_o/(828LB) +
+  σ̃²/D_in/(600L)", the same decrease factor as (103); (104)-(106) give 1/800, and halving it needs
+  γ/(1600L) >= the noise, which K = 14 satisfies term by term (14/1600 >= 7/828, 280/1600 >= 1/6,
+  14/1600 >= 1/828, 14/1600 >= 1/600). So M = 1600.
+- H.1 (HF-MAML): the proof ends at "−1/(200 L_k)‖∇F‖² + (18σ² + 5σ̃²/D_o)/(1600LB) + σ̃²/D_in/(100L)";
+  (104)-(106) give 1/1600, halving gives M = 3200, and γ/(3200L) >= the noise holds with K = 36
+  (36/3200 = 18/1600 exactly, 36/3200 >= 5/1600, 36/3200 >= 1/100).
+
+The O(1)-forms (87), (114), (132) follow: L/(K·S) <= (1/K)(LB/σ² + L(BD_o + D_in)/σ̃²) (and with
+σ²(1/B + 20α²L²) in place of σ²/B for G.1), so their O(1) is M for the first term and M/K for the second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+
+from mamltheory.bounds.lemmas import step_batch_conditions
+from mamltheory.bounds.result import Bound, Condition
+from mamltheory.bounds.symbols import (
+    B, B_prime, D_beta, D_h, D_in, D_o, L, alpha, eps, initial_gap, rho, sigma, sigma_H, sigma_tilde,
+)
+
+
+def batch_noise(bias: sp.Expr = sp.Integer(0)) -> sp.Expr:
+    """S = σ²/B + σ̃²/(B·D_o) + σ̃²/D_in (+ FO-MAML's bias σ²·20α²L²), the term inside (86), (113), (131)."""
+    return sigma**2 / B + sigma_tilde**2 / (B * D_o) + sigma_tilde**2 / D_in + bias
+
+
+def accuracy_expr(K: int, S: sp.Expr) -> sp.Expr:
+    """max{√(K(1 + ρασ/L)S), (Kρα/L)S, ε}: the common shape of (86), (113), (131)."""
+    return sp.Max(sp.sqrt(K * (1 + rho * alpha * sigma / L) * S), K * rho * alpha / L * S, eps)
+
+
+def decrease_expr(K: int, M: int, S: sp.Expr) -> sp.Expr:
+    """Guaranteed E[F] decrease per iteration while the bound fails (see the module docstring)."""
+    return sp.Max(eps**2 / (L + rho * alpha * (sigma + eps)), K * S / L) / M
+
+
+@dataclass(frozen=True)
+class ConvergenceTheorem:
+    """A general convergence theorem: its constants, preconditions, accuracy and iteration bounds."""
+
+    name: str
+    algorithm: str
+    short_name: str            # the main-text theorem it generalises
+    alpha_L_max: int           # α ∈ (0, 1/(alpha_L_max·L)]
+    step_divisor: int          # c in β_k = β̃(w_k)/c
+    K: int                     # constant in the accuracy bound
+    M: int                     # constant in the iteration bound
+    bias: sp.Expr              # α-dependent floor inside S (FO-MAML only)
+    D_h_min: sp.Expr           # D_h >= this
+    hessian_batches: int       # D_h-sized batches drawn per task: 1 (Hessian), 0 (none), 2 (two gradients)
+    accuracy_eq: str
+    iterations_eq: str
+    delta: sp.Expr | None = None  # HF-MAML's δ of (142)
+
+    @property
+    def alpha_max(self) -> sp.Expr:
+        return 1 / (self.alpha_L_max * L)
+
+    @cached_property
+    def S(self) -> sp.Expr:
+        return batch_noise(self.bias)
+
+    @cached_property
+    def preconditions(self) -> tuple[Condition, ...]:
+        stmt = f"{self.name}"
+        return (
+            Condition(sp.Gt(alpha, 0), f"{stmt}: α ∈ (0, {sp.sstr(self.alpha_max)}]"),
+            Condition(sp.Le(alpha, self.alpha_max), f"{stmt}: α ∈ (0, {sp.sstr(self.alpha_max)}]"),
+            Condition(sp.Ge(B, 20), f"{stmt}: B >= 20"),
+            Condition(sp.Ge(D_h, self.D_h_min), f"{stmt}: D_h >= {sp.sstr(self.D_h_min).replace('ceiling', 'ceil')}"),
+            *step_batch_conditions(f"{stmt} via Lemma 4.11, eq. (27), for β_k = β̃(w_k)/{self.step_divisor}"),
+        )
+
+    @cached_property
+    def accuracy(self) -> Bound:
+        return Bound(
+            name=f"{self.name} accuracy",
+            source=f"{self.name}, eq. ({self.accuracy_eq})",
+            quantity="E‖∇F(w_ε)‖ for some iterate within the iteration bound",
+            expr=accuracy_expr(self.K, self.S),
+            preconditions=self.preconditions,
+        )
+
+    @cached_property
+    def iterations(self) -> Bound:
+        return Bound(
+            name=f"{self.name} iterations",
+            source=f"{self.name}, eq. ({self.iterations_eq}) with the explicit constant of its proof",
+            quantity="iterates w_0..w_{T-1} among which one meets the accuracy bound",
+            expr=sp.floor(initial_gap / decrease_expr(self.K, self.M, self.S)) + 1,
+            preconditions=self.preconditions,
+        )
+
+
+THEOREM_F1 = ConvergenceTheorem(
+    name="Theorem F.1", algorithm="maml", short_name="Theorem 4.14",
+    alpha_L_max=6, step_divisor=12, K=61, M=1600, bias=sp.Integer(0),
+    D_h_min=sp.ceiling(2 * alpha**2 * sigma_H**2), hessian_batches=1,
+    accuracy_eq="86", iterations_eq="87",
+)
+
+THEOREM_G1 = ConvergenceTheorem(
+    name="Theorem G.1", algorithm="fo-maml", short_name="Theorem 4.18",
+    alpha_L_max=10, step_divisor=18, K=14, M=1600, bias=20 * alpha**2 * L**2 * sigma**2,
+    D_h_min=sp.ceiling(2 * alpha**2 * sigma_H**2), hessian_batches=0,
+    accuracy_eq="113", iterations_eq="114",
+)
+
+THEOREM_H1 = ConvergenceTheorem(
+    name="Theorem H.1", algorithm="hf-maml", short_name="Theorem 4.21",
+    alpha_L_max=6, step_divisor=25, K=36, M=3200, bias=sp.Integer(0),
+    D_h_min=sp.ceiling(36 * (alpha * rho * sigma_H) ** 2), hessian_batches=2,
+    accuracy_eq="131", iterations_eq="132", delta=1 / (6 * rho * alpha),
+)
+
+THEOREMS: dict[str, ConvergenceTheorem] = {t.algorithm: t for t in (THEOREM_F1, THEOREM_G1, THEOREM_H1)}
+
+
+def _corollary_4_16(thm: ConvergenceTheorem, name: str) -> tuple[sp.Expr, Bound, Bound]:
+    """C (= C1 = C2) of Corollary 4.16 for `thm`, and its accuracy and iteration bounds.
+
+    With B >= Cσ²/ε², D_in >= Cσ̃²/ε², B·D_o >= Cσ̃²/ε² each of the three terms of S is <= ε²/C, so
+    S <= 3ε²/C; the theorem's bound is <= ε iff S <= ε²/(K(1 + ρασ/L)) and S <= εL/(Kρα), so
+    C = 3K·max{1 + ρασ/L, ραε/L} suffices (a constant under Assumption 4.7, ρα/L = O(1), σ = O(1), ε < 1).
+    Then dec >= ε²/(M(L + ρα(σ + ε))) gives T = ⌊MΔ(L + ρα(σ + ε))/ε²⌋ + 1 = Δ·O(L/ε²).
+    """
+    C = 3 * thm.K * sp.Max(1 + rho * alpha * sigma / L, rho * alpha * eps / L)
+    conditions = thm.preconditions + (
+        Condition(sp.Ge(B, C * sigma**2 / eps**2), f"{name}, eq. (36): B >= C1 σ²/ε²"),
+        Condition(sp.Ge(D_in, C * sigma_tilde**2 / eps**2), f"{name}, eq. (36): D_in >= C2 σ̃²/ε²"),
+        Condition(sp.Ge(B * D_o, C * sigma_tilde**2 / eps**2), f"{name}, eq. (36): B·D_o >= C2 σ̃²/ε²"),
+    )
+    accuracy = Bound(
+        name=f"{name} accuracy", source=f"{name}, eq. (36) with C1 = C2 = 3K·max{{1 + ρασ/L, ραε/L}}, K = {thm.K}",
+        quantity="E‖∇F(w_ε)‖", expr=eps, preconditions=conditions,
+    )
+    iterations = Bound(
+        name=f"{name} iterations", source=f"{name}: Δ·O(L/ε²) with the constant of {thm.name}",
+        quantity="iterates among which one is an ε-FOSP",
+        expr=sp.floor(thm.M * initial_gap * (L + rho * alpha * (sigma + eps)) / eps**2) + 1,
+        preconditions=conditions,
+    )
+    return C, accuracy, iterations
+
+
+COROLLARY_4_16_C, COROLLARY_4_16_ACCURACY, COROLLARY_4_16_ITERATIONS = _corollary_4_16(THEOREM_F1, "Corollary 4.16")
+# Section 4.5: "similar results to the ones in Corollary 4.16 also hold for HF-MAML".
+HF_COROLLARY_C, HF_COROLLARY_ACCURACY, HF_COROLLARY_ITERATIONS = _corollary_4_16(
+    THEOREM_H1, "Corollary 4.16 for HF-MAML"
+)
+
+# Corollary 4.19 with C1 = C2 = 1: B >= 1/(α²L²), D_in, B·D_o >= σ̃²/(α²σ²L²) make
+# S = σ²(1/B + 20α²L²) + σ̃²/(BD_o) + σ̃²/D_in <= (20 + 1/C1 + 2/C2)α²L²σ² = 23α²L²σ²; any C1, C2 > 0
+# work with 23 replaced by 20 + 1/C1 + 2/C2. Since S >= 20α²L²σ², dec >= 14·20α²L²σ²/(1600L) and
+# T <= ⌊40Δ/(7α²σ²L)⌋ + 1 = Δ·O(1/(α²σ²L)).
+_S_4_19 = 23 * alpha**2 * L**2 * sigma**2
+_CONDITIONS_4_19 = THEOREM_G1.preconditions + (
+    Condition(sp.Ge(B, 1 / (alpha**2 * L**2)), "Corollary 4.19, eq. (39): B >= C1/(α²L²), C1 = 1"),
+    Condition(sp.Ge(D_in, sigma_tilde**2 / (alpha**2 * sigma**2 * L**2)),
+              "Corollary 4.19, eq. (39): D_in >= C2 σ̃²/(α²σ²L²), C2 = 1"),
+    Condition(sp.Ge(B * D_o, sigma_tilde**2 / (alpha**2 * sigma**2 * L**2)),
+              "Corollary 4.19, eq. (39): B·D_o >= C2 σ̃²/(α²σ²L²), C2 = 1"),
+)
+COROLLARY_4_19_ACCURACY = Bound(
+    name="Corollary 4.19 accuracy", source="Corollary 4.19 with C1 = C2 = 1, via (113)",
+    quantity="E‖∇F(w†)‖ (O(ασL) in the statement)",
+    expr=sp.Max(sp.sqrt(14 * (1 + rho * alpha * sigma / L) * _S_4_19), 14 * rho * alpha / L * _S_4_19),
+    preconditions=_CONDITIONS_4_19,
+)
+COROLLARY_4_19_ITERATIONS = Bound(
+    name="Corollary 4.19 iterations", source="Corollary 4.19: Δ·O(1/(α²σ²L)) with the constant of Theorem G.1",
+    quantity="iterates among which one meets the accuracy bound",
+    expr=sp.floor(sp.Rational(40, 7) * initial_gap / (alpha**2 * sigma**2 * L)) + 1,
+    preconditions=_CONDITIONS_4_19,
+)

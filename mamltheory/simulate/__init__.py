@@ -1,0 +1,63 @@
+"""Simulator: certified task families, exact F and ∇F, Algorithms 1-3, replicate-batched runner, store.
+
+`make_problem(name, **params)` is the contract of DESIGN.md: the problem has `.constants`
+(certified upper bounds of Assumptions 4.3-4.6), `.d`, `.meta_objective(w, alpha)` = F(w) and
+`.meta_gradient(w, alpha)` = ∇F(w) (eq. (30)), both exact.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mamltheory.errors import InputError
+from mamltheory.simulate.families import NonconvexLogistic, PoolProblem, QuadraticProblem, TanhRegression
+
+FAMILIES: dict[str, type[PoolProblem]] = {
+    TanhRegression.name: TanhRegression,
+    NonconvexLogistic.name: NonconvexLogistic,
+    QuadraticProblem.name: QuadraticProblem,
+}
+
+_INT_PARAMS = {"d", "n_tasks", "pool_size", "seed"}
+_NONNEG_PARAMS = {"task_spread", "curvature_spread", "noise", "teacher_spread", "reg", "seed"}
+
+
+def _check_param(problem: str, key: str, value: Any) -> Any:
+    if key in _INT_PARAMS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+            raise InputError(f"{key}: must be an integer for problem {problem!r}, got {value!r}")
+        value = int(value)
+        low = 0 if key == "seed" else (2 if key in ("n_tasks", "pool_size") else 1)
+        if value < low:
+            raise InputError(f"{key}: must be >= {low} for problem {problem!r}, got {value}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{key}: must be a real number for problem {problem!r}, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InputError(f"{key}: must be finite, got {value}")
+    if key in _NONNEG_PARAMS:
+        if value < 0:
+            raise InputError(f"{key}: must be >= 0 for problem {problem!r}, got {value}")
+    elif value <= 0:
+        raise InputError(f"{key}: must be > 0 for problem {problem!r}, got {value}")
+    return value
+
+
+def make_problem(name: str, **params: Any) -> PoolProblem:
+    """The task family `name` with `params` overriding its defaults (see `FAMILIES[name].defaults`)."""
+    if name not in FAMILIES:
+        raise InputError(f"problem: must be one of {', '.join(sorted(FAMILIES))}, got {name!r}")
+    cls = FAMILIES[name]
+    unknown = sorted(set(params) - set(cls.defaults))
+    if unknown:
+        raise InputError(
+            f"problem parameter {unknown[0]!r}: not a parameter of {name!r} "
+            f"(allowed: {', '.join(sorted(cls.defaults))})"
+        )
+    checked = {k: _check_param(name, k, v) for k, v in params.items()}
+    return cls(**checked)
+
+
+__all__ = ["FAMILIES", "make_problem", "PoolProblem", "TanhRegression", "NonconvexLogistic", "QuadraticProblem"]
