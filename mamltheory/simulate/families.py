@@ -250,8 +250,10 @@ class PoolProblem:
         U = W - alpha * g  # w − α∇f_i(w)
         v = self.task_grad(U)  # ∇f_i(w − α∇f_i(w))
         grad_Fi = v - alpha * self.task_hvp(W, v)  # (I − α∇²f_i(w)) ∇f_i(...)
-        F = self.task_loss(U) @ self.p
-        gF = np.einsum("...nd,n->...d", grad_Fi, self.p)
+        # Elementwise products and axis sums, not BLAS dot products: a row's result must not depend
+        # on how many replicates share the call (replicate r alone reproduces the batch exactly).
+        F = (self.task_loss(U) * self.p).sum(axis=-1)
+        gF = (grad_Fi * self.p[:, None]).sum(axis=-2)
         return F, gF
 
     def meta_objective(self, w: Array, alpha: float) -> Array:
@@ -265,7 +267,7 @@ class PoolProblem:
     def f_objective(self, w: Array) -> Array:
         """f(w) = E_i f_i(w), eq. (1)."""
         W = np.asarray(w, dtype=np.float64)[..., None, :]
-        return self.task_loss(W) @ self.p
+        return (self.task_loss(W) * self.p).sum(axis=-1)
 
     def meta_objective_hat(self, w: Array, alpha: float, D_test: int, n_mc: int,
                            rng: np.random.Generator) -> tuple[float, Array]:
