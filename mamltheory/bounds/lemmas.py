@@ -30,7 +30,7 @@ LEMMA_4_9 = Bound(
     name="Lemma 4.9",
     source="Lemma 4.9, eq. (23)",
     quantity="‖∇F(w) − ∇F(u)‖",
-    expr=(4 * L + 2 * rho * alpha * sp.Min(grad_w, grad_u)) * dist,
+    expr=(4 * L + 2 * rho * alpha * sp.Min(grad_w, grad_u, evaluate=False)) * dist,
     preconditions=(Condition(ALPHA_AT_MOST_1_OVER_L, "Lemma 4.9: α ∈ [0, 1/L]"),),
 )
 

@@ -390,14 +390,16 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
 
 def _largest_reaching_alpha(thm: ConvergenceTheorem, c: ProblemConstants, eps: Fraction) -> float:
     """sup{α: S*(ε, α) > 20α²L²σ²}, where FO-MAML's floor meets ε; S* decreases and the floor increases in α."""
-    from scipy.optimize import brentq
-
-    def g(a: float) -> float:
-        af = exact(a)
-        return float(_accuracy_budget(thm, c, af, eps) - _bias(thm, c, af))
-
-    a_max = 1.0 / (10.0 * c.L)
-    return float(brentq(g, a_max * 1e-12, a_max, xtol=1e-15, rtol=1e-12))
+    lo, hi = 0.0, 1.0 / (thm.alpha_L_max * c.L)
+    for _ in range(200):  # bisection to float resolution
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        if _accuracy_budget(thm, c, exact(mid), eps) > _bias(thm, c, exact(mid)):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _positive(x: float, name: str) -> Fraction:

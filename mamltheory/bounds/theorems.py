@@ -44,12 +44,12 @@ def batch_noise(bias: sp.Expr = sp.Integer(0)) -> sp.Expr:
 
 def accuracy_expr(K: int, S: sp.Expr) -> sp.Expr:
     """max{√(K(1 + ρασ/L)S), (Kρα/L)S, ε}: the common shape of (86), (113), (131)."""
-    return sp.Max(sp.sqrt(K * (1 + rho * alpha * sigma / L) * S), K * rho * alpha / L * S, eps)
+    return sp.Max(sp.sqrt(K * (1 + rho * alpha * sigma / L) * S), K * rho * alpha / L * S, eps, evaluate=False)
 
 
 def decrease_expr(K: int, M: int, S: sp.Expr) -> sp.Expr:
     """Guaranteed E[F] decrease per iteration while the bound fails (see the module docstring)."""
-    return sp.Max(eps**2 / (L + rho * alpha * (sigma + eps)), K * S / L) / M
+    return sp.Max(eps**2 / (L + rho * alpha * (sigma + eps)), K * S / L, evaluate=False) / M
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def _corollary_4_16(thm: ConvergenceTheorem, name: str) -> tuple[sp.Expr, Bound,
     C = 3K·max{1 + ρασ/L, ραε/L} suffices (a constant under Assumption 4.7, ρα/L = O(1), σ = O(1), ε < 1).
     Then dec >= ε²/(M(L + ρα(σ + ε))) gives T = ⌊MΔ(L + ρα(σ + ε))/ε²⌋ + 1 = Δ·O(L/ε²).
     """
-    C = 3 * thm.K * sp.Max(1 + rho * alpha * sigma / L, rho * alpha * eps / L)
+    C = 3 * thm.K * sp.Max(1 + rho * alpha * sigma / L, rho * alpha * eps / L, evaluate=False)
     conditions = thm.preconditions + (
         Condition(sp.Ge(B, C * sigma**2 / eps**2), f"{name}, eq. (36): B >= C1 σ²/ε²"),
         Condition(sp.Ge(D_in, C * sigma_tilde**2 / eps**2), f"{name}, eq. (36): D_in >= C2 σ̃²/ε²"),
@@ -182,7 +182,7 @@ _CONDITIONS_4_19 = THEOREM_G1.preconditions + (
 COROLLARY_4_19_ACCURACY = Bound(
     name="Corollary 4.19 accuracy", source="Corollary 4.19 with C1 = C2 = 1, via (113)",
     quantity="E‖∇F(w†)‖ (O(ασL) in the statement)",
-    expr=sp.Max(sp.sqrt(14 * (1 + rho * alpha * sigma / L) * _S_4_19), 14 * rho * alpha / L * _S_4_19),
+    expr=sp.Max(sp.sqrt(14 * (1 + rho * alpha * sigma / L) * _S_4_19), 14 * rho * alpha / L * _S_4_19, evaluate=False),
     preconditions=_CONDITIONS_4_19,
 )
 COROLLARY_4_19_ITERATIONS = Bound(

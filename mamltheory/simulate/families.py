@@ -19,7 +19,8 @@ R_i := max_s ‖x_s‖ in task i, L_r, ρ_r the smoothness constants of r):
   ‖∇²f_i(w)‖ <= s_2 λ_max(M_i) + L_r;  L := max_i of that.
 * ρ (eq. (19)):  the data part of ∇²f_i(w) − ∇²f_i(u) is (1/N) Σ_s c_s x_s x_sᵀ with
   |c_s| = |φ''(x_sᵀw) − φ''(x_sᵀu)| <= s_3 |x_sᵀ(w − u)| <= s_3 R_i ‖w − u‖, hence
-  ρ := max_i s_3 R_i λ_max(M_i) + ρ_r.
+  ρ := max_i s_3 R_i λ_max(M_i) + ρ_r; bounding each rank-one term separately instead,
+  ‖(1/N) Σ_s c_s x_s x_sᵀ‖ <= s_3 ‖w − u‖ E_θ‖x‖³, so the smaller of the two is used.
 * σ (eq. (20)):  Var_i ∇f_i(w) <= E_i‖g_i(w)‖² with g_i the data part, and
   ‖g_i(w)‖ = sup_{‖u‖=1} (1/N) Σ_s φ'(z_s) x_sᵀu <= s_1 sup_u ((1/N) Σ_s (x_sᵀu)²)^{1/2}
   = s_1 λ_max(M_i)^{1/2} (Cauchy-Schwarz), hence σ² := s_1² Σ_i p_i λ_max(M_i).
@@ -130,6 +131,7 @@ class PoolProblem:
             "lam_max": np.linalg.eigvalsh(M)[:, -1],
             "trace": np.trace(M, axis1=1, axis2=2),
             "radius": np.sqrt(sq.max(axis=1)),
+            "third": (sq**1.5).mean(axis=1),
             "fourth": (sq**2).mean(axis=1),
         }
 
@@ -139,8 +141,9 @@ class PoolProblem:
         return [
             Certificate("L", float(s2 * st["lam_max"].max() + self.reg_L),
                         "s_2 max_i λ_max(M_i) + L_r"),
-            Certificate("rho", float(s3 * (st["radius"] * st["lam_max"]).max() + self.reg_rho),
-                        "s_3 max_i R_i λ_max(M_i) + ρ_r"),
+            Certificate("rho", float(s3 * np.minimum(st["radius"] * st["lam_max"], st["third"]).max()
+                                     + self.reg_rho),
+                        "s_3 max_i min(R_i λ_max(M_i), E_θ‖x‖³) + ρ_r"),
             Certificate("sigma", float(s1 * math.sqrt(float(self.p @ st["lam_max"]))),
                         "s_1 (Σ_i p_i λ_max(M_i))^{1/2}"),
             Certificate("sigma_tilde", float(s1 * math.sqrt(st["trace"].max())),
