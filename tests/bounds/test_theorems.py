@@ -104,7 +104,7 @@ positive = st.floats(0.05, 5.0, allow_nan=False)
 
 
 @settings(max_examples=60, deadline=None)
-@given(L=positive, rho=positive, sigma=positive, st_=positive, r=st.floats(0.05, 1.0), eps=st.floats(0.01, 2.0))
+@given(L=positive, rho=positive, sigma=positive, st_=positive, r=st.floats(0.05, 0.999), eps=st.floats(0.01, 2.0))
 def test_corollary_4_16_conditions_imply_theorem_f1_bound_le_eps(L, rho, sigma, st_, r, eps):
     """The explicit C1 = C2 of Corollary 4.16 really makes (86) <= ε (derivation check, not a restatement)."""
     alpha = r / (6 * L)
@@ -119,7 +119,7 @@ def test_corollary_4_16_conditions_imply_theorem_f1_bound_le_eps(L, rho, sigma, 
 
 
 @settings(max_examples=80, deadline=None)
-@given(L=positive, rho=positive, sigma=positive, st_=positive, r=st.floats(0.05, 1.0),
+@given(L=positive, rho=positive, sigma=positive, st_=positive, r=st.floats(0.05, 0.999),
        B=st.integers(20, 500), D_in=st.integers(1, 500), D_o=st.integers(1, 500), which=st.sampled_from("BIO"))
 def test_accuracy_monotone_in_batches_and_sigmas(L, rho, sigma, st_, r, B, D_in, D_o, which):
     for thm in th.THEOREMS.values():
