@@ -17,19 +17,19 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with one sub-parser per command."""
-    from mamltheory.bounds import command as plan_command
+# Command name -> module with add_parser(subparsers); imported only when that command runs (cold start).
+COMMANDS = {"plan": "mamltheory.bounds.command", "simulate": "mamltheory.simulate.command"}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser; with `only`, just that command's sub-parser is built."""
+    import importlib
 
     parser = OneLineParser(prog="mamltheory", description=__doc__)
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
-    plan_command.add_parser(sub)
-    try:
-        from mamltheory.simulate import command as simulate_command
-    except ImportError:
-        simulate_command = None
-    if simulate_command is not None:
-        simulate_command.add_parser(sub)
+    for name, module in COMMANDS.items():
+        if only in (None, name):
+            importlib.import_module(module).add_parser(sub)
     return parser
 
 
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["plan"]
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

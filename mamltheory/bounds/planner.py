@@ -197,7 +197,7 @@ def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> 
         return Bk, Do, Din, Bk * (Din + Do + h)
 
     # Incumbent: the best integer point near the continuous optimum over a coarse grid of B.
-    grid = np.unique(np.round(np.geomspace(B_lo, max(B_lo * 1e4, B_lo + 10), 4000)).astype(np.float64))
+    grid = np.array(sorted(set(np.round(np.geomspace(B_lo, max(B_lo * 1e4, B_lo + 10), 4000)).tolist())))
     lb_grid = grid * ((np.sqrt(af / grid) + np.sqrt(af)) ** 2 / (bf - sf / grid) + h)
     near = grid[np.argsort(lb_grid)[:50]]
     Bk, Do, Din, cost = best_for(near, None)
@@ -248,9 +248,8 @@ def _finish(plan: Plan, thm: ConvergenceTheorem, c: ProblemConstants, a: Fractio
     bt = plan.batch
     vals = _exact_values(c, a, B=bt["B"], D_in=bt["D_in"], D_o=bt["D_o"], D_h=bt["D_h"],
                          B_prime=bt["B_prime"], D_beta=bt["D_beta"])
-    plan.preconditions = [
-        {"condition": cond.text, "source": cond.source, "holds": cond.holds(vals)} for cond in thm.preconditions
-    ]
+    checked = thm.iterations.check(**vals, eps=eps if eps is not None else 1, initial_gap=gap if gap is not None else 1)
+    plan.preconditions = [{"condition": cond.text, "source": cond.source, "holds": ok} for cond, ok in checked]
     S = _noise(c, bt["B"], bt["D_in"], bt["D_o"]) + _bias(thm, c, a)
     acc = _accuracy_from_S(thm, c, a, S)
     plan.accuracy_bound = max(acc, float(eps)) if eps is not None else acc

@@ -146,10 +146,22 @@ class Bound:
             _check_domain(s, NAME_OF[s], values[NAME_OF[s]])
         return {n: values[n] for n in self.parameters}
 
+    @cached_property
+    def _conditions_symbols(self) -> tuple[sp.Symbol, ...]:
+        return _sorted_symbols(*(c.relation for c in self.preconditions))
+
+    @cached_property
+    def _conditions_fn(self) -> Callable[..., tuple[bool, ...]]:
+        # One compiled function for all preconditions: lambdify is the slow part of a cold `plan`.
+        return compile_expr(sp.Tuple(*(c.relation for c in self.preconditions)), self._conditions_symbols)
+
     def check(self, **values: Number) -> list[tuple[Condition, bool]]:
         """Each precondition and whether it holds at `values` (exact arithmetic)."""
-        vals = self._values(values)
-        return [(c, c.holds(vals)) for c in self.preconditions]
+        self._values(values)
+        if not self.preconditions:
+            return []
+        held = self._conditions_fn(*(exact(values[NAME_OF[s]]) for s in self._conditions_symbols))
+        return [(c, bool(h)) for c, h in zip(self.preconditions, held)]
 
     def require(self, **values: Number) -> None:
         """Raise PreconditionError naming the first broken precondition and its source."""

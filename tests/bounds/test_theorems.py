@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mamltheory.bounds import corollaries as co
 from mamltheory.bounds import theorems as th
 from mamltheory.errors import PreconditionError
 
@@ -85,19 +86,19 @@ def test_corollary_4_16_constant_and_iterations():
     import sympy as sp
 
     from mamltheory.bounds.symbols import L, alpha, eps, rho, sigma
-    C = th.COROLLARY_4_16_C.subs({L: 1, rho: 2, alpha: sp.Rational(1, 10), sigma: sp.Rational(3, 10), eps: sp.Rational(1, 100)})
+    C = co.COROLLARY_4_16_C.subs({L: 1, rho: 2, alpha: sp.Rational(1, 10), sigma: sp.Rational(3, 10), eps: sp.Rational(1, 100)})
     assert C == sp.Rational(19398, 100)
     p = dict(BASE, alpha=0.1, B=math.ceil(193.98 * 0.09 / 1e-4), D_in=math.ceil(193.98 * 0.49 / 1e-4), D_o=30)
-    assert th.COROLLARY_4_16_ITERATIONS(**p) == math.floor(1600 * 3.0 * (1 + 0.2 * 0.31) / 1e-4) + 1
-    assert th.COROLLARY_4_16_ACCURACY(**p) == 0.01
+    assert co.COROLLARY_4_16_ITERATIONS(**p) == math.floor(1600 * 3.0 * (1 + 0.2 * 0.31) / 1e-4) + 1
+    assert co.COROLLARY_4_16_ACCURACY(**p) == 0.01
 
 
 def test_corollary_4_19_iterations_and_accuracy():
     p = dict(BASE, alpha=0.1, sigma=0.5, sigma_tilde=0.5, B=100, D_in=100, D_o=1, eps=0.5)
     # T = ⌊(40/7)Δ/(α²σ²L)⌋ + 1 = ⌊(40/7)·3/0.0025⌋ + 1
-    assert th.COROLLARY_4_19_ITERATIONS(**p) == math.floor(40 / 7 * 3 / 0.0025) + 1 == 6858
+    assert co.COROLLARY_4_19_ITERATIONS(**p) == math.floor(40 / 7 * 3 / 0.0025) + 1 == 6858
     S = 23 * 0.01 * 0.25
-    assert th.COROLLARY_4_19_ACCURACY(**p) == pytest.approx(max(math.sqrt(14 * 1.1 * S), 14 * 0.2 * S), rel=1e-13)
+    assert co.COROLLARY_4_19_ACCURACY(**p) == pytest.approx(max(math.sqrt(14 * 1.1 * S), 14 * 0.2 * S), rel=1e-13)
 
 
 positive = st.floats(0.05, 5.0, allow_nan=False)
