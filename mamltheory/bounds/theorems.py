@@ -33,7 +33,7 @@ import sympy as sp
 from mamltheory.bounds.lemmas import step_batch_conditions
 from mamltheory.bounds.result import Bound, Condition
 from mamltheory.bounds.symbols import (
-    B, B_prime, D_beta, D_h, D_in, D_o, L, alpha, eps, initial_gap, rho, sigma, sigma_H, sigma_tilde,
+    B, D_h, D_in, D_o, L, alpha, eps, initial_gap, rho, sigma, sigma_H, sigma_tilde,
 )
 
 
