@@ -294,9 +294,7 @@ def _base(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, rule: str, 
                    f"over B' = {batch['B_prime']} tasks, D_β = {batch['D_beta']} samples (eq. (26))"),
         delta=delta, delta_rule=delta_rule, feasible=True,
     )
-    if thm.hessian_batches == 0:
-        plan.notes.append(f"{thm.name} states D_h >= ⌈2α²σ_H²⌉, but FO-MAML draws no D_h batch; "
-                          "the plan reports the stated minimum and counts no Hessian samples.")
+    plan.notes.extend(thm.notes)
     return plan
 
 

@@ -69,6 +69,7 @@ class ConvergenceTheorem:
     accuracy_eq: str
     iterations_eq: str
     delta: sp.Expr | None = None  # HF-MAML's δ of (142)
+    notes: tuple[str, ...] = ()   # where the statement or its proof does not hold as written
 
     @property
     def alpha_max(self) -> sp.Expr:
@@ -110,11 +111,14 @@ class ConvergenceTheorem:
         )
 
 
+A2_NOTE = ("its second-moment constant rests on Lemma A.2 (44), whose proof drops a factor (1 + αL)² "
+           "(‖A_i(w)‖²‖A_i(w̃)‖² <= (1 + αL)⁴, not (1 + αL)²); the stated constants are not re-derived here")
+
 THEOREM_F1 = ConvergenceTheorem(
     name="Theorem F.1", algorithm="maml", short_name="Theorem 4.14",
     alpha_L_max=6, step_divisor=12, K=61, M=1600, bias=sp.Integer(0),
     D_h_min=sp.ceiling(2 * alpha**2 * sigma_H**2), hessian_batches=1,
-    accuracy_eq="86", iterations_eq="87",
+    accuracy_eq="86", iterations_eq="87", notes=("Theorem F.1: (99) " + A2_NOTE,),
 )
 
 THEOREM_G1 = ConvergenceTheorem(
@@ -122,6 +126,8 @@ THEOREM_G1 = ConvergenceTheorem(
     alpha_L_max=10, step_divisor=18, K=14, M=1600, bias=20 * alpha**2 * L**2 * sigma**2,
     D_h_min=sp.ceiling(2 * alpha**2 * sigma_H**2), hessian_batches=0,
     accuracy_eq="113", iterations_eq="114",
+    notes=("Theorem G.1 states D_h >= ⌈2α²σ_H²⌉, but FO-MAML draws no D_h batch; the plan reports the stated "
+           "minimum and counts no Hessian samples.", "Theorem G.1: (129) " + A2_NOTE),
 )
 
 THEOREM_H1 = ConvergenceTheorem(
@@ -129,6 +135,9 @@ THEOREM_H1 = ConvergenceTheorem(
     alpha_L_max=6, step_divisor=25, K=36, M=3200, bias=sp.Integer(0),
     D_h_min=sp.ceiling(36 * (alpha * rho * sigma_H) ** 2), hessian_batches=2,
     accuracy_eq="131", iterations_eq="132", delta=1 / (6 * rho * alpha),
+    notes=("Theorem H.1: D_h >= ⌈36(αρσ_H)²⌉ is not dimensionless (αρσ_H has units 1/length); it comes from the "
+           "variance term σ_H²/(D_h(δ_k^i)²) of (150), which should read σ_H²‖v‖²/D_h; with that term (152) "
+           "needs only D_h >= α²σ_H²", "Theorem H.1: (156) " + A2_NOTE),
 )
 
 THEOREMS: dict[str, ConvergenceTheorem] = {t.algorithm: t for t in (THEOREM_F1, THEOREM_G1, THEOREM_H1)}
