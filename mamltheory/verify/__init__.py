@@ -1,0 +1,1 @@
+"""Verification: lemma and theorem checks against simulation, scaling laws, falsification, symbolic audit."""
