@@ -119,7 +119,7 @@ def build_config(args: argparse.Namespace) -> tuple[Any, RunConfig, dict[str, st
 
     plan = None
     plan_error = None
-    needs_plan = args.batch is None or (args.step == "theory" and args.step_batch is None)
+    needs_plan = alpha is None or args.batch is None or (args.step == "theory" and args.step_batch is None)
     if needs_plan:
         try:
             from mamltheory.bounds.planner import plan_kshot
