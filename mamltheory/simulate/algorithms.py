@@ -16,6 +16,8 @@ from mamltheory.simulate.families import Array, PoolProblem
 ALGORITHMS = ("maml", "maml-hvp", "fo-maml", "hf-maml")
 # Which batch sizes each algorithm reads: FO-MAML has no D_h (Algorithm 2).
 USES_D_H = {"maml": True, "maml-hvp": True, "fo-maml": False, "hf-maml": True}
+# Explicit Hessians are formed in chunks of at most this many bytes (see benchmarks/bench_simulate.py).
+HESSIAN_CHUNK_BYTES = 128 * 2**20
 
 
 @dataclass
@@ -44,7 +46,8 @@ def hessian_correction_explicit(problem: PoolProblem, Wb: Array, V: Array, X_h: 
     """∇̃²f_i(w_k, D_h^i) v with the d×d stochastic Hessian formed explicitly (Algorithm 1, O(d²)).
 
     The R·B Hessians are formed `chunk` tasks at a time so peak memory is chunk·d² floats
-    instead of R·B·d² (5 GiB at d = 1000, R = 32, B = 20).
+    instead of R·B·d² (5 GiB at d = 1000, R = 32, B = 20). Default: as many as fit in
+    HESSIAN_CHUNK_BYTES. Each task's arithmetic is the same whatever the chunk (bit-identical).
     """
     lead = V.shape[:-1]
     d = V.shape[-1]
@@ -53,7 +56,7 @@ def hessian_correction_explicit(problem: PoolProblem, Wb: Array, V: Array, X_h: 
     Xf = X_h.reshape((-1,) + X_h.shape[-2:])
     yf = y_h.reshape((-1, y_h.shape[-1]))
     n = Vf.shape[0]
-    step = n if chunk is None else max(1, int(chunk))
+    step = max(1, HESSIAN_CHUNK_BYTES // (8 * d * d)) if chunk is None else max(1, int(chunk))
     out = np.empty_like(Vf)
     for a in range(0, n, step):
         H = problem.hessian_on(Wf[a:a + step], Xf[a:a + step], yf[a:a + step])

@@ -48,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--delta", default="theory",
                    help="HF-MAML: 'theory' (δ_k^i = δ/||v||, δ = 1/(6ρα), eq. (142)) or a fixed δ > 0")
     p.add_argument("--record", default="auto", choices=("auto", "every", "log"),
-                   help="iterations at which exact F, ||grad F|| are recorded (auto: every up to 1000)")
+                   help="iterations at which exact F, ||grad F|| are recorded (auto: every up to 200, else ~100 log-spaced)")
     p.add_argument("--hessian-chunk", default=None,
                    help="maml: tasks per explicit-Hessian chunk (memory/speed only; results identical)")
     p.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite result store (default ./{DEFAULT_STORE})")

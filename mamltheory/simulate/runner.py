@@ -20,7 +20,7 @@ import numpy as np
 from mamltheory.simulate.algorithms import USES_D_H, TaskBatch, beta_tilde, direction
 from mamltheory.simulate.families import Array, PoolProblem
 
-EVERY_MAX = 1000  # "auto" records every iteration up to this many, log-spaced beyond
+EVERY_MAX = 200  # "auto" records every iteration up to this many, log-spaced beyond
 LOG_POINTS = 100
 
 
@@ -59,7 +59,7 @@ class RunConfig:
 def record_schedule(iterations: int, mode: str = "auto") -> Array:
     """Iterations k at which exact F(w_k), ‖∇F(w_k)‖ are recorded.
 
-    "every": 0..K; "log": 0..10, ~100 log-spaced points and K; "auto": every if K <= 1000.
+    "every": 0..K; "log": 0..10, ~100 log-spaced points and K; "auto": every if K <= 200.
     """
     K = int(iterations)
     if mode == "auto":
@@ -177,6 +177,23 @@ class Sampler:
         return self.problem.gather(idx_b, out_X=self._buf_beta)
 
 
+def meta_step(problem: PoolProblem, cfg: RunConfig, sampler: Sampler, rngs: Sequence[np.random.Generator],
+              W: Array) -> tuple[Array, Array, Array]:
+    """One meta-iteration for the replicates of `rngs` at points W (R, d): (w_{k+1}, β_k, g_k).
+
+    Sampling included: draw ids, gather from the pools, direction (Algorithms 1-3), step size.
+    """
+    idx, idx_b = sampler.draw(rngs)
+    g = direction(problem, cfg.algorithm, W, sampler.gather(idx), cfg.alpha,
+                  cfg.delta, cfg.delta_rule or "theory", cfg.hessian_chunk)
+    if cfg.step == "theory":
+        Xb, yb = sampler.gather_beta(idx_b)  # type: ignore[arg-type]
+        beta = beta_tilde(problem, W, Xb, yb, cfg.alpha) / cfg.step_divisor  # type: ignore[operator]
+    else:
+        beta = np.full(W.shape[0], float(cfg.beta))  # type: ignore[arg-type]
+    return W - beta[:, None] * g, beta, g
+
+
 def run(problem: PoolProblem, cfg: RunConfig, replicates: Sequence[int] | None = None,
         progress: Callable[[int], None] | None = None, w0: Array | None = None) -> RunResult:
     """Run `cfg` for the replicates listed (default all), vectorised over them.
@@ -209,16 +226,7 @@ def run(problem: PoolProblem, cfg: RunConfig, replicates: Sequence[int] | None =
                 t_record += time.perf_counter() - t0
             if k == cfg.iterations or not active.size:
                 break
-            idx, idx_b = sampler.draw([rngs[a] for a in active])
-            Wa = W[active]
-            g = direction(problem, cfg.algorithm, Wa, sampler.gather(idx), cfg.alpha,
-                          cfg.delta, cfg.delta_rule or "theory", cfg.hessian_chunk)
-            if cfg.step == "theory":
-                Xb, yb = sampler.gather_beta(idx_b)  # type: ignore[arg-type]
-                beta = beta_tilde(problem, Wa, Xb, yb, cfg.alpha) / cfg.step_divisor  # type: ignore[operator]
-            else:
-                beta = np.full(active.size, float(cfg.beta))  # type: ignore[arg-type]
-            W_new = Wa - beta[:, None] * g
+            W_new, beta, g = meta_step(problem, cfg, sampler, [rngs[a] for a in active], W[active])
             if j is not None:
                 out["beta"][j, active] = beta
                 out["dir_norm"][j, active] = np.linalg.norm(g, axis=-1)
