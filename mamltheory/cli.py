@@ -18,7 +18,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 # Command name -> module with add_parser(subparsers); imported only when that command runs (cold start).
-COMMANDS = {"plan": "mamltheory.bounds.command", "simulate": "mamltheory.simulate.command"}
+COMMANDS = {
+    "plan": "mamltheory.bounds.command:add_parser",
+    "simulate": "mamltheory.simulate.command:add_parser",
+    "audit": "mamltheory.verify.command:add_audit_parser",
+}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -27,9 +31,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     parser = OneLineParser(prog="mamltheory", description=__doc__)
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
-    for name, module in COMMANDS.items():
+    for name, target in COMMANDS.items():
         if only in (None, name):
-            importlib.import_module(module).add_parser(sub)
+            module, function = target.split(":")
+            getattr(importlib.import_module(module), function)(sub)
     return parser
 
 

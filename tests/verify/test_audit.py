@@ -1,0 +1,93 @@
+"""Symbolic audit and dimensional analysis: verdicts pinned to hand derivations; a broken bound is caught."""
+
+import json
+from fractions import Fraction
+
+import pytest
+import sympy as sp
+
+from mamltheory.bounds import Bound
+from mamltheory.bounds import symbols as S
+from mamltheory.cli import main
+from mamltheory.verify import audit, dimensions
+
+
+def find(source, text):
+    hits = [f for f in audit.constant_findings() if f.source == source and text in f.evidence]
+    assert len(hits) == 1, [f.evidence for f in hits]
+    return hits[0]
+
+
+def test_f1_eq_91_slack_by_hand():
+    # (1 + αL)αL at αL = 1/6 is (7/6)(1/6) = 7/36 < 0.2: slack 1/5 − 7/36 = 1/180
+    f = find("Theorem F.1, eq. (91)", "(1 + αL)αL")
+    assert f.verdict == "holds with slack" and f.derived.startswith("7/36")
+    assert f.margin == pytest.approx(1 / 180)
+
+
+def test_f1_eq_99_constants_by_hand():
+    # 8(1+a)²C1²/(1−a)² at a = 1/6: 8·(49/36)(36/23)²/(25/36) = 508032/13225 ≈ 38.41 <= 40
+    f = find("Theorem F.1, eq. (99)", "coefficient of ‖∇F‖²: 2·2/(1−αL)²·2C1²·(1+αL)² from")
+    a = Fraction(1, 6)
+    C1 = 1 / (1 - 2 * a - a * a)
+    assert Fraction(f.derived.split(" ")[0]) == 8 * (1 + a) ** 2 * C1**2 / (1 - a) ** 2 == Fraction(508032, 13225)
+    assert f.verdict == "holds with slack"
+    # with (44)'s factor corrected to (1 + αL)⁴ the paper's 40 is too small
+    g = find("Theorem F.1, eq. (99)", "coefficient of ‖∇F‖²: 2·2/(1−αL)²·2C1²·(1+αL)⁴")
+    assert g.verdict == "fails" and g.margin == pytest.approx(40 - 8 * (7 / 6) ** 4 * float(C1) ** 2 * 1.44)
+
+
+def test_f1_final_decrease_and_61():
+    f = find("Theorem F.1, eq. (103)", "the 1/(100L_k) decrease")
+    assert f.derived.startswith("19/1150")  # 0.06 − 4/92
+    k = find("Theorem F.1, (108)", "σ²/B noise")
+    assert k.derived.startswith("1400/23") and k.verdict == "holds with slack"  # 14·1600/368
+
+
+def test_g1_alpha_term_fails_by_hand():
+    # (L_k/2)E[β²]·24 + E[β]·12 per α²Lσ², with (L_k/2)E[β²] <= 3.125/(2·324·4L), E[β] <= 1/(72L)
+    expected = Fraction(25, 8) / 2592 * 24 + Fraction(12, 72)
+    f = find("Theorem G.1, end of proof", "coefficient of α²Lσ²")
+    assert expected == Fraction(169, 864)
+    assert f.verdict == "fails" and f.margin == pytest.approx(1 / 6 - 169 / 864)
+    k = find("Theorem G.1, (113)", "as derived")
+    assert k.derived.startswith("845/54") and k.verdict == "fails"
+
+
+def test_exact_holds_and_lemma_4_11():
+    assert find("Theorem H.1, (131)", "18/1600").verdict == "holds"  # 36/3200 = 18/1600 exactly
+    assert find("Lemma 4.11, eq. (71)", "E[β̃]").verdict == "holds"
+    assert find("Section 3, eq. (10)", "finite-difference").margin == pytest.approx(0.5)
+
+
+def test_extremum_finds_interior_maximum():
+    # a(1 − 3a) on (0, 1/2] has its maximum 1/12 at a = 1/6, not at an endpoint
+    assert audit.extremum(audit.a * (1 - 3 * audit.a), sp.Rational(1, 2)) == sp.Rational(1, 12)
+    assert audit.extremum(audit.a * (1 - 3 * audit.a), sp.Rational(1, 2), "lower") == sp.Rational(-1, 4)
+
+
+def test_dimensional_analysis_flags_h1_and_passes_f1():
+    by_source = {f.source: f for f in dimensions.scaling_findings()}
+    assert by_source["Theorem F.1, eq. (86)"].verdict == "holds"
+    assert by_source["Theorem 4.13, eq. (33)"].verdict == "holds"
+    h1 = by_source["Theorem H.1, eq. (131)"]
+    assert h1.verdict == "fails" and "loss^2·length^-6" in h1.evidence
+    assert by_source["Theorem H.1, eq. (150)"].verdict == "fails"
+
+
+def test_dimensional_analysis_catches_a_broken_bound():
+    # Theorem 4.13 with α instead of α² in the second term: loss·length^-1 + dimensionless·... mismatch
+    broken = Bound(name="broken 4.13", source="test", quantity="gradient",
+                   expr=2 * S.alpha * S.L * S.sigma_tilde / sp.sqrt(S.D_test) + S.alpha * S.L * S.sigma_H * S.sigma_tilde / S.D_test)
+    f = dimensions.check_bound(broken, dimensions.GRAD)
+    assert f.verdict == "fails" and "mixes units" in f.evidence
+    wrong_units = Bound(name="w", source="test", quantity="gradient", expr=S.L * S.dist**2)
+    assert "expression has units loss, the quantity loss·length^-1" in dimensions.check_bound(wrong_units, dimensions.GRAD).evidence
+
+
+def test_audit_json_contract(capsys):
+    assert main(["audit", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert {"source", "kind", "verdict", "evidence"} <= set(found[0])
+    assert {f["kind"] for f in found} == {"constant", "scaling", "proof step", "counterexample"}
+    assert {f["verdict"] for f in found} == {"holds", "holds with slack", "fails"}
