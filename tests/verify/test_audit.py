@@ -91,3 +91,22 @@ def test_audit_json_contract(capsys):
     assert {"source", "kind", "verdict", "evidence"} <= set(found[0])
     assert {f["kind"] for f in found} == {"constant", "scaling", "proof step", "counterexample"}
     assert {f["verdict"] for f in found} == {"holds", "holds with slack", "fails"}
+
+
+def test_a2_counterexample_witness_by_finite_differences():
+    """The witness in the audit: f_i(w) = −w²/2 + b_i w, b = ±1, α = 0.1; ∇F_i by central differences."""
+    alpha, h = 0.1, 1e-6
+
+    def F_i(w, b):
+        grad = -w + b
+        x = w - alpha * grad
+        return -x * x / 2 + b * x
+
+    grads = [(F_i(h, b) - F_i(-h, b)) / (2 * h) for b in (1.0, -1.0)]
+    assert grads[0] == pytest.approx(1.21, rel=1e-8) and sum(grads) == pytest.approx(0, abs=1e-8)
+    lhs = (grads[0] ** 2 + grads[1] ** 2) / 2
+    C2 = (0.2 + 0.01) / (1 - 0.2 - 0.01)
+    rhs = 1.1**2 * (2 * C2**2 + 1) * 1.0  # ‖∇F‖ = 0, σ² = 1
+    assert lhs == pytest.approx(1.4641, rel=1e-7) and lhs > rhs == pytest.approx(1.38100, rel=1e-5)
+    w = next(f for f in audit.proof_step_findings() if f.source == "Lemma A.2, eq. (44)")
+    assert "1.3810" in w.evidence and w.verdict == "fails"
