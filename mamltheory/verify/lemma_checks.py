@@ -1,0 +1,562 @@
+"""Lemma checks: Lemmas 4.9, 4.11, 4.12, A.2, Corollary 4.10, Theorem 4.13 and the HVP error (10) on the families.
+
+Every check evaluates the paper's bound from its encoding in `mamltheory.bounds.lemmas` (so the check tests
+the encoded expression) and computes the bounded quantity independently, from the simulator's exact pool
+quantities (`task_grad`, `task_hvp`, per-sample gradients via `grad_on`/`hvp_on` on one-sample batches),
+at many points: random points (random directions, log-uniform norms) and the iterates of a short exact
+gradient-descent trajectory on F. The family's certified constants are used as L, ρ, σ, σ̃, σ_H and the
+exact per-point quantities (E_i‖∇f_i(w)‖, ‖∇F(w)‖, ...) as the point-dependent inputs.
+
+Expectations over sampling are exact sums over the finite pools where feasible (one-sample batches); else
+Monte Carlo, and then a claim is "contradicted" only when a one-sided 99% confidence bound on the observed
+value violates the bound, Bonferroni-corrected over every (point, α, task, batch size) tested in that check:
+Hoeffding's inequality for the bounded β̃ (Lemma 4.11), the normal approximation for means (Lemma 4.12's
+second moment), and Chebyshev's inequality on ‖mean − E‖² for bias vectors (Lemma 4.12, Theorem 4.13).
+The reported `ratio` is the point estimate at the worst point; `details["ratio_confident"]` is the ratio
+at the confidence bound that decided the verdict.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm as normal
+
+from mamltheory.bounds.lemmas import (
+    COROLLARY_4_10, HVP_FINITE_DIFFERENCE, LEMMA_4_9, LEMMA_4_11_MEAN, LEMMA_4_11_SECOND_MOMENT,
+    LEMMA_4_12_BIAS, LEMMA_4_12_SECOND_MOMENT, LEMMA_A2_GRADIENT, LEMMA_A2_SECOND_MOMENT, THEOREM_4_13,
+)
+from mamltheory.bounds.result import Bound
+from mamltheory.simulate import make_problem
+from mamltheory.simulate.algorithms import beta_tilde
+from mamltheory.simulate.families import PoolProblem
+from mamltheory.verify.check import CONTRADICTED, HOLDS, CheckResult, ratio_of
+
+Array = np.ndarray
+Progress = Callable[[str], None] | None
+
+CONFIDENCE = 0.99
+# αL values tried: the lemmas allow α ∈ [0, 1/L]; Lemma A.2 needs αL < √2 − 1 (its C1, C2 blow up at it).
+ALPHA_L = (0.1, 1 / 6, 0.5, 1.0)
+ALPHA_L_A2 = (0.05, 0.1, 1 / 6, 0.3)
+PHIS = (0.1, 1.0, 10.0)           # Lemma 4.12's free constant φ
+D_IN = (1, 4)                     # D_in = 1 is an exact pool sum, larger ones Monte Carlo
+D_O = (1, 10)
+D_TEST = (1, 4)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much evidence each check gathers (quick: small families, few points; full: default families)."""
+
+    family_params: dict[str, dict[str, Any]]
+    n_points: int          # random points per family (Lemma 4.9, 4.10, A.2, HVP)
+    n_traj: int            # trajectory iterates appended to them
+    n_mc_points: int       # points for the Monte Carlo checks (4.11, 4.12, 4.13)
+    beta_draws: int        # draws of β̃ per point (Lemma 4.11)
+    inner_draws: int       # draws of D_in (Lemma 4.12) or D_test (Theorem 4.13) batches per point and task
+
+
+QUICK = Sizes(
+    family_params={name: {"d": 4, "n_tasks": 8, "pool_size": 40} for name in
+                   ("tanh-regression", "nonconvex-logistic", "quadratic")},
+    n_points=150, n_traj=20, n_mc_points=9, beta_draws=10000, inner_draws=1000,
+)
+FULL = Sizes(
+    family_params={"tanh-regression": {"d": 10, "n_tasks": 20, "pool_size": 100},
+                   "nonconvex-logistic": {"d": 10, "n_tasks": 20, "pool_size": 100},
+                   "quadratic": {"d": 5, "n_tasks": 10, "pool_size": 50}},
+    n_points=400, n_traj=60, n_mc_points=20, beta_draws=20000, inner_draws=2000,
+)
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------
+def with_constants(problem: PoolProblem, **changes: float) -> PoolProblem:
+    """A shallow copy of `problem` whose certified constants are replaced (tests feed wrong ones)."""
+    out = copy.copy(problem)
+    out.constants = replace(problem.constants, **changes)
+    return out
+
+
+def max_norm_of(problem: PoolProblem) -> float:
+    """Largest ‖w‖ sampled: inside the quadratic family's certified ball, else where the links saturate."""
+    r = problem.params.get("w_radius")
+    return 0.9 * float(r) if r is not None else 4.0
+
+
+def random_points(problem: PoolProblem, rng: np.random.Generator, m: int) -> Array:
+    """m points with uniform random directions and norms log-uniform in [0.01, max_norm]."""
+    u = rng.standard_normal((m, problem.d))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    return u * np.exp(rng.uniform(math.log(0.01), math.log(max_norm_of(problem)), (m, 1)))
+
+
+def trajectory(problem: PoolProblem, alpha: float, n: int) -> Array:
+    """Iterates of exact gradient descent on F from the problem's w_0 with β = 1/L(w) (Corollary 4.10)."""
+    c = problem.constants
+    w = problem.initial_point()
+    out = [w]
+    for _ in range(n - 1):
+        gw = float(problem.p @ np.linalg.norm(problem.task_grad(w[None, :]), axis=-1))
+        w = w - problem.meta_gradient(w, alpha) / (4 * c.L + 2 * c.rho * alpha * gw)
+        out.append(w)
+    return np.array(out)
+
+
+def task_grads(problem: PoolProblem, W: Array) -> Array:
+    """∇f_i(w) for every task: W (..., d) -> (..., n, d)."""
+    return problem.task_grad(W[..., None, :])
+
+
+def mean_task_grad_norm(problem: PoolProblem, W: Array) -> Array:
+    """E_i‖∇f_i(w)‖, the point-dependent input of (23)-(28): (..., d) -> (...)."""
+    return np.linalg.norm(task_grads(problem, W), axis=-1) @ problem.p
+
+
+def per_task_meta(problem: PoolProblem, W: Array, alpha: float) -> tuple[Array, Array]:
+    """(∇f_i(w), ∇F_i(w)) with ∇F_i(w) = (I − α∇²f_i(w))∇f_i(w − α∇f_i(w)) (eq. (45b)); (..., n, d) each."""
+    Wt = W[..., None, :]
+    g = problem.task_grad(Wt)
+    v = problem.task_grad(Wt - alpha * g)
+    return g, v - alpha * problem.task_hvp(np.broadcast_to(Wt, v.shape), v)
+
+
+def one_sample_batches(problem: PoolProblem) -> tuple[Array, Array]:
+    """Every pool sample as a batch of one: X (n, N, 1, d), y (n, N, 1) (exact sums over the pool)."""
+    return problem.X[:, :, None, :], problem.y[:, :, None]
+
+
+def sample_grads(problem: PoolProblem, W: Array) -> Array:
+    """∇f_i(w, θ) for every task and pool sample θ: W (..., n, d) -> (..., n, N, d)."""
+    X1, y1 = one_sample_batches(problem)
+    Wb = np.broadcast_to(W[..., None, :], W.shape[:-1] + (problem.pool_size, problem.d))
+    return problem.grad_on(Wb, X1, y1)
+
+
+def pool_second_moment(problem: PoolProblem, U: Array, chunk: int = 4_000_000) -> Array:
+    """S_i(u) = E_θ‖∇f_i(u, θ)‖² over task i's pool: U (..., n, d) -> (...,n), chunked over leading points."""
+    lead = U.shape[:-2]
+    Uf = U.reshape((-1,) + U.shape[-2:])
+    per = problem.n_tasks * problem.pool_size * problem.d
+    step = max(1, chunk // per)
+    out = np.empty(Uf.shape[:2])
+    for a in range(0, Uf.shape[0], step):
+        out[a:a + step] = (sample_grads(problem, Uf[a:a + step]) ** 2).sum(-1).mean(-1)
+    return out.reshape(lead + (problem.n_tasks,))
+
+
+def z_one_sided(n_tests: int) -> float:
+    """Normal quantile of a one-sided 99% bound, Bonferroni-corrected over n_tests."""
+    return float(normal.ppf(1 - (1 - CONFIDENCE) / max(1, n_tests)))
+
+
+def chebyshev_radius(trace_cov: Array, n: int, n_tests: int) -> Array:
+    """r with P(‖mean − E‖ >= r) <= (1 − CONFIDENCE)/n_tests, from E‖mean − E‖² = tr Σ / n (Markov)."""
+    return np.sqrt(trace_cov / n / ((1 - CONFIDENCE) / max(1, n_tests)))
+
+
+def summarise(name: str, source: str, observed: Array, bound: Array, evidence: str,
+              info: dict[str, Array] | None = None, *, direction: str = "upper",
+              confident: Array | None = None, kind: str = "lemma", tight: bool = False,
+              extra: dict[str, Any] | None = None) -> CheckResult:
+    """One CheckResult from arrays of observed values and bounds at many points: the worst ratio wins.
+
+    `confident` (same shape) is the confidence bound on the observed value; the verdict is decided on it,
+    the reported ratio is the point estimate's. `info` holds per-point arrays recorded at the worst point.
+    """
+    obs, bnd = np.broadcast_arrays(np.asarray(observed, float), np.asarray(bound, float))
+    num, den = (obs, bnd) if direction == "upper" else (bnd, obs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.where(num > 0, np.inf, 0.0))
+    j = np.unravel_index(int(np.argmax(ratios)), ratios.shape)
+    details: dict[str, Any] = {k: (np.asarray(v)[j].tolist() if np.ndim(v) else v)
+                               for k, v in (info or {}).items()}
+    if confident is None:
+        conf_ratio = float(ratios[j])
+        verdict = CONTRADICTED if conf_ratio > 1 + 1e-9 else HOLDS
+    else:
+        conf = np.broadcast_to(np.asarray(confident, float), obs.shape)
+        cr = np.array([ratio_of(c, b, direction) for c, b in zip(conf.ravel(), bnd.ravel())]).reshape(obs.shape)
+        conf_ratio = float(cr.max())
+        verdict = CONTRADICTED if conf_ratio > 1 else HOLDS
+        details["observed_confident"] = float(conf[j])
+        details["ratio_confident"] = conf_ratio
+        details["confidence"] = f"one-sided {CONFIDENCE:.0%}, Bonferroni over {obs.size} tests"
+    details.update(extra or {})
+    return CheckResult(name=name, source=source, kind=kind, verdict=verdict, observed=float(obs[j]),
+                       bound=float(bnd[j]), ratio=float(ratios[j]), direction=direction, tight=tight,
+                       evidence=evidence, details=details)
+
+
+def _family(problem: PoolProblem) -> str:
+    return f"{problem.name} (d={problem.d}, n={problem.n_tasks} tasks, N={problem.pool_size} per pool)"
+
+
+def _const(problem: PoolProblem) -> dict[str, float]:
+    return problem.constants.as_dict()
+
+
+# ---- Lemma 4.9 and Corollary 4.10 ------------------------------------------------------------------------
+def make_pairs(problem: PoolProblem, W: Array, rng: np.random.Generator) -> tuple[Array, Array]:
+    """Pairs (w, u): u = w + r·e with e random and r log-uniform in [1e-3, 3] (near pairs probe the
+    local Hessian of F, far ones the global bound), plus consecutive iterates if W is a trajectory."""
+    e = rng.standard_normal(W.shape)
+    e /= np.linalg.norm(e, axis=-1, keepdims=True)
+    r = np.exp(rng.uniform(math.log(1e-3), math.log(3.0), (W.shape[0], 1)))
+    return W, W + r * e
+
+
+def check_lemma_4_9(problem: PoolProblem, W: Array, U: Array, alphas: Array) -> CheckResult:
+    """‖∇F(w) − ∇F(u)‖ against (4L + 2ρα min{E_i‖∇f_i(w)‖, E_i‖∇f_i(u)‖})‖w − u‖, eq. (23)."""
+    c = _const(problem)
+    gw, gu = mean_task_grad_norm(problem, W), mean_task_grad_norm(problem, U)
+    dist = np.linalg.norm(W - U, axis=-1)
+    obs = np.stack([np.linalg.norm(problem.meta_gradient(W, a) - problem.meta_gradient(U, a), axis=-1)
+                    for a in alphas])
+    bnd = LEMMA_4_9.array(L=c["L"], rho=c["rho"], alpha=alphas[:, None], grad_w=gw, grad_u=gu, dist=dist)
+    A = np.broadcast_to(alphas[:, None], obs.shape)
+    return summarise(f"Lemma 4.9 on {problem.name}", LEMMA_4_9.source, obs, bnd,
+                     f"{_family(problem)}; {W.shape[0]} pairs × {len(alphas)} values of α (αL ∈ "
+                     f"{sorted(set(np.round(alphas * c['L'], 3)))}); exact ∇F from full pools",
+                     {"alpha": A, "dist": np.broadcast_to(dist, obs.shape), "grad_w": np.broadcast_to(gw, obs.shape)},
+                     extra={"family": problem.name, "n_pairs": int(W.shape[0]), "constants": c})
+
+
+def check_corollary_4_10(problem: PoolProblem, W: Array, U: Array, alphas: Array) -> CheckResult:
+    """|F(u) − F(w) − ∇F(w)ᵀ(u − w)| against L(w)‖u − w‖²/2, eq. (24)."""
+    c = _const(problem)
+    gw = mean_task_grad_norm(problem, W)
+    dist = np.linalg.norm(W - U, axis=-1)
+    obs = []
+    for a in alphas:
+        Fw, gFw = problem.meta_parts(W, a)
+        Fu = problem.meta_objective(U, a)
+        obs.append(np.abs(Fu - Fw - ((U - W) * gFw).sum(-1)))
+    obs = np.stack(obs)
+    bnd = COROLLARY_4_10.array(L=c["L"], rho=c["rho"], alpha=alphas[:, None], grad_w=gw, dist=dist)
+    return summarise(f"Corollary 4.10 on {problem.name}", COROLLARY_4_10.source, obs, bnd,
+                     f"{_family(problem)}; {W.shape[0]} pairs × {len(alphas)} values of α; exact F, ∇F",
+                     {"alpha": np.broadcast_to(alphas[:, None], obs.shape),
+                      "dist": np.broadcast_to(dist, obs.shape)},
+                     extra={"family": problem.name, "n_pairs": int(W.shape[0]), "constants": c})
+
+
+# ---- Lemma 4.11 ------------------------------------------------------------------------------------------
+def minimal_step_batches(problem: PoolProblem, alpha: float) -> tuple[int, int]:
+    """The smallest B', D_β allowed by (27) (at least 1 each)."""
+    c = problem.constants
+    Bp = math.ceil(0.5 * (c.rho * alpha * c.sigma / c.L) ** 2)
+    Db = math.ceil((2 * c.rho * alpha * c.sigma_tilde / c.L) ** 2)
+    return max(1, Bp), max(1, Db)
+
+
+def beta_tilde_moments(problem: PoolProblem, w: Array, alpha: float, B_prime: int, D_beta: int,
+                       rng: np.random.Generator, draws: int) -> tuple[float, float, int | None]:
+    """(E β̃(w), E β̃(w)², draws) for β̃ of eq. (26), via the simulator's `beta_tilde`.
+
+    B' = D_β = 1: exact sum over (task, sample) pairs (draws = None). Otherwise `draws` Monte Carlo
+    draws of B' tasks ~ p and D_β samples each (uniform with replacement, as in the runner).
+    """
+    n, N = problem.n_tasks, problem.pool_size
+    if B_prime == 1 and D_beta == 1:
+        Xb = problem.X.reshape(n * N, 1, 1, problem.d)
+        yb = problem.y.reshape(n * N, 1, 1)
+        bt = beta_tilde(problem, np.broadcast_to(w, (n * N, problem.d)), Xb, yb, alpha)
+        wts = np.repeat(problem.p / N, N)
+        return float(wts @ bt), float(wts @ bt**2), None
+    vals = []
+    step = max(1, 4_000_000 // (B_prime * D_beta * problem.d))
+    for a in range(0, draws, step):
+        m = min(step, draws - a)
+        tasks = rng.choice(n, size=(m, B_prime), p=problem.p)
+        idx = problem.flat_index(tasks, rng.integers(0, N, size=(m, B_prime, D_beta)))
+        Xb, yb = problem.gather(idx)
+        vals.append(beta_tilde(problem, np.broadcast_to(w, (m, problem.d)), Xb, yb, alpha))
+    bt = np.concatenate(vals)
+    return float(bt.mean()), float((bt**2).mean()), draws
+
+
+def check_lemma_4_11(problem: PoolProblem, W: Array, alphas: Array, rng: np.random.Generator, draws: int,
+                     B_prime: int | None = None, D_beta: int | None = None) -> list[CheckResult]:
+    """E[β̃(w)] >= 0.8/L(w) and E[β̃(w)²] <= 3.125/L(w)², eq. (28), at the minimal B', D_β of (27).
+
+    Monte Carlo verdicts use Hoeffding: β̃ ∈ (0, 1/(4L)] and β̃² ∈ (0, 1/(16L²)], so with n draws the
+    mean is within (range)·√(log(1/δ)/(2n)) of its expectation except with probability δ.
+    `B_prime`, `D_beta` override (27) (tests feed under-sized batches).
+    """
+    c = problem.constants
+    m1, m2, lw, bm, bs, cm1, cm2 = (np.zeros((len(alphas), len(W))) for _ in range(7))
+    batches: list[tuple[int, int]] = []
+    n_tests = len(alphas) * len(W)
+    mc_used = False
+    for a_i, a in enumerate(alphas):
+        Bp, Db = minimal_step_batches(problem, a)
+        Bp, Db = B_prime or Bp, D_beta or Db
+        batches.append((Bp, Db))
+        gw = mean_task_grad_norm(problem, W)
+        for j, w in enumerate(W):
+            e1, e2, nd = beta_tilde_moments(problem, w, a, Bp, Db, rng, draws)
+            m1[a_i, j], m2[a_i, j] = e1, e2
+            if nd is None:
+                cm1[a_i, j], cm2[a_i, j] = e1, e2
+            else:
+                mc_used = True
+                t = math.sqrt(math.log(n_tests / (1 - CONFIDENCE)) / (2 * nd))
+                cm1[a_i, j] = e1 + t / (4 * c.L)            # upper bound on E β̃ (lower-bound claim)
+                cm2[a_i, j] = e2 - t / (16 * c.L**2)        # lower bound on E β̃² (upper-bound claim)
+        vals = dict(L=c.L, rho=c.rho, alpha=a, grad_w=gw)
+        bm[a_i], bs[a_i] = LEMMA_4_11_MEAN.array(**vals), LEMMA_4_11_SECOND_MOMENT.array(**vals)
+    how = (f"Monte Carlo, {draws} draws of (B', D_β) batches per point, Hoeffding bound" if mc_used
+           else "exact sums over every (task, sample) pair")
+    ev = (f"{_family(problem)}; {len(W)} points × {len(alphas)} values of α; minimal (B', D_β) of (27) per α: "
+          f"{batches}; {how}")
+    info = {"alpha": np.broadcast_to(alphas[:, None], m1.shape),
+            "B_prime": np.broadcast_to(np.array([b for b, _ in batches])[:, None], m1.shape),
+            "D_beta": np.broadcast_to(np.array([d for _, d in batches])[:, None], m1.shape)}
+    extra = {"family": problem.name, "n_points": len(W), "draws": draws if mc_used else "exact",
+             "constants": _const(problem)}
+    return [
+        summarise(f"Lemma 4.11 (E β̃) on {problem.name}", LEMMA_4_11_MEAN.source, m1, bm, ev, info,
+                  direction="lower", confident=cm1, extra=extra),
+        summarise(f"Lemma 4.11 (E β̃²) on {problem.name}", LEMMA_4_11_SECOND_MOMENT.source, m2, bs, ev, info,
+                  confident=cm2, extra=extra),
+    ]
+
+
+# ---- Lemma 4.12 ------------------------------------------------------------------------------------------
+def inner_moments(problem: PoolProblem, w: Array, alpha: float, D_in: int, D_o: int,
+                  rng: np.random.Generator, draws: int) -> dict[str, Array]:
+    """Per task: e_i = E[∇̃f_i(w − α∇̃f_i(w, D_in), D_o)] − ∇f_i(w − α∇f_i(w)) and the second moment.
+
+    The D_o expectation is exact: E_{D_o}‖∇̃f_i(u, D_o)‖² = ‖∇f_i(u)‖² + (S_i(u) − ‖∇f_i(u)‖²)/D_o with
+    S_i(u) = E_θ‖∇f_i(u, θ)‖² over the pool. The D_in expectation is an exact pool sum for D_in = 1, else
+    Monte Carlo over `draws` batches. Returns the bias vectors (n, d), their Monte Carlo tr Σ/draws
+    (0 if exact), the second moments (n) and their standard errors, and ‖∇f_i(w − α∇f_i(w))‖ (n).
+    """
+    n, N = problem.n_tasks, problem.pool_size
+    g = task_grads(problem, w)                                        # (n, d)
+    target = problem.task_grad(w - alpha * g)                        # ∇f_i(w − α∇f_i(w)), (n, d)
+    if D_in == 1:
+        # every pool sample as the D_in batch, (N, n, d): the task axis must be second-to-last
+        gt = np.swapaxes(sample_grads(problem, np.broadcast_to(w, (n, problem.d))), 0, 1)
+    else:
+        idx = np.arange(n)[None, :, None] * N + rng.integers(0, N, size=(draws, n, D_in))  # flat pool ids
+        Xg, yg = problem.gather(idx)                                  # (draws, n, D_in, d)
+        gt = problem.grad_on(np.broadcast_to(w, (draws, n, problem.d)), Xg, yg)  # (draws, n, d)
+    U = w - alpha * gt
+    GU = problem.task_grad(U)                                          # (K, n, d)
+    S = pool_second_moment(problem, U)                                 # (K, n)
+    q = (GU**2).sum(-1) * (1 - 1 / D_o) + S / D_o
+    K = U.shape[0]
+    exact = D_in == 1
+    # Control variate: ∇f_i(u) ≈ ∇f_i(u_0) − α∇²f_i(u_0)(g̃ − g) at u_0 = w − α∇f_i(w) has mean exactly
+    # ∇f_i(u_0) (E g̃ = g), so subtracting it leaves the bias with only second-order noise (none on a quadratic).
+    lin = target - alpha * problem.task_hvp(np.broadcast_to(w - alpha * g, U.shape), gt - g)
+    resid = GU - lin
+    return {
+        "bias": resid.mean(0),
+        "bias_trace_cov": np.zeros(n) if exact else resid.var(0).sum(-1) / K,
+        "second": q.mean(0),
+        "second_se": np.zeros(n) if exact else q.std(0, ddof=1) / math.sqrt(K),
+        "g_adapted": np.linalg.norm(target, axis=-1),
+    }
+
+
+def check_lemma_4_12(problem: PoolProblem, W: Array, alphas: Array, rng: np.random.Generator,
+                     draws: int) -> list[CheckResult]:
+    """‖e_{i,k}‖ <= αLσ̃/√D_in (31) and the second moment (32) for every φ in PHIS, per task and point."""
+    c = problem.constants
+    rows: dict[str, list[Array]] = {k: [] for k in ("bias", "bias_conf", "b_bias", "sec", "sec_conf", "b_sec",
+                                                    "alpha", "D_in", "D_o", "phi", "task")}
+    n = problem.n_tasks
+    n_bias_tests = len(alphas) * len(W) * len(D_IN) * len(D_O) * n
+    n_sec_tests = n_bias_tests * len(PHIS)
+    zs = z_one_sided(n_sec_tests)
+    for a in alphas:
+        for w in W:
+            for D_in in D_IN:
+                for D_o in D_O:
+                    mo = inner_moments(problem, w, a, D_in, D_o, rng, draws)
+                    bn = np.linalg.norm(mo["bias"], axis=-1)
+                    rad = np.where(mo["bias_trace_cov"] > 0,
+                                   chebyshev_radius(mo["bias_trace_cov"] * draws, draws, n_bias_tests), 0.0)
+                    b_bias = LEMMA_4_12_BIAS.array(alpha=a, L=c.L, sigma_tilde=c.sigma_tilde, D_in=D_in)
+                    for ph in PHIS:
+                        rows["bias"].append(bn)
+                        rows["bias_conf"].append(np.maximum(bn - rad, 0.0))
+                        rows["b_bias"].append(np.full(n, b_bias))
+                        rows["sec"].append(mo["second"])
+                        rows["sec_conf"].append(mo["second"] - zs * mo["second_se"])
+                        rows["b_sec"].append(LEMMA_4_12_SECOND_MOMENT.array(
+                            alpha=a, L=c.L, sigma_tilde=c.sigma_tilde, D_in=D_in, D_o=D_o, phi=ph,
+                            grad_adapted=mo["g_adapted"]))
+                        for k, v in (("alpha", a), ("D_in", D_in), ("D_o", D_o), ("phi", ph)):
+                            rows[k].append(np.full(n, v))
+                        rows["task"].append(np.arange(n))
+    R = {k: np.concatenate(v) for k, v in rows.items()}
+    info = {k: R[k] for k in ("alpha", "D_in", "D_o", "phi", "task")}
+    ev = (f"{_family(problem)}; {len(W)} points × {len(alphas)} α × D_in ∈ {D_IN} × D_o ∈ {D_O} × {n} tasks; "
+          f"D_o expectation exact; D_in = 1 exact pool sum, D_in > 1 Monte Carlo with {draws} batches")
+    extra = {"family": problem.name, "n_points": len(W), "draws": draws, "constants": _const(problem)}
+    bias_info = {k: info[k] for k in ("alpha", "D_in", "task")}
+    return [
+        summarise(f"Lemma 4.12 (bias) on {problem.name}", LEMMA_4_12_BIAS.source, R["bias"], R["b_bias"], ev,
+                  bias_info, confident=R["bias_conf"], extra=extra),
+        summarise(f"Lemma 4.12 (second moment) on {problem.name}", LEMMA_4_12_SECOND_MOMENT.source,
+                  R["sec"], R["b_sec"], ev + f"; φ ∈ {PHIS}", info, confident=R["sec_conf"], extra=extra),
+    ]
+
+
+# ---- Theorem 4.13 ----------------------------------------------------------------------------------------
+def meta_gradient_hat(problem: PoolProblem, w: Array, alpha: float, D_test: int, rng: np.random.Generator,
+                      draws: int) -> tuple[Array, float]:
+    """∇F̂(w) of eq. (76) and the Monte Carlo tr Σ of the estimate (0 when exact).
+
+    ∇F̂ = E_i E_{D_test}(I − α∇̃²f_i(w, D_test))∇f_i(w − α∇̃f_i(w, D_test)); tasks are summed exactly
+    with weights p; D_test = 1 is an exact pool sum, larger D_test `draws` batches per task.
+    """
+    n, N, d = problem.n_tasks, problem.pool_size, problem.d
+    if D_test == 1:
+        Xg, yg = one_sample_batches(problem)                      # (n, N, 1, d): batch (task, sample)
+        Xg, yg = np.swapaxes(Xg, 0, 1), np.swapaxes(yg, 0, 1)     # (N, n, 1, d): task axis second
+    else:
+        idx = np.arange(n)[None, :, None] * N + rng.integers(0, N, size=(draws, n, D_test))
+        Xg, yg = problem.gather(idx)                               # (K, n, D, d)
+    K = Xg.shape[0]
+    Wb = np.broadcast_to(w, (K, n, d))
+    U = Wb - alpha * problem.grad_on(Wb, Xg, yg)
+    v = problem.task_grad(U)
+    G = v - alpha * problem.hvp_on(Wb, v, Xg, yg)                  # (K, n, d)
+    est = (G.mean(0) * problem.p[:, None]).sum(0)
+    tr = 0.0 if D_test == 1 else float((problem.p**2) @ G.var(0).sum(-1) / K)
+    return est, tr
+
+
+def check_theorem_4_13(problem: PoolProblem, W: Array, alphas: Array, rng: np.random.Generator,
+                       draws: int) -> CheckResult:
+    """‖∇F̂(w) − ∇F(w)‖ against 2αLσ̃/√D_test + α²Lσ_Hσ̃/D_test, eq. (33)."""
+    c = problem.constants
+    obs, conf, bnd, A, Dt = [], [], [], [], []
+    n_tests = len(alphas) * len(W) * len(D_TEST)
+    for a in alphas:
+        gF = problem.meta_gradient(W, a)
+        for j, w in enumerate(W):
+            for D in D_TEST:
+                est, tr = meta_gradient_hat(problem, w, a, D, rng, draws)
+                o = float(np.linalg.norm(est - gF[j]))
+                r = float(chebyshev_radius(np.array(tr * draws), draws, n_tests)) if tr > 0 else 0.0
+                obs.append(o)
+                conf.append(max(o - r, 0.0))
+                bnd.append(THEOREM_4_13.array(alpha=a, L=c.L, sigma_tilde=c.sigma_tilde, sigma_H=c.sigma_H,
+                                              D_test=D))
+                A.append(a)
+                Dt.append(D)
+    return summarise(f"Theorem 4.13 on {problem.name}", THEOREM_4_13.source, np.array(obs), np.array(bnd),
+                     f"{_family(problem)}; {len(W)} points × {len(alphas)} α × D_test ∈ {D_TEST}; tasks summed "
+                     f"exactly; D_test = 1 exact pool sum, else {draws} Monte Carlo batches per task",
+                     {"alpha": np.array(A), "D_test": np.array(Dt)}, confident=np.array(conf),
+                     kind="lemma", extra={"family": problem.name, "constants": _const(problem), "draws": draws})
+
+
+# ---- Lemma A.2 -------------------------------------------------------------------------------------------
+def check_lemma_a2(problem: PoolProblem, W: Array, alphas: Array) -> list[CheckResult]:
+    """(43) ‖∇f(w)‖ <= C1‖∇F(w)‖ + C2σ and (44) E_i‖∇F_i(w)‖² <= ..., exact, with the certified σ."""
+    c = problem.constants
+    o43, b43, o44, b44 = [], [], [], []
+    for a in alphas:
+        g, gFi = per_task_meta(problem, W, a)
+        gf = np.linalg.norm((g * problem.p[:, None]).sum(-2), axis=-1)
+        gF = np.linalg.norm(problem.meta_gradient(W, a), axis=-1)
+        o43.append(gf)
+        b43.append(LEMMA_A2_GRADIENT.array(L=c.L, alpha=a, grad_F=gF, sigma=c.sigma))
+        o44.append((gFi**2).sum(-1) @ problem.p)
+        b44.append(LEMMA_A2_SECOND_MOMENT.array(L=c.L, alpha=a, grad_F=gF, sigma=c.sigma))
+    info = {"alpha": np.broadcast_to(alphas[:, None], (len(alphas), len(W)))}
+    ev = f"{_family(problem)}; {len(W)} points × αL ∈ {[round(x, 3) for x in ALPHA_L_A2]}; exact per-task ∇F_i"
+    extra = {"family": problem.name, "n_points": len(W), "constants": _const(problem)}
+    return [
+        summarise(f"Lemma A.2 (43) on {problem.name}", LEMMA_A2_GRADIENT.source, np.stack(o43), np.stack(b43),
+                  ev, info, extra=extra),
+        summarise(f"Lemma A.2 (44) on {problem.name}", LEMMA_A2_SECOND_MOMENT.source, np.stack(o44),
+                  np.stack(b44), ev, info, extra=extra),
+    ]
+
+
+# ---- HVP finite difference, eq. (10) ----------------------------------------------------------------------
+def check_hvp_fd(problem: PoolProblem, W: Array, rng: np.random.Generator) -> CheckResult:
+    """‖∇²f_i(w)v − [∇f_i(w + δv) − ∇f_i(w − δv)]/(2δ)‖ against ρδ‖v‖², per task (eq. (10))."""
+    c = problem.constants
+    m = W.shape[0]
+    V = rng.standard_normal(W.shape)
+    V *= np.exp(rng.uniform(math.log(0.1), math.log(3.0), (m, 1))) / np.linalg.norm(V, axis=1, keepdims=True)
+    delta = np.exp(rng.uniform(math.log(1e-2), math.log(1.0), m))
+    Wt, Vt = W[:, None, :], np.broadcast_to(V[:, None, :], (m, problem.n_tasks, problem.d))
+    hv = problem.task_hvp(np.broadcast_to(Wt, Vt.shape), Vt)
+    fd = (problem.task_grad(Wt + delta[:, None, None] * Vt) - problem.task_grad(Wt - delta[:, None, None] * Vt))
+    err = np.linalg.norm(hv - fd / (2 * delta[:, None, None]), axis=-1)      # (m, n)
+    vn = np.linalg.norm(V, axis=-1)
+    bnd = HVP_FINITE_DIFFERENCE.array(rho=c.rho, delta=delta, v_norm=vn)[:, None]
+    return summarise(f"HVP finite difference (10) on {problem.name}", HVP_FINITE_DIFFERENCE.source, err, bnd,
+                     f"{_family(problem)}; {m} (w, v, δ) triples × {problem.n_tasks} tasks, δ ∈ [0.01, 1]; "
+                     f"exact HVP vs central difference of exact task gradients",
+                     {"delta": np.broadcast_to(delta[:, None], err.shape),
+                      "v_norm": np.broadcast_to(vn[:, None], err.shape)},
+                     extra={"family": problem.name, "constants": _const(problem),
+                            "note": "Taylor's theorem gives ρδ‖v‖²/2: a ratio <= 0.5 is expected"})
+
+
+# ---- the whole run -----------------------------------------------------------------------------------------
+def family_checks(problem: PoolProblem, sizes: Sizes, rng: np.random.Generator,
+                  progress: Progress = None) -> list[CheckResult]:
+    """Every lemma check on one problem."""
+    L = problem.constants.L
+    alphas = np.array(ALPHA_L) / L
+    alphas_a2 = np.array(ALPHA_L_A2) / L
+    traj = trajectory(problem, float(alphas[1]), sizes.n_traj)
+    W = np.concatenate([random_points(problem, rng, sizes.n_points), traj])
+    Wp, Up = make_pairs(problem, W, rng)
+    # Consecutive iterates are pairs too: the trajectory is where the method actually goes.
+    Wp, Up = np.concatenate([Wp, traj[:-1]]), np.concatenate([Up, traj[1:]])
+    Wmc = np.concatenate([random_points(problem, rng, sizes.n_mc_points - sizes.n_mc_points // 3),
+                          traj[:: max(1, len(traj) // max(1, sizes.n_mc_points // 3))][: sizes.n_mc_points // 3]])
+
+    def say(msg: str) -> None:
+        if progress is not None:
+            progress(f"{problem.name}: {msg}")
+
+    out: list[CheckResult] = []
+    say("Lemma 4.9, Corollary 4.10")
+    out.append(check_lemma_4_9(problem, Wp, Up, alphas))
+    out.append(check_corollary_4_10(problem, Wp, Up, alphas))
+    say("Lemma 4.11")
+    out += check_lemma_4_11(problem, Wmc, alphas, rng, sizes.beta_draws)
+    say("Lemma 4.12")
+    out += check_lemma_4_12(problem, Wmc, alphas[:2], rng, sizes.inner_draws)
+    say("Theorem 4.13")
+    out.append(check_theorem_4_13(problem, Wmc, alphas, rng, sizes.inner_draws))
+    say("Lemma A.2, HVP (10)")
+    out += check_lemma_a2(problem, W, alphas_a2)
+    out.append(check_hvp_fd(problem, W, rng))
+    return out
+
+
+def lemma_checks(quick: bool = True, seed: int = 0, progress: Progress = None) -> list[CheckResult]:
+    """Every lemma check on every task family; `progress(message)` is called before each group of checks."""
+    sizes = QUICK if quick else FULL
+    out: list[CheckResult] = []
+    children = np.random.SeedSequence(seed).spawn(len(sizes.family_params))
+    for ss, (name, params) in zip(children, sizes.family_params.items()):
+        problem = make_problem(name, seed=seed, **params)
+        out += family_checks(problem, sizes, np.random.default_rng(ss), progress)
+    return out
+
+
+BOUNDS_CHECKED: tuple[Bound, ...] = (
+    LEMMA_4_9, COROLLARY_4_10, LEMMA_4_11_MEAN, LEMMA_4_11_SECOND_MOMENT, LEMMA_4_12_BIAS,
+    LEMMA_4_12_SECOND_MOMENT, THEOREM_4_13, LEMMA_A2_GRADIENT, LEMMA_A2_SECOND_MOMENT, HVP_FINITE_DIFFERENCE,
+)
