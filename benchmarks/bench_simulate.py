@@ -225,7 +225,7 @@ def main() -> None:
     print("\nshare of run time spent recording the exact ||∇F(w_k)|| (default tanh-regression, d = 20, "
           "50 tasks × 200; HF-MAML, B = 20, D = 32, constant β):")
     pdef = make_problem("tanh-regression")
-    for R, K, rec in ((8, 500, "every"), (32, 500, "every"), (32, 5000, "log")):
+    for R, K, rec in ((8, 500, "every"), (8, 500, "auto"), (32, 500, "auto"), (32, 5000, "auto")):
         cfg = RunConfig(**{**config(pdef, "hf-maml", R).__dict__, "iterations": K, "record": rec})
         r = run(pdef, cfg)
         print(f"  R = {R:2d}, K = {K}, record {rec:5s} ({len(r.k)} points): {100 * r.record_seconds / r.seconds:.1f}% "

@@ -17,7 +17,7 @@ ALGORITHMS = ("maml", "maml-hvp", "fo-maml", "hf-maml")
 # Which batch sizes each algorithm reads: FO-MAML has no D_h (Algorithm 2).
 USES_D_H = {"maml": True, "maml-hvp": True, "fo-maml": False, "hf-maml": True}
 # Explicit Hessians are formed in chunks of at most this many bytes (see benchmarks/bench_simulate.py).
-HESSIAN_CHUNK_BYTES = 128 * 2**20
+HESSIAN_CHUNK_BYTES = 32 * 2**20
 
 
 @dataclass
