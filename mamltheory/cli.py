@@ -22,6 +22,7 @@ COMMANDS = {
     "plan": "mamltheory.bounds.command:add_parser",
     "simulate": "mamltheory.simulate.command:add_parser",
     "audit": "mamltheory.verify.command:add_audit_parser",
+    "verify": "mamltheory.verify.command:add_verify_parser",
 }
 
 

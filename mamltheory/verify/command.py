@@ -47,3 +47,96 @@ def run_audit(args: argparse.Namespace) -> int:
     counts = {v: sum(f.verdict == v for f in found) for v in style}
     console.print(", ".join(f"{n} {v}" for v, n in counts.items()))
     return 0
+
+
+def add_verify_parser(sub: Any) -> None:
+    """Register `verify`."""
+    p = sub.add_parser("verify", help="hold every lemma and theorem against simulation, audit, scaling laws",
+                       description="Run all checks and print a verdict per check.")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="a few minutes on 2 cores (default)")
+    mode.add_argument("--full", action="store_true", help="the publication run")
+    p.add_argument("--json", action="store_true", help="print the record (provenance and checks) as JSON")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a claim of the paper is contradicted")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--store", default=None, help="result store (default mamltheory-results.sqlite)")
+    p.add_argument("--only", default=None, help="comma-separated sections: audit,lemma,theorem,scaling,falsify")
+    p.set_defaults(run=run_verify)
+
+
+def sections_from(text: str | None) -> tuple[str, ...]:
+    """Parse --only; one-line error naming the flag for an unknown section."""
+    from mamltheory.errors import InputError
+    from mamltheory.verify.run import SECTIONS
+
+    if text is None:
+        return SECTIONS
+    chosen = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [s for s in chosen if s not in SECTIONS]
+    if bad or not chosen:
+        raise InputError(f"--only: sections must be among {', '.join(SECTIONS)}, got {text!r}")
+    return chosen
+
+
+def verification_record(quick: bool, seed: int, store: str, sections: tuple[str, ...], console: Any) -> dict[str, Any]:
+    """The stored record for this (mode, seed, sections, commit), computed and stored if absent."""
+    from mamltheory.errors import InputError
+    from mamltheory.simulate.store import ResultStore, config_key
+    from mamltheory.verify.run import _commit, verify
+
+    if seed < 0:
+        raise InputError(f"--seed: must be >= 0, got {seed}")
+    config = {"mode": "quick" if quick else "full", "seed": seed, "sections": list(sections), "commit": _commit()}
+    key = config_key(config, kind="verify")
+    with ResultStore(store) as db:
+        cached = db.get(key) if config["commit"] else None
+    if cached is not None:
+        console.print(f"[dim]verify: stored record {key[:12]} reused (same commit, mode, seed)[/dim]")
+        return cached
+    with console.status("verify") as status:
+        record = verify(quick=quick, seed=seed, store=store, sections=sections,
+                        progress=lambda msg: status.update(f"verify: {msg}"))
+    with ResultStore(store) as db:
+        db.put(key, config, record, kind="verify")
+    return record
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Run the checks, print the verdict table (or JSON), return the documented exit status."""
+    from rich.console import Console
+
+    from mamltheory.simulate.store import DEFAULT_STORE
+    from mamltheory.verify.run import exit_status
+
+    console = Console(stderr=args.json)
+    record = verification_record(not args.full, args.seed, args.store or DEFAULT_STORE, sections_from(args.only),
+                                 console)
+    if args.json:
+        json.dump(record, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+    else:
+        print_checks(record, console)
+    return exit_status(record, args.strict)
+
+
+def print_checks(record: dict[str, Any], console: Any) -> None:
+    """One row per check: verdict, observed/bound ratio, and the evidence."""
+    from rich.table import Table
+
+    table = Table(title="mamltheory verify", show_lines=False)
+    for col in ("check", "source", "verdict", "ratio", "evidence"):
+        table.add_column(col, overflow="fold", ratio={"evidence": 3}.get(col, 1))
+    style = {"holds": "green", "contradicted": "bold red", "could not run": "yellow"}
+    for c in record["checks"]:
+        if c["kind"].startswith("audit") and c["verdict"] == "holds":
+            continue  # the audit's holding constants are in `mamltheory audit`; failures are shown here
+        ratio = c.get("ratio")
+        r = f"{ratio:.3g}" if isinstance(ratio, (int, float)) else ("—" if ratio is None else str(ratio))
+        table.add_row(c["name"], c["source"], f"[{style[c['verdict']]}]{c['verdict']}[/]", r, c["evidence"])
+    console.print(table)
+    counts = {v: sum(c["verdict"] == v for c in record["checks"]) for v in style}
+    p = record["provenance"]
+    console.print(f"{len(record['checks'])} checks: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+                  + f"  ({p['mode']}, seed {p['seed']}, {p['wall_seconds']} s)")
+    console.print("[dim]ratio: observed/bound for upper bounds (> 1 violates); audit constants that hold are listed "
+                  "by `mamltheory audit`[/dim]")

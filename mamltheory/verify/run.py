@@ -1,0 +1,105 @@
+"""`mamltheory verify`: every check in one run, its verdicts, and the record the report is built from."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import mamltheory
+from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult
+
+SECTIONS = ("audit", "lemma", "theorem", "scaling", "falsify")
+
+
+def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    from mamltheory.verify.audit import FAILS, findings
+
+    out = []
+    for f in findings():
+        verdict = CONTRADICTED if f.verdict == FAILS else HOLDS
+        out.append(CheckResult(name=f"{f.kind}: {f.source}", source=f.source, kind=f"audit {f.kind}", verdict=verdict,
+                               evidence=f.evidence, details={"audit_verdict": f.verdict, "claimed": f.claimed,
+                                                             "derived": f.derived, "margin": f.margin}))
+    return out
+
+
+def _lemma(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    module = importlib.import_module("mamltheory.verify.lemma_checks")
+    return module.lemma_checks(quick=quick, seed=seed, progress=progress)
+
+
+def _theorem(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    from mamltheory.verify.theorem_checks import theorem_checks
+
+    return theorem_checks(quick=quick, seed=seed, store=store, progress=progress)
+
+
+def _scaling(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    from mamltheory.verify import scaling
+
+    progress("bias floors against α")
+    out = scaling.bias_scaling()
+    progress("noise floors against B and D_in")
+    out += scaling.batch_scaling(quick=quick, seed=seed)
+    out += scaling.time_scaling(quick=quick, progress=progress)
+    return out
+
+
+def _falsify(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    module = importlib.import_module("mamltheory.verify.falsify")
+    return module.falsification(quick=quick, seed=seed, progress=progress)
+
+
+RUNNERS = {"audit": _audit, "lemma": _lemma, "theorem": _theorem, "scaling": _scaling, "falsify": _falsify}
+
+
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=mamltheory.__path__[0])
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance(seed: int, mode: str, seconds: float) -> dict[str, Any]:
+    """Package version, commit, seed, library versions and wall time of a verification run."""
+    import matplotlib
+    import numpy
+    import scipy
+    import sympy
+
+    return {"mamltheory": mamltheory.__version__, "commit": _commit(), "seed": seed, "mode": mode,
+            "python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "sympy": sympy.__version__, "matplotlib": matplotlib.__version__, "wall_seconds": round(seconds, 1)}
+
+
+def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections: tuple[str, ...] = SECTIONS,
+           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the sections; a section that raises is recorded as 'could not run' with the reason, never a crash."""
+    say = progress or (lambda _msg: None)
+    t0 = time.perf_counter()
+    results: list[CheckResult] = []
+    for section in sections:
+        say(section)
+        try:
+            results += RUNNERS[section](quick, seed, store, say)
+        except Exception as err:  # noqa: BLE001 - a failing section is a finding of this run, not a crash
+            results.append(CheckResult(name=f"{section} checks", source="-", kind=section, verdict=NOT_RUN,
+                                       evidence=f"{type(err).__name__}: {err}"))
+    return {"provenance": provenance(seed, "quick" if quick else "full", time.perf_counter() - t0),
+            "checks": [r.to_json() for r in results]}
+
+
+def exit_status(record: dict[str, Any], strict: bool) -> int:
+    """0 every check ran; 3 some could not run; 1 (with strict) some claim was contradicted."""
+    verdicts = [c["verdict"] for c in record["checks"]]
+    if NOT_RUN in verdicts:
+        return 3
+    if strict and CONTRADICTED in verdicts:
+        return 1
+    return 0
