@@ -53,6 +53,8 @@ class RunConfig:
         """The fields that determine results (hessian_chunk does not: chunking is bit-exact)."""
         d = asdict(self)
         d.pop("hessian_chunk")
+        # "auto" is resolved so that a change of the auto rule cannot reuse a stored run
+        d["record"] = ("every" if self.iterations <= EVERY_MAX else "log") if self.record == "auto" else self.record
         return d
 
 
