@@ -23,6 +23,7 @@ COMMANDS = {
     "simulate": "mamltheory.simulate.command:add_parser",
     "audit": "mamltheory.verify.command:add_audit_parser",
     "verify": "mamltheory.verify.command:add_verify_parser",
+    "report": "mamltheory.report.command:add_parser",
 }
 
 

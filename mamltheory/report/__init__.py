@@ -1,0 +1,1 @@
+"""Markdown report with PNG plots, rendered from a verification record and the result store."""

@@ -1,0 +1,42 @@
+"""`mamltheory report`: run (or reuse) the verification and write the Markdown report with its plots."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    """Register `report`."""
+    p = sub.add_parser("report", help="verification + Markdown report with plots (the main job)",
+                       description=__doc__)
+    p.add_argument("--full", action="store_true", help="the publication run (default: quick)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--store", default=None, help="result store (default mamltheory-results.sqlite)")
+    p.add_argument("--out", default="reports", help="output folder (default reports/)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify (reusing stored results), render, print where the report is."""
+    from rich.console import Console
+
+    from mamltheory.report.markdown import build
+    from mamltheory.simulate.store import DEFAULT_STORE
+    from mamltheory.verify.command import print_checks, verification_record
+    from mamltheory.verify.run import SECTIONS
+
+    console = Console()
+    store = args.store or DEFAULT_STORE
+    record = verification_record(not args.full, args.seed, store, SECTIONS, console)
+    command = "mamltheory report" + (" --full" if args.full else "") + (f" --seed {args.seed}" if args.seed else "")
+    if args.out != "reports":
+        command += f" --out {shlex.quote(args.out)}"
+    with console.status("report: rendering"):
+        path = build(record, store, args.out, command)
+    print_checks(record, console)
+    console.print(f"report written to {path}")
+    sys.stdout.flush()
+    return 0
