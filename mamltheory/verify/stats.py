@@ -10,8 +10,10 @@ from scipy import stats
 
 
 def upper_bound(x: np.ndarray, level: float = 0.95) -> float:
-    """One-sided `level` upper confidence bound on the mean of the finite values of x (Student t)."""
+    """One-sided `level` upper confidence bound on the mean of x (Student t); +inf if any value is +inf."""
     x = np.asarray(x, float)
+    if np.any(np.isposinf(x)):  # a diverged replicate: no finite bound on the mean
+        return math.inf
     x = x[np.isfinite(x)]
     n = x.size
     if n < 2:

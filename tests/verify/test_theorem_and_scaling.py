@@ -1,0 +1,88 @@
+"""Theorem checks' statistics, scaling fits, bias floors: each can fail when fed a broken ingredient."""
+
+import numpy as np
+import pytest
+
+from mamltheory.simulate import make_problem
+from mamltheory.verify import scaling
+from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, judge, ratio_of
+from mamltheory.verify.stats import loglog_slope, lower_bound, upper_bound
+from mamltheory.verify.theorem_checks import decide, theorem_check
+
+
+def test_t_bounds_by_hand():
+    x = np.array([1.0, 2.0, 3.0, 4.0])  # mean 2.5, s = 1.29099, t_{0.95,3} = 2.353363
+    half = 2.353363 * 1.2909944 / 2
+    assert upper_bound(x) == pytest.approx(2.5 + half, rel=1e-6)
+    assert lower_bound(x) == pytest.approx(2.5 - half, rel=1e-6)
+
+
+def test_loglog_slope_recovers_exponent():
+    x = np.array([1.0, 2, 4, 8, 16])
+    rng = np.random.default_rng(0)
+    s = loglog_slope(x, 3 * x**-0.5 * np.exp(0.01 * rng.standard_normal(5)))
+    assert s.contains(-0.5) and abs(s.slope + 0.5) < 0.02 and s.n == 5
+
+
+def test_ratio_orientation():
+    assert ratio_of(2.0, 1.0, "upper") == 2.0 and ratio_of(2.0, 1.0, "lower") == 0.5
+    assert judge("x", "s", "lemma", 1.0 + 1e-12, 1.0).verdict == HOLDS
+    assert judge("x", "s", "lemma", 1.01, 1.0).verdict == CONTRADICTED
+
+
+def test_decide_holds_contradicted_inconclusive():
+    rng = np.random.default_rng(1)
+    ks = np.arange(10)
+    G = 1.0 + 0.01 * rng.standard_normal((10, 16))
+    assert decide(G, ks, 2.0, T=10, reached_T=True, rng=np.random.default_rng(0))["verdict"] == HOLDS
+    # a bound below every iterate's mean, T reached: contradicted (a broken, too-small bound is caught)
+    assert decide(G, ks, 0.5, T=10, reached_T=True, rng=np.random.default_rng(0))["verdict"] == CONTRADICTED
+    # the same but T not reached: no verdict against the paper
+    assert decide(G, ks, 0.5, T=100, reached_T=False, rng=np.random.default_rng(0))["verdict"] == NOT_RUN
+    # diverged replicates (inf) can never confirm the bound
+    Ginf = G.copy()
+    Ginf[:, :8] = np.inf
+    assert decide(Ginf, ks, 2.0, T=10, reached_T=True, rng=np.random.default_rng(0))["verdict"] != HOLDS
+
+
+def test_decide_chooses_iterate_on_other_half():
+    # Iterate 3 is best on every replicate; the chosen k must be 3 and the tested half disjoint from the chooser.
+    G = np.ones((6, 8))
+    G[3] = 0.1
+    d = decide(G, np.arange(6), 0.5, T=6, reached_T=True, rng=np.random.default_rng(0))
+    assert d["k_selected"] == 3 and d["n_select"] + d["n_test"] == 8 and d["verdict"] == HOLDS
+
+
+def test_theorem_check_runs_and_is_stored(tmp_path):
+    store = str(tmp_path / "s.sqlite")
+    r = theorem_check("nonconvex-logistic", "fo-maml", K=5, replicates=4, max_iterations=20, store=store)
+    assert r.verdict == HOLDS and r.details["replicates"] == 4 and 0 < r.ratio < 1
+    again = theorem_check("nonconvex-logistic", "fo-maml", K=5, replicates=4, max_iterations=20, store=store)
+    assert again.observed == r.observed  # the stored run is reused, bit for bit
+
+
+def test_maml_expected_direction_is_grad_F_and_fo_differs():
+    p = make_problem("tanh-regression", d=5, n_tasks=4, pool_size=20)
+    w = p.initial_point()
+    np.testing.assert_allclose(scaling.expected_direction(p, "maml", w, 0.05), p.meta_gradient(w, 0.05), atol=1e-14)
+    assert np.linalg.norm(scaling.expected_direction(p, "fo-maml", w, 0.05) - p.meta_gradient(w, 0.05)) > 1e-6
+
+
+def test_bias_floor_zero_for_maml_positive_for_fo():
+    p = make_problem("tanh-regression", d=5, n_tasks=4, pool_size=20)
+    a = 0.5 / (10 * p.constants.L)
+    maml, resid = scaling.bias_floor(p, "maml", a)
+    fo, _ = scaling.bias_floor(p, "fo-maml", a)
+    assert maml < 1e-12 and resid < 1e-12 and fo > 1e-7
+
+
+def test_bias_check_catches_a_biased_maml(monkeypatch):
+    """Feed MAML the FO direction (a wrong Hessian term): the 'no floor' check must report the contradiction."""
+    real = scaling.expected_direction
+
+    def broken(problem, algorithm, w, alpha):
+        return real(problem, "fo-maml" if algorithm == "maml" else algorithm, w, alpha)
+
+    monkeypatch.setattr(scaling, "expected_direction", broken)
+    results = {r.name.split(" ")[0]: r for r in scaling.bias_scaling(n_alpha=3)}
+    assert results["maml"].verdict == CONTRADICTED
