@@ -41,7 +41,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             try:
                 found = importlib.import_module(module)
             except ModuleNotFoundError as err:
-                if err.name != module:  # a real import error inside the command: let it surface
+                if not err.name or not module.startswith(err.name):  # a real import error inside it: surface it
                     raise
                 continue  # a command whose package is not built yet
             getattr(found, function)(sub)
