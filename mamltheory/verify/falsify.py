@@ -25,14 +25,28 @@ import numpy as np
 from scipy.optimize import brentq, minimize, minimize_scalar
 
 from mamltheory.bounds.lemmas import (
-    COROLLARY_4_10, HVP_FINITE_DIFFERENCE, LEMMA_4_9, LEMMA_4_11_MEAN, LEMMA_4_11_SECOND_MOMENT,
-    LEMMA_4_12_BIAS, LEMMA_4_12_SECOND_MOMENT, LEMMA_A2_GRADIENT, LEMMA_A2_SECOND_MOMENT, THEOREM_4_13,
+    COROLLARY_4_10,
+    HVP_FINITE_DIFFERENCE,
+    LEMMA_4_9,
+    LEMMA_4_11_MEAN,
+    LEMMA_4_11_SECOND_MOMENT,
+    LEMMA_4_12_BIAS,
+    LEMMA_4_12_SECOND_MOMENT,
+    LEMMA_A2_GRADIENT,
+    LEMMA_A2_SECOND_MOMENT,
+    THEOREM_4_13,
 )
 from mamltheory.bounds.result import Bound
 from mamltheory.bounds.theorems import THEOREMS
 from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult, judge
 from mamltheory.verify.instances import (
-    Instance, Noise, Profile, bounded_negative_curvature_pair, negative_curvature_pair, opposed_kinks, vee_task,
+    Instance,
+    Noise,
+    Profile,
+    bounded_negative_curvature_pair,
+    negative_curvature_pair,
+    opposed_kinks,
+    vee_task,
 )
 
 Array = np.ndarray
@@ -67,7 +81,8 @@ def space(**boxes: tuple[float, float]) -> Space:
 
 def maximise(fun: Callable[[dict[str, float]], float], sp: Space, rng: np.random.Generator, n_random: int,
              n_starts: int, maxiter: int) -> tuple[float, dict[str, float], int]:
-    """max of fun over the box: `n_random` uniform samples, then bounded Powell from the `n_starts` best.
+    """max of fun over the box: `n_random` samples (uniform, half of them with some coordinates on the box's
+    faces), then bounded Powell from the `n_starts` best.
 
     Returns (best value, best parameters, number of evaluations). Non-finite values count as 0 (a point
     where the bound is undefined is not evidence).
@@ -86,9 +101,23 @@ def maximise(fun: Callable[[dict[str, float]], float], sp: Space, rng: np.random
         return v if math.isfinite(v) else 0.0
 
     X = lo + (hi - lo) * rng.random((n_random, len(lo)))
+    # Half the starts put some coordinates on a face of the box: extremal instances tend to sit there
+    # (curvature at ±L, α at its largest, ...), where uniform sampling rarely lands.
+    face = rng.random(X.shape) < 0.3
+    face[: n_random // 2] = False
+    X = np.where(face, np.where(rng.random(X.shape) < 0.5, lo, hi), X)
     vals = np.array([val(x) for x in X])
     best_v, best_x = float(vals.max()), X[int(vals.argmax())]
-    for j in np.argsort(-vals)[:n_starts]:
+    # Starts: the best samples, greedily kept apart (normalised distance >= 0.25·√k) so that the refinements
+    # do not all climb the same local maximum.
+    Xn = (X - lo) / np.where(hi > lo, hi - lo, 1.0)
+    starts: list[int] = []
+    for j in np.argsort(-vals):
+        if len(starts) == n_starts:
+            break
+        if all(np.linalg.norm(Xn[j] - Xn[k]) >= 0.25 * math.sqrt(len(lo)) for k in starts):
+            starts.append(int(j))
+    for j in starts:
         res = minimize(lambda x: -val(x), X[j], method="Powell", bounds=list(zip(lo, hi)),
                        options={"maxiter": maxiter, "xtol": 1e-7, "ftol": 1e-12})
         if -res.fun > best_v:
@@ -107,7 +136,7 @@ def two_task_instance(x: dict[str, float], d: int = 1, noise: Noise | None = Non
     profiles = []
     for i in (1, 2):
         h = float(np.clip(x[f"h{i}"], -1 - q, 1 - q))
-        profiles.append(Profile.tent(q, h if abs(h) > 1e-9 else 1e-9, x[f"c{i}"], x[f"r{i}"]))
+        profiles.append(Profile.tent(q, h, x[f"c{i}"], x[f"r{i}"]))
     if d == 1:
         return Instance(profiles=tuple(profiles), b=((x["b1"],), (x["b2"],)), p=(x["p1"], 1 - x["p1"]),
                         noise=noise)
@@ -317,7 +346,6 @@ def _searches() -> list[Search]:
     boxa2 = dict(TASKS_1D, aL=(0.0, A2_MAX - 1e-3), **point_box("w", 1))
     boxa2_2d = dict(TASKS_2D, aL=(0.0, A2_MAX - 1e-3), **point_box("w", 2))
     noisy = dict(TASKS_1D, aL=(0.0, 1.0), s=(0.0, 2.0), w=(-4.0, 4.0))
-    r_meta = ("m = inst.meta_parts(np.array(w), alpha)  # F, ∇F, ∇F_i, exact\n")
     return [
         Search("lemma_4_9", LEMMA_4_9, space(**box49), lambda x: eval_lemma_4_9(x, 1),
                recipe="from mamltheory.verify.falsify import eval_lemma_4_9\nprint(eval_lemma_4_9(x, 1)[0])"),
@@ -613,7 +641,7 @@ def theorem_checks(cap: int) -> list[CheckResult]:
 # ---- the whole run -------------------------------------------------------------------------------------------
 def falsification(quick: bool = True, seed: int = 0, progress: Progress = None) -> list[CheckResult]:
     """Maximise every lemma inequality over exact instances, the named counterexamples, and the theorem runs."""
-    n_random, n_starts, maxiter, cap = (100, 2, 200, 3_000) if quick else (2000, 12, 3000, 100_000)
+    n_random, n_starts, maxiter, cap = (100, 3, 100, 3_000) if quick else (2000, 12, 3000, 100_000)
     out: list[CheckResult] = []
     children = np.random.SeedSequence(seed).spawn(len(SEARCHES))
     for ss, s in zip(children, SEARCHES.values()):
@@ -623,7 +651,7 @@ def falsification(quick: bool = True, seed: int = 0, progress: Progress = None) 
     if progress is not None:
         progress("falsification: named counterexamples and theorem runs")
     out.append(a2_counterexample(0.1))
-    x, r = a2_worst_alpha()
+    x, _ = a2_worst_alpha()
     worst = a2_counterexample(x)
     worst.name = f"Lemma A.2 (44): two tasks −½w² ± w, worst αL = {x:.4f}"
     out.append(worst)

@@ -28,8 +28,16 @@ import numpy as np
 from scipy.stats import norm as normal
 
 from mamltheory.bounds.lemmas import (
-    COROLLARY_4_10, HVP_FINITE_DIFFERENCE, LEMMA_4_9, LEMMA_4_11_MEAN, LEMMA_4_11_SECOND_MOMENT,
-    LEMMA_4_12_BIAS, LEMMA_4_12_SECOND_MOMENT, LEMMA_A2_GRADIENT, LEMMA_A2_SECOND_MOMENT, THEOREM_4_13,
+    COROLLARY_4_10,
+    HVP_FINITE_DIFFERENCE,
+    LEMMA_4_9,
+    LEMMA_4_11_MEAN,
+    LEMMA_4_11_SECOND_MOMENT,
+    LEMMA_4_12_BIAS,
+    LEMMA_4_12_SECOND_MOMENT,
+    LEMMA_A2_GRADIENT,
+    LEMMA_A2_SECOND_MOMENT,
+    THEOREM_4_13,
 )
 from mamltheory.bounds.result import Bound
 from mamltheory.simulate import make_problem
@@ -290,7 +298,7 @@ def check_lemma_4_11(problem: PoolProblem, W: Array, alphas: Array, rng: np.rand
     `B_prime`, `D_beta` override (27) (tests feed under-sized batches).
     """
     c = problem.constants
-    m1, m2, lw, bm, bs, cm1, cm2 = (np.zeros((len(alphas), len(W))) for _ in range(7))
+    m1, m2, bm, bs, cm1, cm2 = (np.zeros((len(alphas), len(W))) for _ in range(6))
     batches: list[tuple[int, int]] = []
     n_tests = len(alphas) * len(W)
     mc_used = False
