@@ -32,6 +32,9 @@ def add_parser(sub: Any) -> None:
                    help="Δ = F(w_0) − min F")
     p.add_argument("--constants", metavar="FILE", default=None,
                    help="TOML file with L, rho, sigma, sigma_tilde, sigma_H (and optionally alpha, eps, initial_gap)")
+    p.add_argument("--from-estimate", dest="from_estimate", metavar="FILE", default=None,
+                   help="JSON written by `mamltheory estimate --out FILE`: its estimated constants (and, for "
+                        "nonnegative losses, Δ <= f(w_0)); the plan is labelled as resting on estimates")
     p.add_argument("--batch", default=None, metavar="B,D_in,D_o,D_h",
                    help="evaluate the theorem at these batch sizes instead of choosing them")
     p.add_argument("--k-shot", dest="k_shot", type=_integer("--k-shot"), default=None, metavar="K",
@@ -94,9 +97,39 @@ def _read_constants_file(path: str) -> dict[str, float]:
     return {k: float(v) for k, v in data.items()}
 
 
+def read_estimate_file(path: str) -> tuple[dict[str, float], dict[str, Any]]:
+    """Constants (and Δ bound) from `mamltheory estimate` JSON, and the provenance to label the plan with."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as err:
+        raise InputError(f"--from-estimate: cannot read {path!r}: {err.strerror}") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"--from-estimate: {path!r} is not valid JSON: {err}") from None
+    if not isinstance(data, dict) or data.get("kind") != "mamltheory-estimate" or not isinstance(data.get("constants"), dict):
+        raise InputError(f"--from-estimate: {path!r} is not the JSON of `mamltheory estimate`")
+    values: dict[str, float] = {}
+    for key in CONSTANT_FLAGS:
+        v = data["constants"].get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InputError(f"--from-estimate: {key} in {path!r} must be a finite number, got {v!r}")
+        values[key] = float(v)
+    gap = data.get("initial_gap_bound")
+    if isinstance(gap, (int, float)) and not isinstance(gap, bool) and math.isfinite(gap) and gap > 0:
+        values["initial_gap"] = float(gap)
+    prov = {"kind": "estimate", "file": path, "problem": data.get("problem", {}).get("spec")
+            or data.get("problem", {}).get("problem"), "points": data.get("points"),
+            "seed": data.get("config", {}).get("seed"), "statement": data.get("statement")}
+    return values, prov
+
+
 def resolve_inputs(args: argparse.Namespace) -> tuple[ProblemConstants, dict[str, float | None], bool]:
-    """Constants, α, ε and Δ from the flags over the TOML file; the example when no constant is given."""
+    """Constants, α, ε and Δ from the flags over the TOML / estimate file; the example when no constant is given."""
     values: dict[str, float | None] = {}
+    if getattr(args, "from_estimate", None):
+        if args.constants:
+            raise InputError("--from-estimate: cannot be combined with --constants (one source of constants)")
+        values.update(read_estimate_file(args.from_estimate)[0])
     if args.constants:
         values.update(_read_constants_file(args.constants))
     for key in (*CONSTANT_FLAGS, "alpha", "eps", "initial_gap"):
@@ -147,12 +180,34 @@ def run(args: argparse.Namespace) -> int:
             plans.append(planner.infeasible_plan(alg, constants, str(err)))
     if len(plans) > 1:
         planner.mark_cheapest(plans)
+    source: dict[str, Any] = {"kind": "given"}
+    if getattr(args, "from_estimate", None):
+        source = read_estimate_file(args.from_estimate)[1]
+        overridden = [CONSTANT_FLAGS[k] for k in CONSTANT_FLAGS if getattr(args, k) is not None]
+        source["overridden"] = overridden
+        label = (f"constants are sampled estimates from {args.from_estimate} ({source['points']} points; "
+                 "lower estimates of suprema, not certificates): the guarantees hold only if the true constants "
+                 "are no larger" + (f"; overridden by flags: {', '.join('--' + f for f in overridden)}"
+                                    if overridden else ""))
+        gap_note = ("Δ = f(w_0) from the estimate (an upper bound on F(w_0) − min F when every loss is >= 0 and "
+                    "α <= 2/L)" if args.initial_gap is None and opts["initial_gap"] is not None else None)
+        for p in plans:
+            p.notes.insert(0, label)
+            if gap_note:
+                p.notes.insert(1, gap_note)
     if args.json:
         out: Any = [p.to_json() for p in plans] if args.algorithm == "all" else plans[0].to_json()
+        for obj in (out if isinstance(out, list) else [out]):
+            obj["constants_source"] = source
         json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     from mamltheory.bounds.render import print_plans
 
+    if source["kind"] == "estimate":
+        from rich.console import Console
+
+        Console().print(f"[yellow]constants: sampled estimates from {args.from_estimate} (not certificates; "
+                        "see the notes below)[/yellow]")
     print_plans(plans, constants, opts, example)
     return 0

@@ -1,0 +1,147 @@
+"""`mamltheory estimate`: sampled estimates of L, ρ, σ, σ̃, σ_H for a problem, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from mamltheory.errors import InputError
+
+
+def add_parser(sub: Any) -> None:
+    """Register `estimate` and its flags."""
+    p = sub.add_parser(
+        "estimate",
+        help="estimate L, rho, sigma, sigma_tilde, sigma_H of a problem (sampled, not certified)",
+        description="Estimate the constants of Assumptions 4.3-4.6 at sampled points around w_0 and along a short "
+                    "MAML run. Each estimate is a sampled lower estimate of a supremum, not a certificate. "
+                    "Plan from the result with `mamltheory plan --from-estimate FILE`.",
+    )
+    p.add_argument("--problem", required=True,
+                   help="tanh-regression, nonconvex-logistic, quadratic, sinusoid, or FILE.py:factory / "
+                        "module:factory returning a problem of mamltheory.simulate.protocol")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="problem parameter, repeatable (numbers, or text such as activation=softplus)")
+    p.add_argument("--points", default="20", help="points w at which the constants are evaluated (default 20)")
+    p.add_argument("--seed", default="0", help="seed of points, tasks and power iterations (default 0)")
+    p.add_argument("--alpha", default=None,
+                   help="inner step α of the run and of F(w_0) (default 1/(6 L̂(w_0)), Theorem 4.14's largest)")
+    p.add_argument("--radius", default=None, help="sampling radius around w_0 (default ½ max(1, ‖w_0‖))")
+    p.add_argument("--run-steps", default="40", help="length of the short MAML run (default 40)")
+    p.add_argument("--out", default=None, metavar="FILE.json", help="also write the JSON to this file")
+    p.add_argument("--json", action="store_true", help="print the JSON on stdout instead of the table")
+    p.set_defaults(run=run)
+
+
+def _int(flag: str, text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise InputError(f"{flag}: must be an integer >= {low}, got {text!r}") from None
+    if value < low:
+        raise InputError(f"{flag}: must be an integer >= {low}, got {value}")
+    return value
+
+
+def _positive(flag: str, text: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise InputError(f"{flag}: must be a positive finite number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{flag}: must be a positive finite number, got {text}")
+    return value
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """KEY=VALUE pairs: integers, floats, or text (for e.g. activation=softplus)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"--param: must be KEY=VALUE, got {item!r}")
+        try:
+            out[key] = int(value)
+        except ValueError:
+            try:
+                out[key] = float(value)
+            except ValueError:
+                out[key] = value.strip()
+    return out
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """Validated EstimateConfig from the flags."""
+    from mamltheory.estimate.estimators import EstimateConfig
+
+    return EstimateConfig(
+        points=_int("--points", args.points, 2),
+        seed=_int("--seed", args.seed, 0),
+        alpha=None if args.alpha is None else _positive("--alpha", args.alpha),
+        radius=None if args.radius is None else _positive("--radius", args.radius),
+        run_steps=_int("--run-steps", args.run_steps, 1),
+    )
+
+
+def print_estimate(obj: dict[str, Any]) -> None:
+    """Rich table: estimate, certificate (when the problem has one), ratio, what it rests on."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    prob = obj["problem"]
+    cert = obj.get("certified")
+    table = Table(title=f"mamltheory estimate: {prob.get('problem')} (d = {prob.get('d')}), "
+                        f"{obj['points']} points, seed {obj['config']['seed']}")
+    table.add_column("constant", style="bold")
+    table.add_column("estimate", justify="right")
+    if cert:
+        table.add_column("certified", justify="right")
+        table.add_column("est./cert.", justify="right")
+    table.add_column("how", style="dim")
+    labels = {"L": "L (4.3)", "rho": "ρ (4.4)", "sigma": "σ (4.5)", "sigma_tilde": "σ̃ (4.6)", "sigma_H": "σ_H (4.6)"}
+    for k, label in labels.items():
+        det = obj["details"][k]
+        row = [label, f"{obj['constants'][k]:.4g}"]
+        if cert:
+            r = obj["ratio_to_certificate"][k]
+            row += [f"{cert[k]:.4g}", "—" if r is None else f"{r:.3f}"]
+        row.append(f"{det['points']} points, {det['tasks']} tasks"
+                   + (f", {det['samples']} samples/task" if det["samples"] else ""))
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"α = {obj['alpha']:.4g}; f(w_0) = {obj['f_w0']:.4g}, F(w_0) = {obj['F_w0']:.4g}"
+                  + (f"; Δ <= f(w_0) = {obj['initial_gap_bound']:.4g} (losses are nonnegative)"
+                     if obj.get("initial_gap_bound") is not None else "")
+                  + f"; {obj['seconds']:.1f} s")
+    for note in obj["notes"]:
+        console.print(f"[yellow]{note}[/yellow]")
+    console.print(f"[bold]{obj['statement']}[/bold]")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Estimate, print, optionally write the JSON."""
+    from mamltheory.estimate.estimators import estimate_constants
+    from mamltheory.simulate.protocol import make_meta_problem
+
+    cfg = build_config(args)
+    if args.out is not None and not Path(args.out).parent.exists():
+        raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
+    problem = make_meta_problem(args.problem, **parse_params(args.param))
+    obj = estimate_constants(problem, cfg).to_json()
+    obj["problem"]["spec"] = args.problem
+    text = json.dumps(obj, indent=2, ensure_ascii=False)
+    if args.out is not None:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    if args.json:
+        sys.stdout.write(text + "\n")
+    else:
+        print_estimate(obj)
+        if args.out is not None:
+            print(f"written to {args.out}; plan from it: mamltheory plan --from-estimate {args.out} --eps EPS")
+    return 0

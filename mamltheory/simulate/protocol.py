@@ -1,0 +1,263 @@
+"""The problem protocol: what a task problem must provide for `mamltheory estimate` and the algorithms.
+
+A problem has two halves.
+
+**Model** (the built-in pool families satisfy it as they are; `ModelProtocol`):
+
+    d: int                                     dimension of w
+    loss_on(W, X, y) -> (...)                  f_i(w, D) = mean per-sample loss over the batch
+    grad_on(W, X, y) -> (..., d)               ∇̃f_i(w, D), eq. (5)
+    hvp_on(W, V, X, y) -> (..., d)             ∇̃²f_i(w, D) v, eq. (6b)
+    initial_point() -> (d,)                    w_0
+
+Data of one batch is X of shape (..., D, *x_shape) and y of shape (..., D); W, V are (..., d) and
+their leading dimensions broadcast against the data's. Everything is vectorised over the leading
+dimensions (tasks, replicates), so one call evaluates a whole (R, B, D) batch. A per-sample value
+is the batch value on a batch of one (`per_sample`), which is how the estimators get per-sample
+gradients and Hessian-vector products without a Python loop.
+
+**Tasks** (`TaskProtocol`):
+
+    sample_tasks(rng, n) -> tasks              n tasks drawn from p (an array whose first axis is n)
+    sample_data(rng, tasks, D) -> (X, y)       D samples per task, i.i.d. from the task's distribution
+    task_data(tasks) -> (X, y)                 each task's reference data: its whole finite pool, or a
+                                               quadrature grid / large sample standing in for E_θ
+    all_tasks() -> (tasks, p)     [optional]   for finitely many tasks: all of them and their weights
+    nonnegative_loss: bool        [optional]   every per-sample loss is >= 0 (then Δ <= f(w_0))
+
+The built-in pool families (`make_problem`) carry the model half; `PoolTasks` adds the task half
+from their pools (a task is an index, its data is its pool). `SinusoidProblem` implements both.
+A user with only a loss and its gradient wraps them with `LossGradProblem`, which supplies the
+Hessian-vector product by central differences of the gradient (not exact; see its docstring).
+
+`make_meta_problem(name, **params)` gives any of these by name, including a user's own
+`path/to/file.py:factory` or `package.module:factory`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from mamltheory.errors import InputError
+
+Array = np.ndarray
+
+
+@runtime_checkable
+class ModelProtocol(Protocol):
+    """Loss, gradient and Hessian-vector product of a batch, vectorised over leading dimensions."""
+
+    d: int
+
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array: ...
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array: ...
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array: ...
+
+    def initial_point(self) -> Array: ...
+
+
+@runtime_checkable
+class TaskProtocol(Protocol):
+    """Task and data sampling (the expectation over i ∼ p and θ of eqs. (1)-(2))."""
+
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array: ...
+
+    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]: ...
+
+    def task_data(self, tasks: Array) -> tuple[Array, Array]: ...
+
+
+@runtime_checkable
+class MetaProblem(ModelProtocol, TaskProtocol, Protocol):
+    """A full problem: model and tasks."""
+
+
+def per_sample(X: Array, y: Array) -> tuple[Array, Array]:
+    """The batch (X, y) as D batches of one sample: X (..., D, 1, *x), y (..., D, 1)."""
+    return np.expand_dims(X, y.ndim), y[..., None]
+
+
+def check_problem(problem: Any, source: str = "problem") -> MetaProblem:
+    """`problem` if it implements the protocol, else an InputError naming the first missing part."""
+    for attr in ("d", "loss_on", "grad_on", "hvp_on", "initial_point", "sample_tasks", "sample_data", "task_data"):
+        if not hasattr(problem, attr):
+            raise InputError(f"{source}: does not implement the problem protocol (no {attr!r}; "
+                             "see mamltheory.simulate.protocol)")
+    return problem
+
+
+class PoolTasks:
+    """A built-in pool family (`make_problem`) in the full protocol: task = pool index, data = its pool.
+
+    The model half is the family's own (exact pool HVPs); tasks are drawn from p, samples uniformly
+    with replacement (as the runner draws them), and `task_data` is the whole pool, so pool means
+    are the exact f_i, ∇f_i, ∇²f_i.
+    """
+
+    nonnegative_loss = True  # ½(y − tanh z)², logistic loss + λ Σ w²/(1 + w²), ½(z − y)²: all >= 0
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.name = pool.name
+        self.d = pool.d
+        self.constants = pool.constants
+        self.params = pool.params
+
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
+        return self.pool.loss_on(W, X, y)
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
+        return self.pool.grad_on(W, X, y)
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
+        return self.pool.hvp_on(W, V, X, y)
+
+    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
+        return self.pool.grad2_on(P, X, y)
+
+    def initial_point(self) -> Array:
+        return self.pool.initial_point()
+
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array:
+        return rng.choice(self.pool.n_tasks, size=n, p=self.pool.p)
+
+    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]:
+        ids = self.pool.flat_index(tasks, rng.integers(0, self.pool.pool_size, size=np.shape(tasks) + (int(D),)))
+        return self.pool.gather(ids)
+
+    def task_data(self, tasks: Array) -> tuple[Array, Array]:
+        return self.pool.X[tasks], self.pool.y[tasks]
+
+    def all_tasks(self) -> tuple[Array, Array]:
+        return np.arange(self.pool.n_tasks), self.pool.p
+
+    def describe(self) -> dict[str, Any]:
+        return self.pool.describe()
+
+
+class LossGradProblem:
+    """A user's problem from a batch loss and its gradient; HVPs by central differences of the gradient.
+
+    ∇²f(w) v ≈ (∇f(w + h v) − ∇f(w − h v)) / (2h) (the finite difference HF-MAML uses, eq. (12)).
+    With a ρ-Lipschitz Hessian the error is at most ρ h ‖v‖² / 2 (eq. (10) with the Taylor factor ½),
+    plus rounding of order ε_mach ‖∇f‖ / h; h = ε_mach^{1/3} (1 + ‖w‖) / ‖v‖ balances the two (a
+    smooth third derivative makes the first term O(h²)). So the estimates of L, ρ and σ_H built on it
+    carry a relative error of about 1e-5 to 1e-10, far below their sampling error, but are not exact.
+
+    loss(W, X, y) and grad(W, X, y) must follow the protocol's shapes (batch means, leading
+    dimensions broadcast); sample_tasks, sample_data, task_data as in the protocol.
+    """
+
+    def __init__(self, d: int, loss: Callable[[Array, Array, Array], Array],
+                 grad: Callable[[Array, Array, Array], Array],
+                 sample_tasks: Callable[[np.random.Generator, int], Array],
+                 sample_data: Callable[[np.random.Generator, Array, int], tuple[Array, Array]],
+                 task_data: Callable[[Array], tuple[Array, Array]],
+                 initial_point: Array | Callable[[], Array], name: str = "user",
+                 nonnegative_loss: bool = False) -> None:
+        self.d = int(d)
+        self.name = name
+        self._loss, self._grad = loss, grad
+        self._sample_tasks, self._sample_data, self._task_data = sample_tasks, sample_data, task_data
+        self._w0 = initial_point
+        self.nonnegative_loss = bool(nonnegative_loss)
+        self.params: dict[str, Any] = {}
+
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
+        return np.asarray(self._loss(W, X, y), dtype=float)
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
+        return np.asarray(self._grad(W, X, y), dtype=float)
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
+        """Central difference of the gradient along V (see class doc); V = 0 gives 0."""
+        W, V = np.asarray(W, float), np.asarray(V, float)
+        nv = np.linalg.norm(V, axis=-1, keepdims=True)
+        scale = np.finfo(float).eps ** (1.0 / 3.0) * (1.0 + np.linalg.norm(W, axis=-1, keepdims=True))
+        h = scale / np.where(nv > 0, nv, 1.0)
+        P = np.stack(np.broadcast_arrays(W + h * V, W - h * V), axis=-2)  # both points in one call
+        G = self.grad_on(P, np.expand_dims(X, y.ndim - 1), np.expand_dims(y, y.ndim - 1))
+        return np.where(nv > 0, (G[..., 0, :] - G[..., 1, :]) / (2.0 * h), 0.0)
+
+    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
+        return self.grad_on(P, np.expand_dims(X, y.ndim - 1), np.expand_dims(y, y.ndim - 1))
+
+    def initial_point(self) -> Array:
+        w0 = self._w0() if callable(self._w0) else self._w0
+        return np.asarray(w0, dtype=float).copy()
+
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array:
+        return np.asarray(self._sample_tasks(rng, n))
+
+    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]:
+        return self._sample_data(rng, tasks, D)
+
+    def task_data(self, tasks: Array) -> tuple[Array, Array]:
+        return self._task_data(tasks)
+
+    def describe(self) -> dict[str, Any]:
+        return {"problem": self.name, "params": self.params, "d": self.d,
+                "hvp": "central differences of the gradient"}
+
+
+def _load_user(spec: str) -> Any:
+    target, _, attr = spec.rpartition(":")
+    if target.endswith(".py"):
+        path = Path(target)
+        if not path.is_file():
+            raise InputError(f"--problem: no file {target!r}")
+        mod_name = f"_mamltheory_user_{abs(hash(str(path.resolve())))}"
+        module_spec = importlib.util.spec_from_file_location(mod_name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise InputError(f"--problem: cannot load {target!r}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[mod_name] = module
+        module_spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError:
+            raise InputError(f"--problem: no module {target!r}") from None
+    if not hasattr(module, attr):
+        raise InputError(f"--problem: {target!r} has no attribute {attr!r}")
+    return getattr(module, attr)
+
+
+def make_meta_problem(name: str, **params: Any) -> MetaProblem:
+    """A problem in the full protocol: a built-in family, `sinusoid`, or a user's `FILE.py:factory`."""
+    from mamltheory.simulate import FAMILIES, make_problem
+    from mamltheory.simulate.sinusoid import SinusoidProblem
+
+    if name in FAMILIES:
+        return PoolTasks(make_problem(name, **params))
+    if name == SinusoidProblem.name:
+        unknown = sorted(set(params) - set(SinusoidProblem.defaults))
+        if unknown:
+            raise InputError(f"problem parameter {unknown[0]!r}: not a parameter of 'sinusoid' "
+                             f"(allowed: {', '.join(sorted(SinusoidProblem.defaults))})")
+        for key in ("hidden", "grid", "seed"):
+            if key in params:
+                v = params[key]
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v != int(v) \
+                        or v < (0 if key == "seed" else 1):
+                    raise InputError(f"{key}: must be an integer >= {0 if key == 'seed' else 1}, got {v!r}")
+                params[key] = int(v)
+        if params.get("activation", "tanh") not in ("tanh", "softplus"):
+            raise InputError(f"activation: must be tanh or softplus, got {params['activation']!r}")
+        return SinusoidProblem(**params)
+    if ":" in name:
+        factory = _load_user(name)
+        obj = factory(**params) if callable(factory) and not hasattr(factory, "grad_on") else factory
+        return check_problem(obj, f"--problem {name}")
+    raise InputError(f"problem: must be one of {', '.join(sorted([*FAMILIES, 'sinusoid']))} "
+                     f"or FILE.py:factory / module:factory, got {name!r}")
