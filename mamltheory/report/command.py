@@ -16,11 +16,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", default=None, help="result store (default mamltheory-results.sqlite)")
     p.add_argument("--out", default="reports", help="output folder (default reports/)")
+    p.add_argument("--sweep", default=None, metavar="NAME",
+                   help="instead: the report of sweep NAME from the store (reports/sweep-NAME.md)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Verify (reusing stored results), render, print where the report is."""
+    if args.sweep is not None:
+        return _sweep_report(args)
     from rich.console import Console
 
     from mamltheory.report.markdown import build
@@ -39,4 +43,20 @@ def run(args: argparse.Namespace) -> int:
     print_checks(record, console)
     console.print(f"report written to {path}")
     sys.stdout.flush()
+    return 0
+
+
+def _sweep_report(args: argparse.Namespace) -> int:
+    """`report --sweep NAME`: render a sweep's stored results (mamltheory/report/sweep.py); no verification."""
+    from mamltheory.report.sweep import build as build_sweep
+    from mamltheory.simulate.store import DEFAULT_STORE
+
+    store = args.store or DEFAULT_STORE
+    command = f"mamltheory report --sweep {shlex.quote(args.sweep)}"
+    if args.store:
+        command += f" --store {shlex.quote(args.store)}"
+    if args.out != "reports":
+        command += f" --out {shlex.quote(args.out)}"
+    path = build_sweep(store, args.sweep, args.out, command)
+    print(f"report written to {path}")
     return 0

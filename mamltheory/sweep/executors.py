@@ -1,0 +1,235 @@
+"""Executors: run sweep tasks on local processes or a Dask cluster, report each outcome as it arrives.
+
+Both call `worker.compute(key, config)` in a worker and hand an `Outcome` to the parent's callback,
+which writes the store; results depend only on the configuration, so they are the same bit for bit
+whichever executor and however many workers ran them.
+
+Worker deaths. A local worker that dies (os._exit, SIGKILL, out of memory) breaks the whole
+`ProcessPoolExecutor`, and every task in flight fails with BrokenProcessPool: the culprit is one of
+them, but which is not known. The pool is rebuilt, and each of those suspects is run again alone in
+a one-worker pool, where a death is its own: it is then retried up to `max_attempts` deaths in total
+and recorded as failed with the reason. Only `workers` tasks are ever in flight, so a death implicates
+at most `workers` runs. On Dask the scheduler does the same bookkeeping (it reschedules a task whose
+worker died, up to its `allowed-failures`, then raises KilledWorker); a KilledWorker is recorded as
+failed with the reason. An exception raised by a run (a bug, not a numerical divergence, which is a
+recorded outcome) is deterministic in its configuration and is recorded as failed at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from mamltheory.errors import InputError
+from mamltheory.sweep import worker
+
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run to compute: its store key and RunConfig fields."""
+
+    key: str
+    config: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    """A finished task: `result` (RunResult JSON) or `failure` (the reason), and the attempts it took."""
+
+    key: str
+    result: dict[str, Any] | None
+    failure: str | None
+    attempts: int
+    worker_seconds: float = 0.0
+
+
+Callback = Callable[[Outcome], None]
+
+
+def _error_text(err: BaseException) -> str:
+    text = f"{type(err).__name__}: {err}".strip()
+    return text.splitlines()[0][:500] if text else type(err).__name__
+
+
+def _success(t: Task, out: dict[str, Any], attempts: int) -> Outcome:
+    import mamltheory
+
+    if out.get("version") != mamltheory.__version__:
+        # The store key names this process's version; a result from other code must not take it.
+        return Outcome(t.key, None, f"the worker runs mamltheory {out.get('version')}, this sweep "
+                                    f"{mamltheory.__version__}: install the same version on the workers", attempts)
+    return Outcome(t.key, out["result"], None, attempts, out["worker_seconds"])
+
+
+class LocalExecutor:
+    """`workers` processes on this machine (spawned, one BLAS thread each)."""
+
+    def __init__(self, workers: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.max_attempts = max_attempts
+        self.description = f"local process pool, {self.workers} worker{'s' if self.workers != 1 else ''}"
+
+    def _pool(self, n: int) -> ProcessPoolExecutor:
+        # spawn, not fork: the parent runs threads (the progress bar), and a fresh interpreter reads
+        # the BLAS thread variables (set by `run`) when it imports numpy.
+        return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=worker.init_local_worker, initargs=(os.getpid(),))
+
+    def run(self, tasks: Iterable[Task], on_done: Callback) -> None:
+        """Compute every task; call `on_done` in this process for each, in completion order."""
+        saved = {v: os.environ.get(v) for v in worker.BLAS_ENV}
+        os.environ.update({v: "1" for v in worker.BLAS_ENV})  # inherited by every worker spawned below
+        try:
+            self._run(list(tasks), on_done)
+        finally:
+            for v, old in saved.items():
+                if old is None:
+                    os.environ.pop(v, None)
+                else:
+                    os.environ[v] = old
+
+    def _run(self, tasks: list[Task], on_done: Callback) -> None:
+        pending = tasks[::-1]  # pop() from the end keeps the sweep's order
+        deaths: dict[str, int] = {}
+        suspects: list[Task] = []
+        pool = self._pool(min(self.workers, max(len(pending), 1)))
+        try:
+            inflight: dict[Future[Any], Task] = {}
+            while pending or inflight or suspects:
+                if suspects:
+                    # Isolate: each suspect alone, so that a death is attributable to it.
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    while suspects:
+                        self._isolated(suspects.pop(), deaths, on_done)
+                    pool = self._pool(min(self.workers, max(len(pending), 1)))
+                    continue
+                while pending and len(inflight) < self.workers:
+                    t = pending.pop()
+                    inflight[pool.submit(worker.compute, t.key, t.config)] = t
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    t = inflight.pop(fut)
+                    try:
+                        out = fut.result()
+                    except BrokenProcessPool:
+                        suspects.append(t)
+                        continue
+                    except Exception as err:  # the run raised: deterministic in its config, not retried
+                        on_done(Outcome(t.key, None, f"error: {_error_text(err)}", deaths.get(t.key, 0) + 1))
+                        continue
+                    on_done(_success(t, out, deaths.get(t.key, 0) + 1))
+                if suspects:
+                    # Every other task in flight goes down with the pool: all are suspects (rerunning
+                    # one that had in fact finished gives the same bits).
+                    suspects.extend(inflight.values())
+                    inflight.clear()
+        except BaseException:
+            _terminate(pool)  # interrupted (Ctrl-C) or the callback failed: do not wait for running tasks
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _isolated(self, t: Task, deaths: dict[str, int], on_done: Callback) -> None:
+        """Run one suspect alone until it succeeds, raises, or its worker died `max_attempts` times."""
+        while True:
+            pool = self._pool(1)
+            try:
+                out = pool.submit(worker.compute, t.key, t.config).result()
+            except BrokenProcessPool:
+                deaths[t.key] = deaths.get(t.key, 0) + 1
+                if deaths[t.key] >= self.max_attempts:
+                    on_done(Outcome(t.key, None, f"worker process died on each of {deaths[t.key]} attempts "
+                                                 f"(killed, out of memory, or exited)", deaths[t.key]))
+                    return
+                continue
+            except Exception as err:
+                on_done(Outcome(t.key, None, f"error: {_error_text(err)}", deaths.get(t.key, 0) + 1))
+                return
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+            on_done(_success(t, out, deaths.get(t.key, 0) + 1))
+            return
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    # ProcessPoolExecutor has no public way to stop running workers before Python 3.14.
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        proc.terminate()
+
+
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?[A-Za-z0-9_.\-\[\]:/]+:\d{1,5}$")
+
+
+def check_address(address: str) -> str:
+    """A scheduler address such as tcp://10.0.0.5:8786 or host:8786 (InputError otherwise)."""
+    if not isinstance(address, str) or not _ADDRESS.match(address) or int(address.rsplit(":", 1)[1]) > 65535:
+        raise InputError(f"--scheduler: must be a Dask scheduler address such as tcp://HOST:8786, got {address!r}")
+    return address
+
+
+class DaskExecutor:
+    """The tasks as futures on a `dask.distributed` cluster (the scheduler at `address`)."""
+
+    def __init__(self, address: str, connect_timeout: float = 20.0) -> None:
+        self.address = check_address(address)
+        self.connect_timeout = connect_timeout
+        self.description = f"Dask cluster at {address}"
+        self.client: Any = None
+
+    def connect(self) -> None:
+        """Connect to the scheduler (InputError if the extra is missing or nothing answers)."""
+        try:
+            from distributed import Client
+        except ImportError:
+            raise InputError("--scheduler: needs the optional extra dask: pip install 'mamltheory[dask]'") from None
+        try:
+            self.client = Client(self.address, timeout=self.connect_timeout, set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            raise InputError(f"--scheduler: cannot connect to {self.address} ({_error_text(err)})") from None
+
+    def run(self, tasks: Iterable[Task], on_done: Callback) -> None:
+        """Submit every task; call `on_done` in this process for each, in completion order."""
+        from distributed import as_completed
+
+        try:
+            from distributed.scheduler import KilledWorker
+        except ImportError:  # pragma: no cover - older distributed
+            KilledWorker = RuntimeError  # noqa: N806
+        if getattr(self, "client", None) is None:
+            self.connect()
+        client = self.client
+        try:
+            by_key: dict[str, Task] = {}
+            futures = []
+            for t in tasks:
+                # A unique key and pure=False: a resubmitted sweep gets fresh tasks, never a result
+                # still held on the cluster for an earlier client.
+                fut = client.submit(worker.compute, t.key, t.config, key=f"mamltheory-run-{t.key}-{time.time_ns()}",
+                                    pure=False, retries=0)
+                by_key[fut.key] = t
+                futures.append(fut)
+            for fut in as_completed(futures):
+                t = by_key[fut.key]
+                try:
+                    out = fut.result()
+                except KilledWorker as err:
+                    n = int(getattr(err, "allowed_failures", 0)) + 1
+                    on_done(Outcome(t.key, None, f"worker process died on each of {n} attempts (the Dask "
+                                                 f"scheduler's allowed-failures = {n - 1})", n))
+                except Exception as err:
+                    on_done(Outcome(t.key, None, f"error: {_error_text(err)}", 1))
+                else:
+                    on_done(_success(t, out, 1))
+                fut.release()
+        finally:
+            client.close()
+            self.client = None
