@@ -68,6 +68,8 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
                 f"β_k = β̃/{plan.step_divisor / step_scale:g}; T = {T:,}, ran {iterations:,}; chosen k = "
                 f"{d['k_selected']}, mean {d['observed']:.4g}, 95% upper bound {d['ucb95']:.4g} vs bound {bound:.4g}; "
                 f"first k with mean <= bound: {d['first_k_meeting_bound']}; bound/‖∇F(w_0)‖ = {bound / grad0:.3g}")
+    if grad0 <= bound:
+        evidence += " (vacuous here: the bound exceeds ‖∇F(w_0)‖, so w_0 itself meets it)"
     verdict, observed = d["verdict"], d["observed"]
     if verdict == NOT_RUN:
         evidence = "inconclusive: " + evidence + ("" if reached_T else f"; T = {T:,} is beyond the {iterations:,} run")
