@@ -47,11 +47,16 @@ class Tally:
 
 
 def final_stats(result: dict[str, Any]) -> dict[str, Any]:
-    """Mean, min and max over the replicates that did not diverge of the last recorded ‖∇F(w_k)‖."""
+    """Mean, min, max of the last recorded ‖∇F(w_k)‖ over the replicates where it is finite.
+
+    `diverged` counts the replicates the runner stopped (non-finite iterate, step or direction);
+    `not_finite` also counts those whose iterate stayed finite but whose ‖∇F‖ overflowed.
+    """
     last = [v for v in result["grad_norm"][-1] if v is not None and math.isfinite(v)]
+    R = len(result["replicates"])
     return {"k": result["k"][-1], "mean": sum(last) / len(last) if last else None,
             "min": min(last) if last else None, "max": max(last) if last else None,
-            "diverged": len(result["diverged"]), "replicates": len(result["replicates"])}
+            "diverged": len(result["diverged"]), "not_finite": R - len(last), "replicates": R}
 
 
 def _executor(args: argparse.Namespace) -> Any:
@@ -167,12 +172,12 @@ def _print_summary(console: Any, spec: Any, rows: list[dict[str, Any]], tally: T
                    store_path: str, limit: int = 40) -> None:
     from rich.table import Table
 
-    table = Table(title=f"sweep {spec.name}: final exact ‖∇F(w_K)‖ over non-diverged replicates")
-    for col in ("#", *spec.axes, "status", "mean", "min", "max", "diverged", "outside theory"):
+    table = Table(title=f"sweep {spec.name}: final exact ‖∇F(w_K)‖ over the replicates where it is finite")
+    for col in ("#", *spec.axes, "status", "mean", "min", "max", "not finite", "outside theory"):
         table.add_column(col, justify="right" if col not in ("status", "outside theory") else "left")
     for row in rows[:limit]:
         f = row["final_grad_norm"] or {}
-        div = f"{f['diverged']}/{f['replicates']}" if f else "—"
+        div = f"{f['not_finite']}/{f['replicates']}" if f else "—"
         mark = "yes" if row["outside_theory"] else ""
         status = row["status"] if not row["failure"] else f"failed: {row['failure']}"
         table.add_row(str(row["index"]), *(_fmt(v) for v in row["axes"].values()), status,

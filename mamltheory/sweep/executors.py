@@ -99,7 +99,8 @@ class LocalExecutor:
 
     def _run(self, tasks: list[Task], on_done: Callback) -> None:
         pending = tasks[::-1]  # pop() from the end keeps the sweep's order
-        deaths: dict[str, int] = {}
+        self._starts: dict[str, int] = {}
+        self._deaths: dict[str, int] = {}
         suspects: list[Task] = []
         pool = self._pool(min(self.workers, max(len(pending), 1)))
         try:
@@ -109,12 +110,14 @@ class LocalExecutor:
                     # Isolate: each suspect alone, so that a death is attributable to it.
                     pool.shutdown(wait=True, cancel_futures=True)
                     while suspects:
-                        self._isolated(suspects.pop(), deaths, on_done)
+                        self._isolated(suspects.pop(), on_done)
                     pool = self._pool(min(self.workers, max(len(pending), 1)))
                     continue
                 while pending and len(inflight) < self.workers:
                     t = pending.pop()
+                    self._starts[t.key] = self._starts.get(t.key, 0) + 1
                     inflight[pool.submit(worker.compute, t.key, t.config)] = t
+                n_inflight = len(inflight)
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in done:
                     t = inflight.pop(fut)
@@ -124,39 +127,43 @@ class LocalExecutor:
                         suspects.append(t)
                         continue
                     except Exception as err:  # the run raised: deterministic in its config, not retried
-                        on_done(Outcome(t.key, None, f"error: {_error_text(err)}", deaths.get(t.key, 0) + 1))
+                        on_done(Outcome(t.key, None, f"error: {_error_text(err)}", self._starts[t.key]))
                         continue
-                    on_done(_success(t, out, deaths.get(t.key, 0) + 1))
+                    on_done(_success(t, out, self._starts[t.key]))
                 if suspects:
                     # Every other task in flight goes down with the pool: all are suspects (rerunning
-                    # one that had in fact finished gives the same bits).
+                    # one that had in fact finished gives the same bits). A death with one task in
+                    # flight is that task's.
                     suspects.extend(inflight.values())
                     inflight.clear()
+                    if n_inflight == 1:
+                        self._deaths[suspects[0].key] = self._deaths.get(suspects[0].key, 0) + 1
         except BaseException:
             _terminate(pool)  # interrupted (Ctrl-C) or the callback failed: do not wait for running tasks
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _isolated(self, t: Task, deaths: dict[str, int], on_done: Callback) -> None:
-        """Run one suspect alone until it succeeds, raises, or its worker died `max_attempts` times."""
+    def _isolated(self, t: Task, on_done: Callback) -> None:
+        """Run one suspect alone until it succeeds, raises, or its worker has died `max_attempts` times."""
         while True:
+            if self._deaths.get(t.key, 0) >= self.max_attempts:
+                on_done(Outcome(t.key, None, f"worker process died {self._deaths[t.key]} times running it "
+                                             f"(killed, out of memory, or exited)", self._starts[t.key]))
+                return
+            self._starts[t.key] += 1
             pool = self._pool(1)
             try:
                 out = pool.submit(worker.compute, t.key, t.config).result()
             except BrokenProcessPool:
-                deaths[t.key] = deaths.get(t.key, 0) + 1
-                if deaths[t.key] >= self.max_attempts:
-                    on_done(Outcome(t.key, None, f"worker process died on each of {deaths[t.key]} attempts "
-                                                 f"(killed, out of memory, or exited)", deaths[t.key]))
-                    return
+                self._deaths[t.key] = self._deaths.get(t.key, 0) + 1
                 continue
             except Exception as err:
-                on_done(Outcome(t.key, None, f"error: {_error_text(err)}", deaths.get(t.key, 0) + 1))
+                on_done(Outcome(t.key, None, f"error: {_error_text(err)}", self._starts[t.key]))
                 return
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
-            on_done(_success(t, out, deaths.get(t.key, 0) + 1))
+            on_done(_success(t, out, self._starts[t.key]))
             return
 
 
@@ -217,13 +224,13 @@ class DaskExecutor:
                                     pure=False, retries=0)
                 by_key[fut.key] = t
                 futures.append(fut)
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):  # this client, not a default one
                 t = by_key[fut.key]
                 try:
                     out = fut.result()
                 except KilledWorker as err:
                     n = int(getattr(err, "allowed_failures", 0)) + 1
-                    on_done(Outcome(t.key, None, f"worker process died on each of {n} attempts (the Dask "
+                    on_done(Outcome(t.key, None, f"worker process died {n} times running it (the Dask "
                                                  f"scheduler's allowed-failures = {n - 1})", n))
                 except Exception as err:
                     on_done(Outcome(t.key, None, f"error: {_error_text(err)}", 1))
