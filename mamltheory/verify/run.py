@@ -43,6 +43,7 @@ def _scaling(quick: bool, seed: int, store: str, progress: Callable[[str], None]
 
     progress("bias floors against α")
     out = scaling.bias_scaling()
+    out.append(scaling.fo_floor_sigma_scaling())
     progress("noise floors against B and D_in")
     out += scaling.batch_scaling(quick=quick, seed=seed)
     out += scaling.time_scaling(quick=quick, progress=progress)
