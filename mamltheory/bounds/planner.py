@@ -253,9 +253,8 @@ def _finish(plan: Plan, thm: ConvergenceTheorem, c: ProblemConstants, a: Fractio
     S = _noise(c, bt["B"], bt["D_in"], bt["D_o"]) + _bias(thm, c, a)
     acc = _accuracy_from_S(thm, c, a, S)
     plan.accuracy_bound = max(acc, float(eps)) if eps is not None else acc
-    eps_for_T = eps if eps is not None else None
-    if eps_for_T is None and acc > 0:
-        eps_for_T = exact(acc)
+    # Without a target (K-shot), T is the theorem's count for reaching its own bound at these batches.
+    eps_for_T = eps if eps is not None else (exact(acc) if acc > 0 else None)
     if gap is not None and eps_for_T is not None and all(p["holds"] for p in plan.preconditions):
         plan.iterations = int(thm.iterations.exact(**vals, eps=eps_for_T, initial_gap=gap))
     grad = bt["B"] * (bt["D_in"] + bt["D_o"]) + bt["B_prime"] * bt["D_beta"]
