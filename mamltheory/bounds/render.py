@@ -37,7 +37,8 @@ ROWS: list[tuple[str, Callable[[Plan], str], str]] = [
     ("D_β (step batch)", lambda p: _int(p.batch.get("D_beta")), "(27)"),
     ("step size β_k", lambda p: f"β̃(w_k)/{p.step_divisor}", "(26)"),
     ("δ (HF-MAML)", lambda p: _num(p.delta) if p.delta is not None else "—", "(142)"),
-    ("E‖∇F(w)‖ ≤", lambda p: _num(p.accuracy_bound), "(86)/(113)/(131)"),
+    ("E‖∇F(w)‖ ≤", lambda p: _num(p.accuracy_bound) if p.floor is None else f"floor {p.floor:.4g}",
+     "(86)/(113)/(131)"),
     ("iterations T", lambda p: _int(p.iterations), "(112) & analogues"),
     ("samples / iteration", lambda p: _int(p.samples_per_iteration), "cost model"),
     ("arithmetic / iter.", _arith, "cost model"),
@@ -64,7 +65,7 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
         table.add_column(f"{p.algorithm}{mark}{status}", justify="right")
     table.add_column("from", style="dim")
     for label, fmt, source in ROWS:
-        table.add_row(label, *(fmt(p) if (p.feasible or p.batch) else "—" for p in plans), source)
+        table.add_row(label, *(fmt(p) for p in plans), source)
     if plans[0].mode == "k-shot":
         table.add_row("best accuracy (B → ∞)", *(_num(p.best_accuracy) for p in plans), "accuracy bound, B → ∞")
     console.print(table)
