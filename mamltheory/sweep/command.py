@@ -81,10 +81,14 @@ def run(args: argparse.Namespace) -> int:
     from mamltheory.sweep.executors import Task
     from mamltheory.sweep.store import SweepStore
 
-    executor = _executor(args)
-    spec = load_sweep(args.config, args.outside_theory)
-    if hasattr(executor, "connect"):
-        executor.connect()  # an unreachable scheduler is bad input too: fail before the store is touched
+    try:
+        executor = _executor(args)
+        spec = load_sweep(args.config, args.outside_theory)
+        if hasattr(executor, "connect"):
+            executor.connect()  # an unreachable scheduler is bad input too: fail before the store is touched
+    except InputError as err:
+        # One line whatever a value or key contained (the CLI prints the message as is).
+        raise InputError(" ".join(str(err).splitlines())) from None
     err = Console(stderr=True)
     tally = Tally()
     t_start = time.perf_counter()

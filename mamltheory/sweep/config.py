@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import json
 import math
 import re
 import tomllib
@@ -62,6 +63,8 @@ def dotted(path: KeyPath) -> str:
     """("runs", 2, "params", "d") -> "runs[2].params.d"."""
     out = ""
     for p in path:
+        if not isinstance(p, int) and not re.fullmatch(r"[A-Za-z0-9_-]+", p):
+            p = json.dumps(p)  # a quoted key, written as TOML would (escapes keep the message on one line)
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
     return out
 
@@ -180,7 +183,32 @@ class _Checker:
                 raise self.error(key + (k,), f"unknown key (allowed: {', '.join(allowed)})")
         return value
 
+    def _rule(self, key: KeyPath, check: Any, *args: Any) -> None:
+        """Apply one of `simulate`'s own argument checks to a value, naming this key on failure."""
+        try:
+            check(*args)
+        except InputError as err:
+            raise self.error(key, _field_of(str(err), {})[1]) from None
+
     def value(self, key: KeyPath, name: str, v: Any) -> None:
+        """Check that `v` has the TOML shape of run field `name` and, where it can be judged alone, its range.
+
+        Every value in the file is checked, including one that other keys override in every run.
+        """
+        from mamltheory.simulate.command import _int, _ints, _positive
+
+        self.shape(key, name, v)
+        kind = RUN_FIELDS[name]
+        if kind == "integer":
+            self._rule(key, _int, "--" + name.replace("_", "-"), str(v), 0 if name == "seed" else 1)
+        elif kind == "number" or (kind == "theory-or-number" and v != "theory"):
+            self._rule(key, _positive, "--" + name.replace("_", "-"), repr(v))
+        elif kind == "batch":
+            self._rule(key, _ints, "--batch", ",".join(map(str, v)), ("B", "D_in", "D_o", "D_h"))
+        elif kind == "step_batch":
+            self._rule(key, _ints, "--step-batch", ",".join(map(str, v)), ("B_PRIME", "D_BETA"))
+
+    def shape(self, key: KeyPath, name: str, v: Any) -> None:
         """Check that `v` has the TOML shape of run field `name`."""
         kind = RUN_FIELDS[name]
         if kind == "string":
@@ -369,9 +397,10 @@ def _field_of(message: str, params: dict[str, Any]) -> tuple[str | None, str]:
     if m and m.group(1) in _FLAG_FIELD:
         sub = m.group(2).strip()
         return _FLAG_FIELD[m.group(1)], (f"{sub}: " if sub else "") + m.group(3)
-    m = re.match(r"^problem parameter '([^']+)': (.*)$", message)
-    if m:
-        return f"params.{m.group(1)}", m.group(2)
+    for name in params:  # make_problem names an unknown parameter by its repr
+        prefix = f"problem parameter {name!r}: "
+        if message.startswith(prefix):
+            return f"params.{name}", message[len(prefix):]
     m = re.match(r"^([A-Za-z_]\w*): (.*)$", message)
     if m and (m.group(1) in params or m.group(1) == "problem"):
         return (f"params.{m.group(1)}" if m.group(1) != "problem" else "problem"), m.group(2)

@@ -20,7 +20,7 @@ TIMING = ("seconds", "record_seconds")  # wall-clock fields of a result: the onl
 
 
 def toml_value(v: Any) -> str:
-    """TOML text of a value (strings via JSON escapes, which TOML basic strings share)."""
+    """TOML text of a value."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -32,7 +32,7 @@ def toml_value(v: Any) -> str:
             return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v)
+        return toml_string(v)
     if isinstance(v, list):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
@@ -40,8 +40,21 @@ def toml_value(v: Any) -> str:
     raise TypeError(v)
 
 
+def toml_string(s: str) -> str:
+    """A TOML basic string: quote, backslash and control characters escaped, the rest as is."""
+    out = []
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def toml_key(k: str) -> str:
-    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else toml_string(k)
 
 
 def to_toml(doc: dict[str, Any]) -> str:
@@ -77,6 +90,8 @@ def stored(store: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """key -> (config, result) of every run row, read with plain sqlite3."""
     con = sqlite3.connect(store)
     try:
+        if con.execute("SELECT name FROM sqlite_master WHERE name = 'runs'").fetchone() is None:
+            return {}  # killed before the schema was written
         return {k: (json.loads(c), json.loads(r)) for k, c, r in con.execute("SELECT key, config, result FROM runs")}
     finally:
         con.close()

@@ -1,0 +1,112 @@
+"""Fault tolerance: SIGKILL a sweep mid-way and resume it; two sweeps writing one store at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sweeputil import BASE, numbers, reference, stored, write_config
+
+from mamltheory.sweep.worker import TRACE_ENV
+
+# 24 runs of roughly 0.1 s each: long enough to be killed in the middle.
+DOC = {"name": "resume", "base": {**BASE, "iterations": 400, "record": "every"},
+       "grid": {"algorithm": ["fo-maml", "hf-maml"], "alpha": [0.01, 0.02], "seed": [0, 1, 2, 3, 4, 5]}}
+
+
+def sweep_cmd(config: str, store: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "mamltheory.cli", "sweep", config, "--store", str(store), "--workers", "2", *extra]
+
+
+def count_runs(store: Path) -> int:
+    if not store.exists():
+        return 0
+    con = sqlite3.connect(store, timeout=30)
+    try:
+        return con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    except sqlite3.OperationalError:  # the table is being created
+        return 0
+    finally:
+        con.close()
+
+
+def traced(path: Path, event: str) -> Counter[str]:
+    lines = path.read_text().splitlines() if path.exists() else []
+    return Counter(line.split()[1] for line in lines if line.split()[0] == event)
+
+
+@pytest.mark.parametrize("kill_after", [0, 12])  # stored runs at the kill: none yet (just registered), half
+def test_sigkill_midway_then_resume_loses_nothing_and_recomputes_only_unfinished(tmp_path: Path,
+                                                                                  kill_after: int) -> None:
+    config = write_config(tmp_path / "resume.toml", DOC)
+    store = tmp_path / "r.sqlite"
+    trace1, trace2 = tmp_path / "trace1", tmp_path / "trace2"
+    proc = subprocess.Popen(sweep_cmd(config, store), env={**os.environ, TRACE_ENV: str(trace1)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (store.exists() and count_runs(store) >= kill_after) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the sweep finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    con = sqlite3.connect(store)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    first = stored(store)
+    assert kill_after <= len(first) < 24
+    # The killed sweep's orphaned workers notice their parent is gone and exit (0.5 s watchdog);
+    # whatever they were computing is never stored (only the parent writes).
+    time.sleep(1.5)
+    started_1 = traced(trace1, "start")
+
+    done = subprocess.run(sweep_cmd(config, store, "--json"), env={**os.environ, TRACE_ENV: str(trace2)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    final = stored(store)
+    keys = {r["key"] for r in out["runs"]}
+    assert len(keys) == 24 and set(final) == keys  # no run lost
+    assert stored(store).keys() == final.keys() and count_runs(store) == 24  # one row per run
+    started_2 = traced(trace2, "start")
+    # none computed twice: the restart computed exactly the runs not stored before, each once
+    assert set(started_2) == keys - set(first) and set(started_2.values()) == {1}
+    assert set(first) <= set(started_1)
+    assert {r["key"]: r["status"] for r in out["runs"]} == {k: "stored" if k in first else "computed" for k in keys}
+    # none partial: every stored run, from either invocation, is the complete run computed directly
+    for key, (config_, result) in final.items():
+        assert first.get(key, (config_, result))[1] == result  # the first invocation's rows are untouched
+        assert numbers(result) == numbers(reference(config_))
+
+
+def test_two_sweeps_on_one_store_at_once(tmp_path: Path) -> None:
+    # Overlapping grids (seeds 0-3 and 2-5) started together on one store.
+    store = tmp_path / "shared.sqlite"
+    a = write_config(tmp_path / "a.toml", {**DOC, "name": "a", "base": {**DOC["base"], "iterations": 100},
+                                           "grid": {**DOC["grid"], "seed": [0, 1, 2, 3]}})
+    b = write_config(tmp_path / "b.toml", {**DOC, "name": "b", "base": {**DOC["base"], "iterations": 100},
+                                           "grid": {**DOC["grid"], "seed": [2, 3, 4, 5]}})
+    procs = [subprocess.Popen(sweep_cmd(c, store, "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for c in (a, b)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    runs = [json.loads(o[0])["runs"] for o in outs]
+    keys = {r["key"] for rs in runs for r in rs}
+    assert len(keys) == 24 and all(len(rs) == 16 for rs in runs)
+    con = sqlite3.connect(store)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    members = dict(con.execute("SELECT sweep, COUNT(*) FROM sweep_runs GROUP BY sweep"))
+    con.close()
+    assert members == {"a": 16, "b": 16}
+    final = stored(store)
+    assert set(final) == keys
+    for key, (config_, result) in final.items():
+        assert numbers(result) == numbers(reference(config_))
