@@ -148,7 +148,7 @@ class LocalExecutor:
         """Run one suspect alone until it succeeds, raises, or its worker has died `max_attempts` times."""
         while True:
             if self._deaths.get(t.key, 0) >= self.max_attempts:
-                on_done(Outcome(t.key, None, f"worker process died {self._deaths[t.key]} times running it "
+                on_done(Outcome(t.key, None, f"worker process died {_times(self._deaths[t.key])} running it "
                                              f"(killed, out of memory, or exited)", self._starts[t.key]))
                 return
             self._starts[t.key] += 1
@@ -165,6 +165,10 @@ class LocalExecutor:
                 pool.shutdown(wait=True, cancel_futures=True)
             on_done(_success(t, out, self._starts[t.key]))
             return
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
@@ -230,7 +234,7 @@ class DaskExecutor:
                     out = fut.result()
                 except KilledWorker as err:
                     n = int(getattr(err, "allowed_failures", 0)) + 1
-                    on_done(Outcome(t.key, None, f"worker process died {n} times running it (the Dask "
+                    on_done(Outcome(t.key, None, f"worker process died {_times(n)} running it (the Dask "
                                                  f"scheduler's allowed-failures = {n - 1})", n))
                 except Exception as err:
                     on_done(Outcome(t.key, None, f"error: {_error_text(err)}", 1))
