@@ -8,6 +8,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mamltheory.errors import InputError
@@ -72,6 +73,15 @@ def _executor(args: argparse.Namespace) -> Any:
     return LocalExecutor(workers, attempts)
 
 
+def _check_store(path: str) -> None:
+    """The store must be a file path whose folder exists (SQLite would fail later, with a traceback)."""
+    p = Path(path)
+    if not path or p.is_dir():
+        raise InputError(f"--store: must be a file path, got {path!r}")
+    if not p.resolve().parent.is_dir():
+        raise InputError(f"--store: the folder of {path!r} does not exist")
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate everything, then compute what is missing; exit 1 if any run failed."""
     from rich.console import Console
@@ -82,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from mamltheory.sweep.store import SweepStore
 
     try:
+        _check_store(args.store)
         executor = _executor(args)
         spec = load_sweep(args.config, args.outside_theory)
         if hasattr(executor, "connect"):

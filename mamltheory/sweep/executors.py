@@ -31,6 +31,7 @@ from mamltheory.errors import InputError
 from mamltheory.sweep import worker
 
 DEFAULT_MAX_ATTEMPTS = 3
+CONNECT_TIMEOUT = 20.0  # seconds to wait for a Dask scheduler to answer
 
 
 @dataclass(frozen=True)
@@ -190,9 +191,9 @@ def check_address(address: str) -> str:
 class DaskExecutor:
     """The tasks as futures on a `dask.distributed` cluster (the scheduler at `address`)."""
 
-    def __init__(self, address: str, connect_timeout: float = 20.0) -> None:
+    def __init__(self, address: str, connect_timeout: float | None = None) -> None:
         self.address = check_address(address)
-        self.connect_timeout = connect_timeout
+        self.connect_timeout = CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
         self.description = f"Dask cluster at {address}"
         self.client: Any = None
 

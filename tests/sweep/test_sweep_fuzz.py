@@ -231,6 +231,7 @@ def test_bad_flags(data: Any) -> None:
         st.tuples(st.just("--max-attempts"), bad_count).map(list),
         st.tuples(st.just("--scheduler"), bad_address).map(list),
         st.just(["--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"]),
+        st.sampled_from([["--store", ""], ["--store", "/nonexistent-folder/s.sqlite"], ["--store", "."]]),
         st.from_regex(r"--[a-z][a-z-]{0,12}", fullmatch=True).filter(
             lambda f: f not in ("--store", "--workers", "--scheduler", "--outside-theory", "--max-attempts",
                                 "--retry-failed", "--json", "--help")
@@ -247,3 +248,17 @@ def test_missing_or_unreadable_config() -> None:
         code, _, err = invoke(["sweep", tmp, "--store", str(Path(tmp) / "s.sqlite")])  # a directory
         assert code == 2 and "cannot read the sweep config" in err and len(err.splitlines()) == 1
         assert not (Path(tmp) / "s.sqlite").exists()
+
+
+def test_unreachable_scheduler_is_bad_input(monkeypatch) -> None:
+    import mamltheory.sweep.executors as executors
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 1.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "fuzz.toml"
+        config.write_text(to_toml(VALID))
+        store = Path(tmp) / "s.sqlite"
+        code, out, err = invoke(["sweep", str(config), "--store", str(store), "--scheduler", "tcp://127.0.0.1:9"])
+        assert code == 2 and out == "" and not store.exists()
+        assert err.startswith("mamltheory sweep: --scheduler: cannot connect to tcp://127.0.0.1:9 (")
+        assert len(err.splitlines()) == 1
