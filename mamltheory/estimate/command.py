@@ -75,17 +75,19 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def build_config(args: argparse.Namespace) -> Any:
-    """Validated EstimateConfig from the flags."""
+def build_config(args: argparse.Namespace, problem: Any = None) -> Any:
+    """Validated EstimateConfig from the flags over the problem's `estimate_defaults` (if it has any)."""
     from mamltheory.estimate.estimators import EstimateConfig
 
-    return EstimateConfig(
+    flags = dict(
         points=_int("--points", args.points, 2),
         seed=_int("--seed", args.seed, 0),
         alpha=None if args.alpha is None else _positive("--alpha", args.alpha),
         radius=None if args.radius is None else _positive("--radius", args.radius),
         run_steps=_int("--run-steps", args.run_steps, 1),
     )
+    hints = dict(getattr(problem, "estimate_defaults", {}) or {})
+    return EstimateConfig(**{**hints, **{k: v for k, v in flags.items() if v is not None}})
 
 
 def print_estimate(obj: dict[str, Any]) -> None:
@@ -129,10 +131,11 @@ def run(args: argparse.Namespace) -> int:
     from mamltheory.estimate.estimators import estimate_constants
     from mamltheory.simulate.protocol import make_meta_problem
 
-    cfg = build_config(args)
+    build_config(args)  # flag errors before the (possibly slow) problem construction
     if args.out is not None and not Path(args.out).parent.exists():
         raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
     problem = make_meta_problem(args.problem, **parse_params(args.param))
+    cfg = build_config(args, problem)
     obj = estimate_constants(problem, cfg).to_json()
     obj["problem"]["spec"] = args.problem
     text = json.dumps(obj, indent=2, ensure_ascii=False)

@@ -228,11 +228,16 @@ def estimate_sigma_H(problem: MetaProblem, w: Array, X: Array, y: Array, Xs: Arr
     A_s v_s = hvp(w, v_s; θ_s) − hvp(w, v_s; task data), the second as one broadcast call.
     """
     T, S = ys.shape
-    Xp, yp = per_sample(Xs, ys)  # (T, S, 1, *x)
-    Xt, yt = np.expand_dims(X, 1), y[:, None, :]  # (T, 1, N, *x): the task's data for every sample
-    V0 = rng.standard_normal((T, S, problem.d))
-    norms = power_norm(lambda V: problem.hvp_on(w, V, Xp, yp) - problem.hvp_on(w, V, Xt, yt), V0, iters)
-    return np.sqrt((norms**2).mean(axis=1))
+    N = y.shape[1]
+    step = max(1, _CHUNK_FLOATS // max(1, S * max(N, problem.d)))  # bound memory: chunks of tasks
+    out = np.empty(T)
+    for a in range(0, T, step):
+        Xp, yp = per_sample(Xs[a:a + step], ys[a:a + step])  # (t, S, 1, *x)
+        Xt, yt = np.expand_dims(X[a:a + step], 1), y[a:a + step, None, :]  # (t, 1, N, *x): task data per sample
+        V0 = rng.standard_normal((yp.shape[0], S, problem.d))
+        norms = power_norm(lambda V: problem.hvp_on(w, V, Xp, yp) - problem.hvp_on(w, V, Xt, yt), V0, iters)
+        out[a:a + step] = np.sqrt((norms**2).mean(axis=1))
+    return out
 
 
 def _meta_objective(problem: MetaProblem, w: Array, X: Array, y: Array, weights: Array,
@@ -269,14 +274,18 @@ def _maml_run(problem: MetaProblem, ctx: _Context, w0: Array, alpha: float, beta
     return out
 
 
-def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None) -> Estimate:
-    """Sampled lower estimates of L, ρ, σ, σ̃, σ_H (see the module doc), with provenance."""
+def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, w0: Array | None = None) -> Estimate:
+    """Sampled lower estimates of L, ρ, σ, σ̃, σ_H (see the module doc), with provenance.
+
+    w0: the centre of the sampled points and start of the run (default `problem.initial_point()`),
+    e.g. a trained model to see the constants where training ended.
+    """
     cfg = cfg or EstimateConfig()
     t_start = time.perf_counter()
     ss = np.random.SeedSequence(cfg.seed)
     r_tasks, r_points, r_run, r_power = (np.random.default_rng(s) for s in ss.spawn(4))
     ctx = _Context(problem, cfg, r_tasks)
-    w0 = np.asarray(problem.initial_point(), dtype=float)
+    w0 = np.asarray(problem.initial_point() if w0 is None else w0, dtype=float)
     d = problem.d
     radius = cfg.radius if cfg.radius is not None else 0.5 * max(1.0, float(np.linalg.norm(w0)))
 

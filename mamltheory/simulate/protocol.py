@@ -24,6 +24,8 @@ gradients and Hessian-vector products without a Python loop.
                                                quadrature grid / large sample standing in for E_θ
     all_tasks() -> (tasks, p)     [optional]   for finitely many tasks: all of them and their weights
     nonnegative_loss: bool        [optional]   every per-sample loss is >= 0 (then Δ <= f(w_0))
+    estimate_defaults: dict       [optional]   EstimateConfig fields for `mamltheory estimate` (e.g. fewer
+                                               per-sample Hessian norms for a large network)
 
 The built-in pool families (`make_problem`) carry the model half; `PoolTasks` adds the task half
 from their pools (a task is an index, its data is its pool). `SinusoidProblem` implements both.
@@ -155,7 +157,8 @@ class LossGradProblem:
     carry a relative error of about 1e-5 to 1e-10, far below their sampling error, but are not exact.
 
     loss(W, X, y) and grad(W, X, y) must follow the protocol's shapes (batch means, leading
-    dimensions broadcast); sample_tasks, sample_data, task_data as in the protocol.
+    dimensions broadcast); sample_tasks, sample_data, task_data (and, for finitely many tasks,
+    all_tasks) as in the protocol.
     """
 
     def __init__(self, d: int, loss: Callable[[Array, Array, Array], Array],
@@ -164,7 +167,8 @@ class LossGradProblem:
                  sample_data: Callable[[np.random.Generator, Array, int], tuple[Array, Array]],
                  task_data: Callable[[Array], tuple[Array, Array]],
                  initial_point: Array | Callable[[], Array], name: str = "user",
-                 nonnegative_loss: bool = False) -> None:
+                 nonnegative_loss: bool = False,
+                 all_tasks: Callable[[], tuple[Array, Array]] | None = None) -> None:
         self.d = int(d)
         self.name = name
         self._loss, self._grad = loss, grad
@@ -172,6 +176,8 @@ class LossGradProblem:
         self._w0 = initial_point
         self.nonnegative_loss = bool(nonnegative_loss)
         self.params: dict[str, Any] = {}
+        if all_tasks is not None:  # finitely many tasks: the estimators then use all of them, exactly
+            self.all_tasks = all_tasks
 
     def loss_on(self, W: Array, X: Array, y: Array) -> Array:
         return np.asarray(self._loss(W, X, y), dtype=float)
