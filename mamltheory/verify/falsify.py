@@ -554,14 +554,21 @@ def theorem_run(algorithm: str, inst: Instance, alpha: float, w0: Array, eps: fl
     met = bool(gn[-1] <= bound)
     kmin = int(np.argmin(gn))
     floor = None
+    trapped_from = n
     if not met and n < T - 1:
-        wn = float(W[-1, 0])
-        step = float(W[-1, 0] - W[-2, 0]) if n else 1.0
-        try:  # the fixed point ahead of the iterates
-            ws = fixed_point_1d(inst, algorithm, alpha, *sorted((wn, wn + np.sign(step) * 5.0)), delta)
-            floor = future_floor_1d(inst, algorithm, alpha, wn, ws, delta)
-        except ValueError:
-            floor = None
+        step = float(W[-1, 0] - W[0, 0]) if n else 1.0  # the side the iterates come from (last step may be 0)
+        # Trapping from any iterate w_m traps every later one. Very close to the fixed point the grid check
+        # drowns in round-off, so earlier iterates are tried too.
+        for m in sorted({n, n // 2, n // 10, min(n, 3000), min(n, 300)}, reverse=True):
+            wm = float(W[m, 0])
+            try:  # the fixed point ahead of the iterates
+                ws = fixed_point_1d(inst, algorithm, alpha, *sorted((wm, wm + np.sign(step) * 5.0)), delta)
+                floor = future_floor_1d(inst, algorithm, alpha, wm, ws, delta)
+            except ValueError:
+                floor = None
+            if floor is not None:
+                trapped_from = m
+                break
     if met:
         verdict, obs = HOLDS, float(gn[-1])
     elif n >= T - 1 or (floor is not None and floor > bound):
@@ -573,7 +580,7 @@ def theorem_run(algorithm: str, inst: Instance, alpha: float, w0: Array, eps: fl
           f"T = {T} ({th.iterations.source}, Δ = {gap:.6g}); ran {n} iterations"
           + (f"; met at k = {n}" if met else f"; min over them ‖∇F(w_k)‖ = {gn[kmin]:.6g}")
           + ("" if floor is None else
-             f"; the iterates are trapped between w_{n} and the fixed point, where ‖∇F‖ >= {floor:.6g} "
+             f"; the iterates are trapped between w_{trapped_from} and the fixed point, where ‖∇F‖ >= {floor:.6g} "
              f"(grid check of the iteration map), so no k <= T meets the bound"))
     if verdict == NOT_RUN:
         ev += f"; undecided: T = {T} is beyond the cap of {cap} iterations"
