@@ -139,6 +139,9 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
         parts.append("![time per iteration against d](time.png)")
     parts.append("## Falsification search\n\nSmall instances with exact constants, searched for the largest "
                  "observed/bound ratio.\n\n" + checks_table(by_kind("counterexample", "falsify")))
+    from mamltheory.report.sinusoid import sinusoid_section
+
+    parts.append(sinusoid_section(store, out))
     audit = [c for c in checks if c["kind"].startswith("audit")]
     parts.append("## Audit of the paper's arithmetic and units\n\n`mamltheory audit` re-derives each constant of the "
                  "appendix proofs in exact arithmetic and checks the units of every encoded bound.\n\n"
