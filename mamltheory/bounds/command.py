@@ -126,7 +126,7 @@ def read_estimate_file(path: str) -> tuple[dict[str, float], dict[str, Any]]:
 def resolve_inputs(args: argparse.Namespace) -> tuple[ProblemConstants, dict[str, float | None], bool]:
     """Constants, α, ε and Δ from the flags over the TOML / estimate file; the example when no constant is given."""
     values: dict[str, float | None] = {}
-    if getattr(args, "from_estimate", None):
+    if args.from_estimate:
         if args.constants:
             raise InputError("--from-estimate: cannot be combined with --constants (one source of constants)")
         values.update(read_estimate_file(args.from_estimate)[0])
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     if len(plans) > 1:
         planner.mark_cheapest(plans)
     source: dict[str, Any] = {"kind": "given"}
-    if getattr(args, "from_estimate", None):
+    if args.from_estimate:
         source = read_estimate_file(args.from_estimate)[1]
         overridden = [CONSTANT_FLAGS[k] for k in CONSTANT_FLAGS if getattr(args, k) is not None]
         source["overridden"] = overridden
