@@ -60,9 +60,9 @@ def pooled(tasks: list[Task], workers: int, folder: Path) -> dict[str, Any]:
     with SweepStore(store_path) as store:
         def on_done(out: Any) -> None:
             t0 = time.perf_counter()
-            store.put_run(out.key, {"key": out.key}, out.result)
+            store.put_run(out.key, {"key": out.key}, out.result_json)
             stats["store"] += time.perf_counter() - t0
-            stats["run"] += out.result["seconds"]
+            stats["run"] += out.run_seconds
             stats["n"] += 1
 
         t0 = time.perf_counter()

@@ -48,9 +48,23 @@ class ResultStore:
         self.path = Path(path)
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._set_wal(timeout)
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.execute(_SCHEMA)
+
+    def _set_wal(self, timeout: float) -> None:
+        # Switching a new file to WAL needs an exclusive lock and SQLite reports "database is locked"
+        # at once, without the busy handler, when another process opens the file at the same moment
+        # (two sweeps starting together): retry until the timeout.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored result for `key`, or None."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,23 +40,10 @@ class Tally:
 
     status: dict[str, str] = field(default_factory=dict)     # key -> stored | computed | failed
     failure: dict[str, str] = field(default_factory=dict)
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    final: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> worker.final_stats
     store_seconds: float = 0.0
     worker_seconds: float = 0.0
     run_seconds: float = 0.0
-
-
-def final_stats(result: dict[str, Any]) -> dict[str, Any]:
-    """Mean, min, max of the last recorded ‖∇F(w_k)‖ over the replicates where it is finite.
-
-    `diverged` counts the replicates the runner stopped (non-finite iterate, step or direction);
-    `not_finite` also counts those whose iterate stayed finite but whose ‖∇F‖ overflowed.
-    """
-    last = [v for v in result["grad_norm"][-1] if v is not None and math.isfinite(v)]
-    R = len(result["replicates"])
-    return {"k": result["k"][-1], "mean": sum(last) / len(last) if last else None,
-            "min": min(last) if last else None, "max": max(last) if last else None,
-            "diverged": len(result["diverged"]), "not_finite": R - len(last), "replicates": R}
 
 
 def _executor(args: argparse.Namespace) -> Any:
@@ -90,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from mamltheory.sweep.config import load_sweep
     from mamltheory.sweep.executors import Task
     from mamltheory.sweep.store import SweepStore
+    from mamltheory.sweep.worker import final_stats
 
     try:
         _check_store(args.store)
@@ -128,12 +115,12 @@ def run(args: argparse.Namespace) -> int:
             def on_done(out: Any) -> None:
                 cfg = by_key[out.key].config
                 t0 = time.perf_counter()
-                if out.result is not None:
-                    store.put_run(out.key, cfg.key_dict(), out.result)
+                if out.result_json is not None:
+                    store.put_run(out.key, cfg.key_dict(), out.result_json)
                     tally.status[out.key] = "computed"
-                    tally.results[out.key] = out.result
+                    tally.final[out.key] = out.final
                     tally.worker_seconds += out.worker_seconds
-                    tally.run_seconds += out.result["seconds"]
+                    tally.run_seconds += out.run_seconds
                 else:
                     store.put_failure(out.key, cfg.key_dict(), out.failure, out.attempts)
                     tally.status[out.key], tally.failure[out.key] = "failed", out.failure
@@ -146,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         for k in done:
             got = store.get(k)
             if got is not None:
-                tally.results[k] = got
+                tally.final[k] = final_stats(got)
     wall = time.perf_counter() - t_start
     rows = _rows(spec, tally)
     out = Console(stderr=True) if args.json else Console()
@@ -167,10 +154,10 @@ def _rows(spec: Any, tally: Tally) -> list[dict[str, Any]]:
     rows = []
     for r in spec.runs:
         flat = flatten(r.config.key_dict())
-        res = tally.results.get(r.key)
+
         rows.append({"index": r.index, "key": r.key, "config": r.config.key_dict(),
                      "axes": {a: flat.get(a) for a in spec.axes}, "status": tally.status.get(r.key, "missing"),
-                     "final_grad_norm": final_stats(res) if res is not None else None,
+                     "final_grad_norm": tally.final.get(r.key),
                      "outside_theory": list(r.outside_theory), "failure": tally.failure.get(r.key)})
     return rows
 

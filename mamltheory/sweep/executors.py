@@ -8,8 +8,9 @@ Worker deaths. A local worker that dies (os._exit, SIGKILL, out of memory) break
 `ProcessPoolExecutor`, and every task in flight fails with BrokenProcessPool: the culprit is one of
 them, but which is not known. The pool is rebuilt, and each of those suspects is run again alone in
 a one-worker pool, where a death is its own: it is then retried up to `max_attempts` deaths in total
-and recorded as failed with the reason. Only `workers` tasks are ever in flight, so a death implicates
-at most `workers` runs. On Dask the scheduler does the same bookkeeping (it reschedules a task whose
+and recorded as failed with the reason. At most 2 × `workers` tasks are in flight (one running and one
+queued per worker, so that no worker waits for the parent between runs), so a death implicates at
+most that many runs. On Dask the scheduler does the same bookkeeping (it reschedules a task whose
 worker died, up to its `allowed-failures`, then raises KilledWorker); a KilledWorker is recorded as
 failed with the reason. An exception raised by a run (a bug, not a numerical divergence, which is a
 recorded outcome) is deterministic in its configuration and is recorded as failed at once.
@@ -17,6 +18,7 @@ recorded outcome) is deterministic in its configuration and is recorded as faile
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
@@ -31,6 +33,7 @@ from mamltheory.errors import InputError
 from mamltheory.sweep import worker
 
 DEFAULT_MAX_ATTEMPTS = 3
+IN_FLIGHT = 2  # tasks submitted per worker: the one it runs and the next one, already queued
 CONNECT_TIMEOUT = 20.0  # seconds to wait for a Dask scheduler to answer
 
 
@@ -44,13 +47,20 @@ class Task:
 
 @dataclass
 class Outcome:
-    """A finished task: `result` (RunResult JSON) or `failure` (the reason), and the attempts it took."""
+    """A finished task: `result_json` (RunResult JSON text) or `failure` (the reason), and the attempts it took."""
 
     key: str
-    result: dict[str, Any] | None
+    result_json: str | None
     failure: str | None
     attempts: int
     worker_seconds: float = 0.0
+    run_seconds: float = 0.0
+    final: dict[str, Any] | None = None  # worker.final_stats of the result
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        """The result as a dict (parsed on demand)."""
+        return None if self.result_json is None else json.loads(self.result_json)
 
 
 Callback = Callable[[Outcome], None]
@@ -68,7 +78,7 @@ def _success(t: Task, out: dict[str, Any], attempts: int) -> Outcome:
         # The store key names this process's version; a result from other code must not take it.
         return Outcome(t.key, None, f"the worker runs mamltheory {out.get('version')}, this sweep "
                                     f"{mamltheory.__version__}: install the same version on the workers", attempts)
-    return Outcome(t.key, out["result"], None, attempts, out["worker_seconds"])
+    return Outcome(t.key, out["result_json"], None, attempts, out["worker_seconds"], out["run_seconds"], out["final"])
 
 
 class LocalExecutor:
@@ -114,7 +124,7 @@ class LocalExecutor:
                         self._isolated(suspects.pop(), on_done)
                     pool = self._pool(min(self.workers, max(len(pending), 1)))
                     continue
-                while pending and len(inflight) < self.workers:
+                while pending and len(inflight) < IN_FLIGHT * self.workers:
                     t = pending.pop()
                     self._starts[t.key] = self._starts.get(t.key, 0) + 1
                     inflight[pool.submit(worker.compute, t.key, t.config)] = t

@@ -79,13 +79,14 @@ class SweepStore(ResultStore):
             out.update(r[0] for r in self._conn.execute(q, chunk))
         return out
 
-    def put_run(self, key: str, config: dict[str, Any], result: dict[str, Any]) -> bool:
-        """Store a finished run and clear any earlier failure of it, in one transaction."""
+    def put_run(self, key: str, config: dict[str, Any], result: dict[str, Any] | str) -> bool:
+        """Store a finished run (its result as a dict or as JSON text) and clear any earlier failure, in one transaction."""
+        text = result if isinstance(result, str) else json.dumps(result)
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO runs (key, kind, version, config, result, created) VALUES (?,?,?,?,?,?)",
-                (key, "simulate", mamltheory.__version__, canonical_json(config), json.dumps(result), time.time()))
+                (key, "simulate", mamltheory.__version__, canonical_json(config), text, time.time()))
             self._conn.execute("DELETE FROM failures WHERE key = ?", (key,))
             return cur.rowcount == 1
 

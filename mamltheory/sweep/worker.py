@@ -9,6 +9,8 @@ floating-point reduction order, hence every bit, is the same whichever executor 
 from __future__ import annotations
 
 import ctypes
+import json
+import math
 import os
 import threading
 import time
@@ -111,8 +113,23 @@ def compute(key: str, config: dict[str, Any]) -> dict[str, Any]:
     problem = _problem(config)
     result = run(problem, cfg).to_json()
     _trace("end", key)
-    return {"result": result, "worker_seconds": time.perf_counter() - t0, "pid": os.getpid(),
-            "version": mamltheory.__version__}
+    # Serialised here, not in the sweep process: the parent only stores the text, so it stays
+    # light and does not compete with the workers for a core.
+    return {"result_json": json.dumps(result), "final": final_stats(result), "run_seconds": result["seconds"],
+            "worker_seconds": time.perf_counter() - t0, "pid": os.getpid(), "version": mamltheory.__version__}
+
+
+def final_stats(result: dict[str, Any]) -> dict[str, Any]:
+    """Mean, min, max of the last recorded ‖∇F(w_k)‖ over the replicates where it is finite.
+
+    `diverged` counts the replicates the runner stopped (non-finite iterate, step or direction);
+    `not_finite` also counts those whose iterate stayed finite but whose ‖∇F‖ overflowed.
+    """
+    last = [v for v in result["grad_norm"][-1] if v is not None and math.isfinite(v)]
+    R = len(result["replicates"])
+    return {"k": result["k"][-1], "mean": sum(last) / len(last) if last else None,
+            "min": min(last) if last else None, "max": max(last) if last else None,
+            "diverged": len(result["diverged"]), "not_finite": R - len(last), "replicates": R}
 
 
 def init_local_worker(parent_pid: int) -> None:

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -110,3 +111,30 @@ def test_two_sweeps_on_one_store_at_once(tmp_path: Path) -> None:
     assert set(final) == keys
     for key, (config_, result) in final.items():
         assert numbers(result) == numbers(reference(config_))
+
+
+def test_stores_opened_at_the_same_instant(tmp_path: Path) -> None:
+    # Regression: switching a fresh file to WAL failed at once with "database is locked" when another
+    # connection opened it at the same moment (about 1 in 10 here without the retry).
+    from mamltheory.sweep.store import SweepStore
+
+    errors: list[str] = []
+    for i in range(150):
+        path = tmp_path / f"{i}.sqlite"
+        barrier = threading.Barrier(4)
+
+        def open_and_write(n: int) -> None:
+            barrier.wait()
+            try:
+                with SweepStore(path) as s:
+                    s.put_run(f"k{n}", {"n": n}, {"n": n})
+            except Exception as err:  # noqa: BLE001 - any failure is the finding
+                errors.append(repr(err))
+
+        threads = [threading.Thread(target=open_and_write, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert len(stored(path)) == 4
