@@ -127,9 +127,12 @@ def run(args: argparse.Namespace) -> int:
                 tally.store_seconds += time.perf_counter() - t0
                 prog.advance(bar)
 
-            if todo:
-                executor.run([Task(r.key, {**r.config.key_dict(), "hessian_chunk": r.config.hessian_chunk})
-                              for r in todo], on_done)
+            try:
+                if todo:
+                    executor.run([Task(r.key, {**r.config.key_dict(), "hessian_chunk": r.config.hessian_chunk})
+                                  for r in todo], on_done)
+            finally:
+                executor.close()
         for k in done:
             got = store.get(k)
             if got is not None:
@@ -137,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - t_start
     rows = _rows(spec, tally)
     out = Console(stderr=True) if args.json else Console()
+    if not out.is_terminal:
+        out.width = 160  # piped or logged: rich's default 80 columns would truncate the table
     _print_summary(out, spec, rows, tally, wall, args.store)
     if args.json:
         counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("stored", "computed", "failed")}

@@ -89,6 +89,9 @@ class LocalExecutor:
         self.max_attempts = max_attempts
         self.description = f"local process pool, {self.workers} worker{'s' if self.workers != 1 else ''}"
 
+    def close(self) -> None:
+        """Nothing to release: each `run` starts and stops its own pool."""
+
     def _pool(self, n: int) -> ProcessPoolExecutor:
         # spawn, not fork: the parent runs threads (the progress bar), and a fresh interpreter reads
         # the BLAS thread variables (set by `run`) when it imports numpy.
@@ -253,5 +256,10 @@ class DaskExecutor:
                     on_done(_success(t, out, 1))
                 fut.release()
         finally:
-            client.close()
+            self.close()
+
+    def close(self) -> None:
+        """Disconnect from the scheduler (futures still held are released, their tasks cancelled)."""
+        if self.client is not None:
+            self.client.close()
             self.client = None
