@@ -191,7 +191,8 @@ def _print_summary(console: Any, spec: Any, rows: list[dict[str, Any]], tally: T
                       _fmt(f.get("mean")), _fmt(f.get("min")), _fmt(f.get("max")), div, mark)
     console.print(table)
     if len(rows) > limit:
-        console.print(f"… {len(rows) - limit} more runs (all of them: --json, or mamltheory report --sweep {spec.name})")
+        console.print(f"… {len(rows) - limit} more runs (all of them: --json, or "
+                      f"mamltheory report --sweep {spec.name})")
     n = {s: sum(1 for r in rows if r["status"] == s) for s in ("stored", "computed", "failed")}
     outside = sum(1 for r in rows if r["outside_theory"])
     console.print(f"{len(rows)} runs: {n['computed']} computed, {n['stored']} loaded from the store, "

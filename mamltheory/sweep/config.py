@@ -435,7 +435,7 @@ def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
     seen: set[str] = set()
     duplicates = 0
     for raw in _expand(ck, data):
-        def fail(fieldname: str | None, rule: str) -> InputError:
+        def fail(fieldname: str | None, rule: str, raw: _Raw = raw) -> InputError:
             if fieldname in raw.origin:
                 key = raw.origin[fieldname]
             elif fieldname is None:

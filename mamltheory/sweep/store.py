@@ -80,7 +80,7 @@ class SweepStore(ResultStore):
         return out
 
     def put_run(self, key: str, config: dict[str, Any], result: dict[str, Any] | str) -> bool:
-        """Store a finished run (its result as a dict or as JSON text) and clear any earlier failure, in one transaction."""
+        """Store a finished run (result as a dict or JSON text), clear any earlier failure: one transaction."""
         text = result if isinstance(result, str) else json.dumps(result)
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")

@@ -131,7 +131,8 @@ def _bad(tmp_path: Path, old: str, new: str) -> str:
     ('name = "lines"', 'name = "two words"', "bad.toml:1: name: must be 1-64 characters"),
     ('name = "lines"', 'name = "x"\ncolour = 1', "bad.toml:2: colour: unknown key (allowed: name, description,"),
     ("iterations = 10", "iterations = 10\nstep = 0.1",
-     "bad.toml:6: base.step: a constant step is outside Theorem G.1 (β_k = β̃(w_k)/18, eq. (26)); pass --outside-theory"),
+     "bad.toml:6: base.step: a constant step is outside Theorem G.1 (β_k = β̃(w_k)/18, eq. (26)); "
+     "pass --outside-theory"),
     ("iterations = 10", "iterations = ", "bad.toml: not valid TOML: Invalid value (at line 5, column 14)"),
 ])
 def test_error_names_line_key_and_rule(tmp_path: Path, old: str, new: str, expected: str) -> None:

@@ -109,7 +109,7 @@ def test_two_sweeps_on_one_store_at_once(tmp_path: Path) -> None:
     assert members == {"a": 16, "b": 16}
     final = stored(store)
     assert set(final) == keys
-    for key, (config_, result) in final.items():
+    for config_, result in final.values():
         assert numbers(result) == numbers(reference(config_))
 
 
@@ -123,7 +123,7 @@ def test_stores_opened_at_the_same_instant(tmp_path: Path) -> None:
         path = tmp_path / f"{i}.sqlite"
         barrier = threading.Barrier(4)
 
-        def open_and_write(n: int) -> None:
+        def open_and_write(n: int, path: Path = path, barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             try:
                 with SweepStore(path) as s:
