@@ -25,7 +25,8 @@ _NONNEG_PARAMS = {"task_spread", "curvature_spread", "noise", "teacher_spread", 
 
 def _check_param(problem: str, key: str, value: Any) -> Any:
     if key in _INT_PARAMS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or float(value) != int(value)):
             raise InputError(f"{key}: must be an integer for problem {problem!r}, got {value!r}")
         value = int(value)
         low = 0 if key == "seed" else (2 if key in ("n_tasks", "pool_size") else 1)

@@ -117,6 +117,8 @@ def test_killed_run_leaves_nothing_partial(tmp_path: Path) -> None:
     (["--param", "d"], "--param: must be KEY=VALUE"),
     (["--param", "zz=1"], "'zz': not a parameter of 'quadratic'"),
     (["--param", "noise=-1"], "noise: must be >= 0"),
+    (["--param", "d=nan"], "d: must be an integer"),
+    (["--param", "pool_size=inf"], "pool_size: must be an integer"),
     (["--delta", "0"], "--delta: must be a positive finite number"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys, extra: list[str], needle: str) -> None:
