@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from mamltheory.errors import InputError
+from mamltheory.parsing import integer as _int
+from mamltheory.parsing import positive as _positive
 
 
 def add_parser(sub: Any) -> None:
@@ -35,26 +36,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", default=None, metavar="FILE.json", help="also write the JSON to this file")
     p.add_argument("--json", action="store_true", help="print the JSON on stdout instead of the table")
     p.set_defaults(run=run)
-
-
-def _int(flag: str, text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise InputError(f"{flag}: must be an integer >= {low}, got {text!r}") from None
-    if value < low:
-        raise InputError(f"{flag}: must be an integer >= {low}, got {value}")
-    return value
-
-
-def _positive(flag: str, text: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise InputError(f"{flag}: must be a positive finite number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"{flag}: must be a positive finite number, got {text}")
-    return value
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
 import numpy as np
 
 from mamltheory.errors import InputError
+from mamltheory.parsing import integer as _int
+from mamltheory.parsing import positive as _positive
 from mamltheory.simulate import FAMILIES, make_problem
 from mamltheory.simulate.algorithms import ALGORITHMS, USES_D_H
 from mamltheory.simulate.runner import RunConfig, RunResult, describe_schedule, run
@@ -56,27 +57,7 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=_run)
 
 
-# ---- parsing helpers: every failure is one InputError naming the flag and the rule ----------
-def _int(flag: str, text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise InputError(f"{flag}: must be an integer >= {low}, got {text!r}") from None
-    if value < low:
-        raise InputError(f"{flag}: must be an integer >= {low}, got {value}")
-    return value
-
-
-def _positive(flag: str, text: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise InputError(f"{flag}: must be a positive finite number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"{flag}: must be a positive finite number, got {text}")
-    return value
-
-
+# ---- parsing helpers (integers and positive numbers come from mamltheory.parsing) ---------
 def _ints(flag: str, text: str, names: tuple[str, ...]) -> dict[str, int]:
     parts = text.split(",")
     if len(parts) != len(names):
@@ -241,7 +222,7 @@ def _print_report(console: Any, problem: Any, cfg: RunConfig, res: RunResult, so
                       fmt(nanmean(res.F[j])), fmt(nanmean(res.beta[j])), fmt(nanmean(res.dir_norm[j])))
     console.print(table)
     if res.diverged:
-        console.print(f"[red]diverged[/red] (replicate: iteration): "
+        console.print("[red]diverged[/red] (replicate: iteration): "
                       + ", ".join(f"{r}: {k}" for r, k in sorted(res.diverged.items())))
     share = res.record_seconds / res.seconds if res.seconds > 0 else 0.0
     state = "loaded from store (not recomputed)" if cached else "computed and stored"

@@ -41,7 +41,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.errors import InputError
 
 Array = np.ndarray
 
