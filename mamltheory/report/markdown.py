@@ -126,7 +126,7 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
         *_trajectory_plot(record, store, out),
         "## Scaling laws\n\n" + checks_table(by_kind("scaling")),
     ]
-    bias = [c for c in by_kind("scaling") if "bias floor" in c["name"]]
+    bias = [c for c in by_kind("scaling") if "bias floor vs α" in c["name"]]
     if bias:
         series = [{"algorithm": c["name"].split(" ")[0], "alpha": c["details"]["alpha"], "floor": c["details"]["floor"]}
                   for c in bias]
