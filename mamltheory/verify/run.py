@@ -67,14 +67,14 @@ def _commit() -> str | None:
         return None
 
 
-def provenance(seed: int, mode: str, seconds: float) -> dict[str, Any]:
-    """Package version, commit, seed, library versions and wall time of a verification run."""
+def provenance(seed: int, mode: str, seconds: float, commit: str | None) -> dict[str, Any]:
+    """Package version, commit (at the start of the run), seed, library versions and wall time."""
     import matplotlib
     import numpy
     import scipy
     import sympy
 
-    return {"mamltheory": mamltheory.__version__, "commit": _commit(), "seed": seed, "mode": mode,
+    return {"mamltheory": mamltheory.__version__, "commit": commit, "seed": seed, "mode": mode,
             "python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
             "sympy": sympy.__version__, "matplotlib": matplotlib.__version__, "wall_seconds": round(seconds, 1)}
 
@@ -84,6 +84,7 @@ def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections:
     """Run the sections; a section that raises is recorded as 'could not run' with the reason, never a crash."""
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
+    commit = _commit()
     results: list[CheckResult] = []
     for section in sections:
         say(section)
@@ -92,7 +93,7 @@ def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections:
         except Exception as err:  # noqa: BLE001 - a failing section is a finding of this run, not a crash
             results.append(CheckResult(name=f"{section} checks", source="-", kind=section, verdict=NOT_RUN,
                                        evidence=f"{type(err).__name__}: {err}"))
-    return {"provenance": provenance(seed, "quick" if quick else "full", time.perf_counter() - t0),
+    return {"provenance": provenance(seed, "quick" if quick else "full", time.perf_counter() - t0, commit),
             "checks": [r.to_json() for r in results]}
 
 
