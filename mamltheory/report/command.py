@@ -15,7 +15,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--full", action="store_true", help="the publication run (default: quick)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", default=None, help="result store (default mamltheory-results.sqlite)")
-    p.add_argument("--out", default="reports", help="output folder (default reports/)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default reports/ for --full, reports/quick/ otherwise, so a quick run "
+                        "never overwrites the reference report)")
     p.add_argument("--sweep", default=None, metavar="NAME",
                    help="instead: the report of sweep NAME from the store (reports/sweep-NAME.md)")
     p.set_defaults(run=run)
@@ -36,10 +38,11 @@ def run(args: argparse.Namespace) -> int:
     store = args.store or DEFAULT_STORE
     record = verification_record(not args.full, args.seed, store, SECTIONS, console)
     command = "mamltheory report" + (" --full" if args.full else "") + (f" --seed {args.seed}" if args.seed else "")
-    if args.out != "reports":
+    out = args.out or ("reports" if args.full else "reports/quick")
+    if args.out is not None:
         command += f" --out {shlex.quote(args.out)}"
     with console.status("report: rendering"):
-        path = build(record, store, args.out, command)
+        path = build(record, store, out, command)
     print_checks(record, console)
     console.print(f"report written to {path}")
     sys.stdout.flush()
@@ -55,8 +58,8 @@ def _sweep_report(args: argparse.Namespace) -> int:
     command = f"mamltheory report --sweep {shlex.quote(args.sweep)}"
     if args.store:
         command += f" --store {shlex.quote(args.store)}"
-    if args.out != "reports":
+    if args.out is not None:
         command += f" --out {shlex.quote(args.out)}"
-    path = build_sweep(store, args.sweep, args.out, command)
+    path = build_sweep(store, args.sweep, args.out or "reports", command)
     print(f"report written to {path}")
     return 0
