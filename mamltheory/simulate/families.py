@@ -35,6 +35,7 @@ grow with ‖w‖; its σ and σ̃ are certified on the ball ‖w‖ <= radius o
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -69,7 +70,7 @@ class Certificate:
     formula: str
 
 
-class PoolProblem:
+class PoolProblem(ABC):
     """A pool family: per-sample loss φ(xᵀw; y) + r(w) over n finite task pools (see module doc).
 
     Array conventions (used by the algorithms and by issue 6's checks):
@@ -95,17 +96,17 @@ class PoolProblem:
         self.constants = ProblemConstants(**{c.name: c.value for c in self.certificates})
 
     # ---- link and regulariser (subclasses) -------------------------------------------------
+    @abstractmethod
     def phi(self, z: Array, y: Array) -> Array:
         """φ(z; y), the per-sample data loss."""
-        raise NotImplementedError
 
+    @abstractmethod
     def dphi(self, z: Array, y: Array, order: int) -> Array:
         """φ^(order)(z; y) for order 1, 2."""
-        raise NotImplementedError
 
+    @abstractmethod
     def link_sups(self) -> tuple[float, float, float]:
         """(s_1, s_2, s_3): sup over z and the pool's labels of |φ'|, |φ''|, |φ'''|."""
-        raise NotImplementedError
 
     def reg(self, W: Array) -> Array:
         """r(w); zero unless overridden."""
