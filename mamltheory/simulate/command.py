@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from mamltheory.bounds.theorems import THEOREMS
 from mamltheory.errors import InputError
 from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
@@ -17,9 +18,9 @@ from mamltheory.simulate.algorithms import ALGORITHMS, USES_D_H
 from mamltheory.simulate.runner import RunConfig, RunResult, describe_schedule, run
 from mamltheory.simulate.store import DEFAULT_STORE, ResultStore, config_key
 
-# The step divisor c of β_k = β̃(w_k)/c stated by each general theorem.
-STEP_DIVISOR = {"maml": 12, "fo-maml": 18, "hf-maml": 25}
-THEOREM = {"maml": "Theorem F.1", "fo-maml": "Theorem G.1", "hf-maml": "Theorem H.1"}
+# Each algorithm's general theorem: its name and the step divisor c of β_k = β̃(w_k)/c.
+STEP_DIVISOR = {alg: t.step_divisor for alg, t in THEOREMS.items()}
+THEOREM = {alg: t.name for alg, t in THEOREMS.items()}
 
 
 def add_parser(subparsers: Any) -> None:
@@ -232,7 +233,13 @@ def _print_report(console: Any, problem: Any, cfg: RunConfig, res: RunResult, so
 
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     problem, cfg, sources = build_config(args)
     err = Console(stderr=True)

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from mamltheory.bounds.planner import plan_kshot
+from mamltheory.bounds.theorems import THEOREMS
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.runner import RunConfig
 from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult
 from mamltheory.verify.stats import lower_bound, split_select, upper_bound
 
-THEOREM = {"maml": "Theorem F.1", "fo-maml": "Theorem G.1", "hf-maml": "Theorem H.1"}
-EQUATION = {"maml": "(86)", "fo-maml": "(113)", "hf-maml": "(131)"}
+THEOREM = {alg: t.name for alg, t in THEOREMS.items()}
 
 
 def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: int = 8, max_iterations: int = 200,
@@ -38,7 +38,7 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
     problem = make_problem(problem_name, **(problem_params or {}))
     w0 = problem.initial_point()
     name = f"{THEOREM[algorithm]} on {problem_name}"
-    source = f"{THEOREM[algorithm]}, eq. {EQUATION[algorithm]}"
+    source = THEOREMS[algorithm].accuracy.source
     gap = float(problem.meta_objective(w0, 1.0 / (6 * problem.constants.L)))  # F >= 0, so F(w_0) >= Δ
     plan = plan_kshot(algorithm, problem.constants, K, initial_gap=max(gap, 1e-12))
     gap = float(problem.meta_objective(w0, plan.alpha))
