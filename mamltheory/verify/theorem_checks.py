@@ -39,9 +39,8 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
     w0 = problem.initial_point()
     name = f"{THEOREM[algorithm]} on {problem_name}"
     source = THEOREMS[algorithm].accuracy.source
-    gap = float(problem.meta_objective(w0, 1.0 / (6 * problem.constants.L)))  # F >= 0, so F(w_0) >= Δ
-    plan = plan_kshot(algorithm, problem.constants, K, initial_gap=max(gap, 1e-12))
-    gap = float(problem.meta_objective(w0, plan.alpha))
+    alpha = 1.0 / (THEOREMS[algorithm].alpha_L_max * problem.constants.L)  # the plan's default α
+    gap = float(problem.meta_objective(w0, alpha))  # F >= 0, so F(w_0) >= Δ
     plan = plan_kshot(algorithm, problem.constants, K, initial_gap=max(gap, 1e-12))
     bound, T = plan.accuracy_bound, plan.iterations
     if not plan.feasible or bound is None or T is None:
