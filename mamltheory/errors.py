@@ -1,4 +1,4 @@
-"""Errors the CLI turns into one line on stderr and exit status 2."""
+"""Errors the CLI turns into one line on stderr: InputError and StoreError exit 2."""
 
 
 class InputError(ValueError):
@@ -7,3 +7,7 @@ class InputError(ValueError):
 
 class PreconditionError(InputError):
     """A result was evaluated outside its preconditions; the message names the condition and its source."""
+
+
+class StoreError(Exception):
+    """A result store that cannot be used: the message names the file, what is wrong and what to do."""
