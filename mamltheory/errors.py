@@ -1,8 +1,14 @@
 """Errors the CLI turns into one line on stderr: InputError and StoreError exit 2."""
 
+from __future__ import annotations
+
 
 class InputError(ValueError):
-    """Bad user input: the message names the parameter and the rule it breaks."""
+    """Bad user input: the message names the parameter and the rule it breaks; `field` is that parameter."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class PreconditionError(InputError):
