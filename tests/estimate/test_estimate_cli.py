@@ -1,4 +1,4 @@
-"""`mamltheory estimate` and `plan --from-estimate`: JSON, labels, the README walk-through, bad input."""
+"""`mamltheory estimate` and `plan --from-estimate`: JSON, labels, the docs' walk-through, bad input."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds import planner
 from mamltheory.cli import main
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+OWN_PROBLEM = Path(__file__).resolve().parents[2] / "docs" / "your-own-problem.md"
 
 
 def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
@@ -63,13 +63,12 @@ def test_text_output_labels_estimates(estimate_file: Path, capsys) -> None:
 
 
 def _readme_problem() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## Your own problem", 1)[1].split("\n## ", 1)[0]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    text = OWN_PROBLEM.read_text(encoding="utf-8")
+    return re.search(r"```python\n(.*?)```", text, re.S).group(1)
 
 
 def test_readme_walkthrough_runs(tmp_path: Path, capsys) -> None:
-    """The README's 'Your own problem' file, then its two commands."""
+    """docs/your-own-problem.md's problem file, then its two commands."""
     (tmp_path / "myproblem.py").write_text(_readme_problem())
     out_json = tmp_path / "my-estimate.json"
     code, out, err = run_cli(capsys, ["estimate", "--problem", f"{tmp_path / 'myproblem.py'}:make_problem",
