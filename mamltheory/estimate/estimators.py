@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from mamltheory.simulate.protocol import MetaProblem, per_sample
+from mamltheory.simulate.protocol import MetaProblem, ReferenceTasks, per_sample
+from mamltheory.simulate.tasks import f_objective, meta_gradient, meta_objective
 
 Array = np.ndarray
 NAMES = ("L", "rho", "sigma", "sigma_tilde", "sigma_H")
@@ -170,6 +171,8 @@ class _Context:
             self.weights = np.full(len(self.tasks), 1.0 / len(self.tasks))
             self.exact_tasks = False
         self.X, self.y = problem.task_data(self.tasks)  # (T, N, *x), (T, N)
+        # The tasks as an exact-task family: with all_tasks, the finite family itself (weights p).
+        self.family = ReferenceTasks(problem, self.X, self.y, self.weights)
         T, N = self.y.shape
         self.T, self.N = T, N
         # Per-sample subsets: every reference sample when there are few enough (exact E_θ).
@@ -240,15 +243,6 @@ def estimate_sigma_H(problem: MetaProblem, w: Array, X: Array, y: Array, Xs: Arr
     return out
 
 
-def _meta_objective(problem: MetaProblem, w: Array, X: Array, y: Array, weights: Array,
-                    alpha: float) -> tuple[float, float]:
-    """(f(w), F(w)) over the given tasks' reference data (eqs. (1), (3))."""
-    g = problem.grad_on(w, X, y)
-    f = float(weights @ problem.loss_on(w, X, y))
-    F = float(weights @ problem.loss_on(w - alpha * g, X, y))
-    return f, F
-
-
 def _maml_run(problem: MetaProblem, ctx: _Context, w0: Array, alpha: float, beta: float, steps: int, tasks_per_step: int,
               keep: int, rng: np.random.Generator) -> list[Array]:
     """`keep` evenly spaced iterates of a short MAML run with exact task gradients and HVPs (eq. (30))."""
@@ -260,11 +254,8 @@ def _maml_run(problem: MetaProblem, ctx: _Context, w0: Array, alpha: float, beta
     with np.errstate(all="ignore"):
         for k in range(1, steps + 1):
             t = rng.choice(ctx.T, size=min(ctx.T, tasks_per_step), replace=False)
-            X, y = ctx.X[t], ctx.y[t]
-            g = problem.grad_on(w, X, y)
-            v = problem.grad_on(w - alpha * g, X, y)
-            G = v - alpha * problem.hvp_on(w, v, X, y)  # (I − α∇²f_i(w)) ∇f_i(w − α∇f_i(w))
-            w = w - beta * G.mean(axis=0)
+            drawn = ReferenceTasks(problem, ctx.X[t], ctx.y[t], np.full(len(t), 1.0 / len(t)))
+            w = w - beta * meta_gradient(drawn, w, alpha)  # eq. (30) on the drawn tasks
             if not np.isfinite(w).all():
                 break
             if k in marks:
@@ -348,7 +339,7 @@ def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, 
         tasks, samples, method = methods[k]
         constants[k] = ConstantEstimate(k, float(max(v)), v, int(np.argmax(v)), len(v), tasks, samples, method,
                                         float(max(v[::2])))
-    f0, F0 = _meta_objective(problem, w0, ctx.X, ctx.y, ctx.weights, alpha)
+    f0, F0 = float(f_objective(ctx.family, w0)), float(meta_objective(ctx.family, w0, alpha))
     notes = []
     if not ctx.exact_tasks:
         notes.append(f"tasks drawn ({ctx.T}): σ is an unbiased sample variance and σ̃, σ_H maxima over the drawn "

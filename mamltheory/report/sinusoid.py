@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from mamltheory.report.plots import COLORS, _pyplot
-from mamltheory.simulate.sinusoid import FINN_2017, METHODS, SinusoidConfig, SinusoidProblem, estimate_key, eval_set
+from mamltheory.estimate.sinusoid_benchmark import FINN_2017, METHODS, SinusoidConfig, estimate_key, eval_set
+from mamltheory.simulate.sinusoid import SinusoidProblem
 from mamltheory.simulate.store import ResultStore, config_key
 
 PLOT = "sinusoid.png"
@@ -98,7 +99,7 @@ def sinusoid_section(store: str | Path, out_dir: str | Path, cfg: SinusoidConfig
     cfg = cfg or SinusoidConfig(method="maml")
     results, estimates = _load(store, cfg)
     head = "## Few-shot sinusoid regression (Finn et al. 2017)\n\n"
-    command = f"python -m mamltheory.simulate.sinusoid --store {store}" + (
+    command = f"python -m mamltheory.estimate.sinusoid_benchmark --store {store}" + (
         f" --iterations {cfg.iterations}" if cfg.iterations != SinusoidConfig.iterations else "")
     if not results:
         return head + f"Not run yet for this configuration: `{command}` (about 2-4 minutes on 2 cores)."

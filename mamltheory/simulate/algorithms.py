@@ -1,17 +1,22 @@
 """Algorithms 1-3 of the paper (MAML, FO-MAML, HF-MAML) as one vectorised meta-iteration.
 
 Shapes: R replicates (points W of shape (R, d)), B tasks per replicate, batches (R, B, D, d).
-Every function here takes batches already drawn, so the same samples can be fed to several
+Every sampled function here takes batches already drawn, so the same samples can be fed to several
 algorithms (the equivalence tests) and the runner decides how randomness is laid out.
+`exact_direction` is the same iteration in expectation (all tasks, exact task derivatives) on any
+`ExactTasks` family. HF-MAML's radius rule δ_k = δ/‖v‖ (eq. (142)) and its central difference
+(eq. (14)) are written once (`hf_delta`, `hf_difference`) and serve both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from mamltheory.simulate.families import Array, PoolProblem
+from mamltheory.simulate.tasks import ExactTasks, meta_parts
 
 ALGORITHMS = ("maml", "maml-hvp", "fo-maml", "hf-maml")
 # Which batch sizes each algorithm reads: FO-MAML has no D_h (Algorithm 2).
@@ -87,24 +92,44 @@ def task_directions(problem: PoolProblem, algorithm: str, W: Array, batch: TaskB
     if algorithm == "maml":
         return V - alpha * hessian_correction_explicit(problem, Wb, V, batch.X_h, batch.y_h, hessian_chunk)
     if algorithm == "hf-maml":
-        if delta is None or not delta > 0:
-            raise ValueError("hf-maml needs delta > 0")
-        dk = hf_delta(V, delta, delta_rule)
-        P = np.stack([Wb + dk[..., None] * V, Wb - dk[..., None] * V], axis=-2)  # (R, B, 2, d)
-        G2 = problem.grad2_on(P, batch.X_h, batch.y_h)  # both gradients on the same D_h
-        d_vec = (G2[..., 0, :] - G2[..., 1, :]) / (2.0 * dk[..., None])  # eq. (14)
-        return V - alpha * d_vec
+        def gradient_pair(Wp: Array, Wm: Array) -> tuple[Array, Array]:
+            G2 = problem.grad2_on(np.stack([Wp, Wm], axis=-2), batch.X_h, batch.y_h)  # both on the same D_h
+            return G2[..., 0, :], G2[..., 1, :]
+        return V - alpha * hf_difference(gradient_pair, Wb, V, delta, delta_rule)
     raise ValueError(f"unknown algorithm {algorithm!r}")
 
 
-def hf_delta(V: Array, delta: float, rule: str) -> Array:
-    """δ_k^i per task: δ/‖v‖ (eq. (142)) or the fixed δ; where v = 0 the difference is 0 for any δ."""
+def hf_delta(V: Array, delta: float | None, rule: str = "theory") -> Array:
+    """δ_k^i per task, shape V.shape[:-1]: δ/‖v‖ (rule "theory", eq. (142)) or the fixed δ (rule "fixed").
+
+    At v = 0 (and wherever δ/‖v‖ would overflow, ‖v‖ below δ/1.8e308) δ_k^i = δ. Algorithm 3 at
+    v = 0 evaluates ∇f(w + δ_k·0) − ∇f(w − δ_k·0) = 0 for every δ_k, so any positive radius gives
+    the same, exactly zero, difference; δ is finite and positive, so eq. (14)'s division by 2δ_k
+    never divides by zero and warns nowhere.
+    """
+    if delta is None or not delta > 0 or not np.isfinite(delta):
+        raise ValueError(f"hf-maml needs a finite delta > 0, got {delta!r}")
     if rule == "fixed":
         return np.full(V.shape[:-1], float(delta))
     if rule != "theory":
         raise ValueError(f"unknown delta rule {rule!r}")
     nv = np.linalg.norm(V, axis=-1)
-    return np.where(nv > 0, delta / np.where(nv > 0, nv, 1.0), delta)
+    ok = nv > delta / np.finfo(np.float64).max
+    return np.where(ok, delta / np.where(ok, nv, 1.0), float(delta))
+
+
+def hf_difference(gradient_pair: Callable[[Array, Array], tuple[Array, Array]], W: Array, V: Array,
+                  delta: float | None, rule: str = "theory") -> Array:
+    """d = [∇f(w + δ_k v) − ∇f(w − δ_k v)] / (2δ_k), eq. (14), with δ_k from `hf_delta`; shape of V.
+
+    gradient_pair(W_plus, W_minus) returns the two gradients (on the same data: D_h in Algorithm 3,
+    the task's whole data in `exact_direction`). Where v = 0 the result is set to exactly 0, Algorithm
+    3's value for every δ_k, so it holds even for a gradient whose two evaluations at the same point
+    differ in the last bit (a batched kernel).
+    """
+    dk = hf_delta(V, delta, rule)[..., None]
+    Gp, Gm = gradient_pair(W + dk * V, W - dk * V)
+    return np.where((V == 0).all(axis=-1, keepdims=True), 0.0, (Gp - Gm) / (2.0 * dk))
 
 
 def direction(problem: PoolProblem, algorithm: str, W: Array, batch: TaskBatch, alpha: float,
@@ -121,3 +146,24 @@ def beta_tilde(problem: PoolProblem, W: Array, X_beta: Array, y_beta: Array, alp
     norms = np.linalg.norm(problem.grad_on(Wb, X_beta, y_beta), axis=-1).mean(axis=1)
     c = problem.constants
     return 1.0 / (4.0 * c.L + 2.0 * c.rho * alpha * norms)
+
+
+def exact_direction(tasks: ExactTasks, algorithm: str, w: Array, alpha: float, delta: float | None = None,
+                    delta_rule: str = "theory") -> Array:
+    """E_i G_i(w) with exact task gradients and HVPs (B, D_in, D_o, D_h → ∞), w of shape (..., d).
+
+    maml, maml-hvp: ∇F(w) (eq. (30)); fo-maml: E_i ∇f_i(w − α∇f_i(w)) (eq. (9)); hf-maml:
+    E_i [v_i − α d_i] with the central difference d_i of eq. (14) on the task's whole data and the
+    radius rule of `hf_delta` (eq. (142)).
+    """
+    m = meta_parts(tasks, w, alpha)
+    p = np.asarray(tasks.p, dtype=np.float64)[:, None]
+    if algorithm in ("maml", "maml-hvp"):
+        return m.grad_F
+    if algorithm == "fo-maml":
+        return (m.v * p).sum(axis=-2)
+    if algorithm != "hf-maml":
+        raise ValueError(f"unknown algorithm {algorithm!r}")
+    W = np.broadcast_to(np.asarray(w, dtype=np.float64)[..., None, :], m.v.shape)
+    d_vec = hf_difference(lambda Wp, Wm: (tasks.task_grad(Wp), tasks.task_grad(Wm)), W, m.v, delta, delta_rule)
+    return ((m.v - alpha * d_vec) * p).sum(axis=-2)

@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mamltheory.assumptions import ProblemConstants
+from mamltheory.simulate import tasks as exact
 
 Array = np.ndarray
 
@@ -73,7 +74,8 @@ class Certificate:
 class PoolProblem(ABC):
     """A pool family: per-sample loss φ(xᵀw; y) + r(w) over n finite task pools (see module doc).
 
-    Array conventions (used by the algorithms and by issue 6's checks):
+    Implements the exact-task protocol (`simulate.tasks.ExactTasks`: d, p, task_loss, task_grad,
+    task_hvp on the full pools). Array conventions (used by the algorithms and the checks):
     * ``W``: points, shape (..., d); ``idx``: flat sample ids task * N + s, shape (..., D);
       ``tasks``: task ids. Leading dimensions broadcast, so (R, B, D) batches evaluate in one call.
     * ``Xg, yg``: gathered data (..., D, d), (..., D), from :meth:`gather`; the ``*_on`` methods
@@ -251,32 +253,23 @@ class PoolProblem(ABC):
         """∇²f_i(w) for every task (d×d; checks only)."""
         return self.hessian_on(W, self.X, self.y)
 
-    # ---- the meta-objective ------------------------------------------------------------------
+    # ---- the meta-objective (one implementation: simulate.tasks) ------------------------------
     def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]:
-        """F(w) and ∇F(w) (eqs. (3), (30)) for w of shape (d,) or (R, d), all tasks at once."""
-        W = np.asarray(w, dtype=np.float64)[..., None, :]  # (..., 1, d): broadcast over tasks
-        g = self.task_grad(W)  # ∇f_i(w)
-        U = W - alpha * g  # w − α∇f_i(w)
-        v = self.task_grad(U)  # ∇f_i(w − α∇f_i(w))
-        grad_Fi = v - alpha * self.task_hvp(W, v)  # (I − α∇²f_i(w)) ∇f_i(...)
-        # Elementwise products and axis sums, not BLAS dot products: a row's result must not depend
-        # on how many replicates share the call (replicate r alone reproduces the batch exactly).
-        F = (self.task_loss(U) * self.p).sum(axis=-1)
-        gF = (grad_Fi * self.p[:, None]).sum(axis=-2)
-        return F, gF
+        """F(w) and ∇F(w) (eqs. (3), (30)) for w of shape (d,) or (R, d), all tasks at once (`tasks.meta_parts`)."""
+        m = exact.meta_parts(self, w, alpha)
+        return m.F, m.grad_F
 
     def meta_objective(self, w: Array, alpha: float) -> Array:
         """F(w) = E_{i∼p} f_i(w − α∇f_i(w)), eq. (3); exact (full pools, all tasks)."""
-        return self.meta_parts(w, alpha)[0]
+        return exact.meta_objective(self, w, alpha)
 
     def meta_gradient(self, w: Array, alpha: float) -> Array:
         """∇F(w) = E_i (I − α∇²f_i(w)) ∇f_i(w − α∇f_i(w)), eq. (30); exact HVPs, no sampling."""
-        return self.meta_parts(w, alpha)[1]
+        return exact.meta_gradient(self, w, alpha)
 
     def f_objective(self, w: Array) -> Array:
         """f(w) = E_i f_i(w), eq. (1)."""
-        W = np.asarray(w, dtype=np.float64)[..., None, :]
-        return (self.task_loss(W) * self.p).sum(axis=-1)
+        return exact.f_objective(self, w)
 
     def meta_objective_hat(self, w: Array, alpha: float, D_test: int, n_mc: int,
                            rng: np.random.Generator) -> tuple[float, Array]:

@@ -32,6 +32,10 @@ from their pools (a task is an index, its data is its pool). `SinusoidProblem` i
 A user with only a loss and its gradient wraps them with `LossGradProblem`, which supplies the
 Hessian-vector product by central differences of the gradient (not exact; see its docstring).
 
+**Exact finite families.** `ReferenceTasks(model, X, y, p)` is any model's finitely many tasks, each
+with its reference data, as the exact-task protocol (`simulate.tasks.ExactTasks`), so the one exact
+F and ∇F (`simulate.tasks.meta_parts`) serve every problem here; the estimators use it.
+
 `make_meta_problem(name, **params)` gives any of these by name, including a user's own
 `path/to/file.py:factory` or `package.module:factory`.
 """
@@ -49,6 +53,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from mamltheory.errors import InputError
+from mamltheory.simulate import FAMILIES, make_problem
+from mamltheory.simulate.families import PoolProblem
+from mamltheory.simulate.sinusoid import SinusoidProblem
 
 Array = np.ndarray
 
@@ -103,17 +110,27 @@ class PoolTasks:
 
     The model half is the family's own (exact pool HVPs); tasks are drawn from p, samples uniformly
     with replacement (as the runner draws them), and `task_data` is the whole pool, so pool means
-    are the exact f_i, ∇f_i, ∇²f_i.
+    are the exact f_i, ∇f_i, ∇²f_i. It is also the family's exact-task protocol (`ExactTasks`).
     """
 
     nonnegative_loss = True  # ½(y − tanh z)², logistic loss + λ Σ w²/(1 + w²), ½(z − y)²: all >= 0
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: PoolProblem) -> None:
         self.pool = pool
         self.name = pool.name
         self.d = pool.d
+        self.p = pool.p
         self.constants = pool.constants
         self.params = pool.params
+
+    def task_loss(self, Wt: Array) -> Array:
+        return self.pool.task_loss(Wt)
+
+    def task_grad(self, Wt: Array) -> Array:
+        return self.pool.task_grad(Wt)
+
+    def task_hvp(self, Wt: Array, V: Array) -> Array:
+        return self.pool.task_hvp(Wt, V)
 
     def loss_on(self, W: Array, X: Array, y: Array) -> Array:
         return self.pool.loss_on(W, X, y)
@@ -145,6 +162,34 @@ class PoolTasks:
 
     def describe(self) -> dict[str, Any]:
         return self.pool.describe()
+
+
+class ReferenceTasks:
+    """Finitely many tasks of a model, each with its reference data, as the exact-task protocol (`ExactTasks`).
+
+    f_i(w) = model.loss_on(w, X[i], y[i]), the mean loss over task i's reference data, and likewise
+    ∇f_i, ∇²f_i v from the model's grad_on and hvp_on; p are the task probabilities. With X, y the
+    tasks' whole pools (`all_tasks` and `task_data` of a finite family) these are the exact task
+    quantities, and `simulate.tasks.meta_parts` the exact F, ∇F of eqs. (3), (30); for drawn tasks, the
+    empirical family. Exact only as far as the model's hvp_on is (`LossGradProblem`'s is a central
+    difference).
+    """
+
+    def __init__(self, model: ModelProtocol, X: Array, y: Array, p: Array) -> None:
+        self.model, self.X, self.y = model, X, y
+        self.d = int(model.d)
+        self.p = np.asarray(p, dtype=np.float64)
+        if self.p.shape != (y.shape[0],):
+            raise ValueError(f"ReferenceTasks: one probability per task, got {self.p.shape} for {y.shape[0]} tasks")
+
+    def task_loss(self, Wt: Array) -> Array:
+        return self.model.loss_on(Wt, self.X, self.y)
+
+    def task_grad(self, Wt: Array) -> Array:
+        return self.model.grad_on(Wt, self.X, self.y)
+
+    def task_hvp(self, Wt: Array, V: Array) -> Array:
+        return self.model.hvp_on(Wt, V, self.X, self.y)
 
 
 class LossGradProblem:
@@ -241,9 +286,6 @@ def _load_user(spec: str) -> Any:
 
 def make_meta_problem(name: str, **params: Any) -> MetaProblem:
     """A problem in the full protocol: a built-in family, `sinusoid`, or a user's `FILE.py:factory`."""
-    from mamltheory.simulate import FAMILIES, make_problem
-    from mamltheory.simulate.sinusoid import SinusoidProblem
-
     if name in FAMILIES:
         return PoolTasks(make_problem(name, **params))
     if name == SinusoidProblem.name:

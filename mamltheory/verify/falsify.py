@@ -38,6 +38,7 @@ from mamltheory.bounds.lemmas import (
 )
 from mamltheory.bounds.result import Bound
 from mamltheory.bounds.theorems import THEOREMS
+from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult, judge
 from mamltheory.verify.instances import (
     Instance,
@@ -180,8 +181,8 @@ def eval_corollary_4_10(x: dict[str, float], d: int = 1) -> tuple[float, dict[st
     a = x["aL"] / inst.L
     w, u = point(x, "w", d), point(x, "u", d)
     m = inst.meta_parts(w, a)
-    obs = float(abs(inst.F(u, a) - m["F"] - m["gF"] @ (u - w)))
-    gw = float(np.linalg.norm(m["g"], axis=-1) @ inst._p)
+    obs = float(abs(inst.F(u, a) - m.F - m.grad_F @ (u - w)))
+    gw = float(np.linalg.norm(m.g, axis=-1) @ inst._p)
     bnd = float(COROLLARY_4_10.array(L=inst.L, rho=inst.rho, alpha=a, grad_w=gw, dist=float(np.linalg.norm(u - w))))
     return _ratio(obs, bnd), {"instance": inst, "alpha": a, "w": w.tolist(), "u": u.tolist(), "observed": obs,
                               "bound": bnd}
@@ -190,10 +191,10 @@ def eval_corollary_4_10(x: dict[str, float], d: int = 1) -> tuple[float, dict[st
 def a2_sides(inst: Instance, w: Array, a: float) -> dict[str, float]:
     """Both sides of (43) and (44) at w, exact."""
     m = inst.meta_parts(w, a)
-    gF = float(np.linalg.norm(m["gF"]))
+    gF = float(np.linalg.norm(m.grad_F))
     vals = dict(L=inst.L, alpha=a, grad_F=gF, sigma=inst.sigma)
-    return {"obs43": float(np.linalg.norm(inst._p @ m["g"])), "bnd43": float(LEMMA_A2_GRADIENT.array(**vals)),
-            "obs44": float((m["gFi"] ** 2).sum(-1) @ inst._p), "bnd44": float(LEMMA_A2_SECOND_MOMENT.array(**vals)),
+    return {"obs43": float(np.linalg.norm(inst._p @ m.g)), "bnd43": float(LEMMA_A2_GRADIENT.array(**vals)),
+            "obs44": float((m.grad_Fi ** 2).sum(-1) @ inst._p), "bnd44": float(LEMMA_A2_SECOND_MOMENT.array(**vals)),
             "grad_F": gF}
 
 
@@ -449,25 +450,7 @@ def hvp_kink_ratio(rho: float = 1.0, delta: float = 0.1, v: float = 1.0) -> floa
     return float(hvp_error(inst, np.zeros(1), np.array([v]), delta)[0] / (rho * delta * v * v))
 
 
-# ---- exact-expectation algorithms ---------------------------------------------------------------------------
-def exact_direction(inst: Instance, algorithm: str, w: Array, alpha: float, delta: float | None = None) -> Array:
-    """E_i G_i(w) with exact gradients and Hessians (B → ∞, σ̃ = σ_H = 0): MAML = ∇F(w) (eq. (30)),
-    FO-MAML = E_i ∇f_i(w − α∇f_i(w)) (eq. (9)), HF-MAML = E_i[v_i − α d_i] with δ_i = δ/‖v_i‖ (eqs. (14), (142))."""
-    m = inst.meta_parts(w, alpha)
-    if algorithm == "maml":
-        return m["gF"]
-    if algorithm == "fo-maml":
-        return np.einsum("n,...nd->...d", inst._p, m["v"])
-    if algorithm != "hf-maml":
-        raise ValueError(algorithm)
-    v = m["v"]
-    Wt = inst.at(w)
-    nv = np.linalg.norm(v, axis=-1, keepdims=True)
-    dk = np.where(nv > 0, delta / np.where(nv > 0, nv, 1.0), delta)
-    d = (inst.grad(Wt + dk * v) - inst.grad(Wt - dk * v)) / (2 * dk)
-    return np.einsum("n,...nd->...d", inst._p, v - alpha * d)
-
-
+# ---- exact-expectation algorithms (direction: simulate.algorithms.exact_direction, B, D → ∞) ---------------
 def local_smoothness(inst: Instance, w: Array, alpha: float) -> Array:
     """L(w) = 4L + 2ρα E_i‖∇f_i(w)‖ (Corollary 4.10): with B' → ∞ and exact gradients β̃(w) = 1/L(w)."""
     return 4 * inst.L + 2 * inst.rho * alpha * (np.linalg.norm(inst.grad(inst.at(w)), axis=-1) @ inst._p)

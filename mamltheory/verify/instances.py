@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from mamltheory.assumptions import ProblemConstants
+from mamltheory.simulate import tasks as exact
+from mamltheory.simulate.tasks import MetaParts
 
 Array = np.ndarray
 
@@ -156,7 +158,11 @@ class Noise:
 
 @dataclass(frozen=True)
 class Instance:
-    """An exact instance: f_i(w) = g_i(aᵀw) + ½wᵀQw + b_iᵀw with probabilities p (see module docstring)."""
+    """An exact instance: f_i(w) = g_i(aᵀw) + ½wᵀQw + b_iᵀw with probabilities p (see module docstring).
+
+    Implements the exact-task protocol (`simulate.tasks.ExactTasks`); `p` is kept as the tuple it
+    was built from (the protocol's functions accept any sequence).
+    """
 
     profiles: tuple[Profile, ...]
     b: tuple[tuple[float, ...], ...]
@@ -202,25 +208,37 @@ class Instance:
         """Profile i's `fn` at Z[..., i]."""
         return np.stack([getattr(pr, fn)(Z[..., i]) for i, pr in enumerate(self.profiles)], axis=-1)
 
-    # ---- exact task quantities; every argument is per task, shape (..., n, d) ----
-    def f(self, Wt: Array) -> Array:
-        """f_i at per-task points (..., n, d) -> (..., n)."""
+    # ---- the exact-task protocol (simulate.tasks.ExactTasks): per-task points (..., n|1, d) ----
+    def _each(self, Wt: Array) -> Array:
+        """Per-task points (..., n|1, d) as (..., n, d) (the protocol lets a shared point broadcast)."""
+        Wt = np.asarray(Wt, float)
+        return np.broadcast_to(Wt, Wt.shape[:-2] + (self.n, self.d))
+
+    def task_loss(self, Wt: Array) -> Array:
+        """f_i at per-task points: (..., n|1, d) -> (..., n)."""
+        Wt = self._each(Wt)
         Z = Wt @ self._a
         return self._per("d0", Z) + 0.5 * np.einsum("...d,de,...e->...", Wt, self._Q, Wt) + (Wt * self._b).sum(-1)
 
-    def grad(self, Wt: Array) -> Array:
-        """∇f_i at per-task points: (..., n, d) -> (..., n, d)."""
+    def task_grad(self, Wt: Array) -> Array:
+        """∇f_i at per-task points: (..., n|1, d) -> (..., n, d)."""
+        Wt = self._each(Wt)
         Z = Wt @ self._a
         return self._per("d1", Z)[..., None] * self._a + Wt @ self._Q + self._b
 
-    def hvp(self, Wt: Array, V: Array) -> Array:
-        """∇²f_i(w) v at per-task points."""
-        Z = Wt @ self._a
+    def task_hvp(self, Wt: Array, V: Array) -> Array:
+        """∇²f_i(w) v at per-task points: (..., n|1, d), (..., n, d) -> (..., n, d); closed form."""
+        Z = self._each(Wt) @ self._a
         return self._per("h", Z)[..., None] * (V @ self._a)[..., None] * self._a + V @ self._Q
 
+    # The names the verify code has always used.
+    f = task_loss
+    grad = task_grad
+    hvp = task_hvp
+
     def hess(self, Wt: Array) -> Array:
-        """∇²f_i at per-task points: (..., n, d) -> (..., n, d, d)."""
-        Z = Wt @ self._a
+        """∇²f_i at per-task points: (..., n|1, d) -> (..., n, d, d)."""
+        Z = self._each(Wt) @ self._a
         return self._per("h", Z)[..., None, None] * np.outer(self._a, self._a) + self._Q
 
     def at(self, W: Array) -> Array:
@@ -228,24 +246,21 @@ class Instance:
         W = np.asarray(W, float)
         return np.broadcast_to(W[..., None, :], W.shape[:-1] + (self.n, self.d))
 
-    def meta_parts(self, W: Array, alpha: float) -> dict[str, Array]:
-        """Exact ∇f_i(w), v_i = ∇f_i(w − α∇f_i(w)), ∇F_i(w) (45b), F(w) and ∇F(w) (eqs. (3), (30))."""
-        Wt = self.at(W)
-        g = self.grad(Wt)
-        U = Wt - alpha * g
-        v = self.grad(U)
-        gFi = v - alpha * self.hvp(Wt, v)
-        return {"g": g, "U": U, "v": v, "gFi": gFi, "F": self.f(U) @ self._p,
-                "gF": np.einsum("n,...nd->...d", self._p, gFi)}
+    # ---- F and ∇F: the one implementation in simulate.tasks ----
+    def meta_parts(self, W: Array, alpha: float) -> MetaParts:
+        """F(w), ∇F(w) (eqs. (3), (30)) and the per-task g_i, U_i, v_i, ∇F_i(w) (45b); see `MetaParts`."""
+        return exact.meta_parts(self, W, alpha)
 
-    def F(self, W: Array, alpha: float) -> Array:
+    def meta_objective(self, W: Array, alpha: float) -> Array:
         """F(w) = E_i f_i(w − α∇f_i(w)), eq. (3)."""
-        Wt = self.at(W)
-        return self.f(Wt - alpha * self.grad(Wt)) @ self._p
+        return exact.meta_objective(self, W, alpha)
 
-    def grad_F(self, W: Array, alpha: float) -> Array:
+    def meta_gradient(self, W: Array, alpha: float) -> Array:
         """∇F(w), eq. (30)."""
-        return self.meta_parts(W, alpha)["gF"]
+        return exact.meta_gradient(self, W, alpha)
+
+    F = meta_objective
+    grad_F = meta_gradient
 
     # ---- sampling noise (per-sample quantities for every θ) ----
     def sample_grad_shift(self, Wt: Array) -> Array:

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import optimize
 
 from mamltheory.simulate import make_problem
+from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.families import PoolProblem
 from mamltheory.simulate.runner import RunConfig, Sampler, meta_step, replicate_rng, run
 from mamltheory.verify.check import CONTRADICTED, HOLDS, CheckResult
@@ -30,21 +31,8 @@ def expected_direction(problem: PoolProblem, algorithm: str, w: np.ndarray, alph
     MAML: ∇F(w) (eq. (30)); FO-MAML: E_i∇f_i(w − α∇f_i(w)) (eq. (9)); HF-MAML: E_i[v_i − α d_i] with the
     central difference d_i of eq. (14) on the full pool and δ_i = δ/‖v_i‖, δ = 1/(6ρα) (eq. (142)).
     """
-    W = np.asarray(w, float)[None, :]
-    g = problem.task_grad(W)
-    v = problem.task_grad(W - alpha * g)
-    if algorithm == "maml":
-        G = v - alpha * problem.task_hvp(W, v)
-    elif algorithm == "fo-maml":
-        G = v
-    elif algorithm == "hf-maml":
-        delta = 1.0 / (6.0 * problem.constants.rho * alpha)
-        dk = delta / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-300)
-        d = (problem.task_grad(W + dk * v) - problem.task_grad(W - dk * v)) / (2 * dk)
-        G = v - alpha * d
-    else:
-        raise ValueError(algorithm)
-    return (G * problem.p[:, None]).sum(axis=0)
+    delta = 1.0 / (6.0 * problem.constants.rho * alpha) if algorithm == "hf-maml" else None
+    return exact_direction(problem, algorithm, w, alpha, delta)
 
 
 def bias_floor(problem: PoolProblem, algorithm: str, alpha: float, gd_steps: int = 400) -> tuple[float, float]:

@@ -12,14 +12,8 @@ import sympy as sp
 
 from mamltheory.simulate.algorithms import TaskBatch, direction
 from mamltheory.simulate.protocol import MetaProblem, make_meta_problem
-from mamltheory.simulate.sinusoid import (
-    SinusoidConfig,
-    SinusoidNet,
-    SinusoidProblem,
-    adapt_curve,
-    run_benchmark,
-    summarize,
-)
+from mamltheory.estimate.sinusoid_benchmark import SinusoidConfig, adapt_curve, run_benchmark, summarize
+from mamltheory.simulate.sinusoid import SinusoidNet, SinusoidProblem
 
 
 def _setup(hidden: int, activation: str, seed: int = 0):
