@@ -9,7 +9,7 @@ import numpy as np
 
 from mamltheory.report.plots import COLORS, _pyplot
 from mamltheory.simulate.sinusoid import FINN_2017, METHODS, SinusoidConfig, SinusoidProblem, estimate_key, eval_set
-from mamltheory.simulate.store import ResultStore, config_key
+from mamltheory.store import ResultStore, config_key
 
 PLOT = "sinusoid.png"
 STEPS = (1, 5, 10)

@@ -363,7 +363,7 @@ def run_benchmark(store: str, cfg: SinusoidConfig | None = None, methods: tuple[
     """Every method's record, from the store when its configuration was run before, else trained (in parallel)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from mamltheory.simulate.store import ResultStore, config_key
+    from mamltheory.store import ResultStore, config_key
 
     base = cfg or SinusoidConfig(method="maml")
     cfgs = {m: SinusoidConfig(**{**asdict(base), "method": m}) for m in methods}
@@ -377,6 +377,7 @@ def run_benchmark(store: str, cfg: SinusoidConfig | None = None, methods: tuple[
             else:
                 todo.append(m)
         if todo:
+            db.require_writable()
             if log:
                 log(f"training {', '.join(todo)} ({base.iterations} iterations each, {min(workers, len(todo))} workers)")
             with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
@@ -398,7 +399,7 @@ def estimate_config(cfg: SinusoidConfig) -> Any:
 
 def estimate_key(cfg: SinusoidConfig, at: str) -> tuple[str, dict[str, Any]]:
     """Store key and configuration of the estimate at `at` ("w0", "maml" or "pretrain") of a benchmark."""
-    from mamltheory.simulate.store import config_key
+    from mamltheory.store import config_key
 
     conf = {**cfg.key_dict(), "method": None if at == "w0" else at, "at": at, "estimate": asdict(estimate_config(cfg))}
     return config_key(conf, kind="sinusoid-estimate"), conf
@@ -408,7 +409,7 @@ def benchmark_estimates(store: str, results: dict[str, dict[str, Any]], cfg: Sin
                         log: Any = None) -> dict[str, dict[str, Any]]:
     """Estimated constants at w_0 and at the MAML and pretrained solutions (stored; see `estimate_config`)."""
     from mamltheory.estimate.estimators import estimate_constants
-    from mamltheory.simulate.store import ResultStore
+    from mamltheory.store import ResultStore
 
     base = cfg or SinusoidConfig(method="maml")
     problem = SinusoidProblem(base.hidden, base.activation, seed=base.seed)
@@ -423,6 +424,7 @@ def benchmark_estimates(store: str, results: dict[str, dict[str, Any]], cfg: Sin
             if got is None:
                 if not np.isfinite(w).all():
                     continue
+                db.require_writable()
                 got = estimate_constants(problem, ecfg, w0=w).to_json()
                 db.put(key, conf, got, kind="sinusoid-estimate")
                 if log:
