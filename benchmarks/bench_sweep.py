@@ -7,7 +7,7 @@ For each run size, N runs (seeds 0..N-1 of one FO-MAML configuration on tanh-reg
 - serial: `worker.compute` called in this process one after another (no executor, no store): the
   pure compute time t_run per run;
 - 1 and 2 workers: `LocalExecutor` (spawned process pool, one task per worker in flight), each
-  finished run written to a `SweepStore` in one transaction by this process, exactly as
+  finished run written to a `ResultStore` in one transaction by this process, exactly as
   `mamltheory sweep` does. Wall time includes starting the pool.
 Executor overhead per run = wall(1 worker)/N - t_run; store share = time in `put_run` / Σ run time.
 Each number is the best of --repeats measurements (the machine may be shared).
@@ -25,7 +25,7 @@ from typing import Any
 from mamltheory.sweep import worker
 from mamltheory.sweep.config import load_sweep
 from mamltheory.sweep.executors import LocalExecutor, Task
-from mamltheory.sweep.store import SweepStore
+from mamltheory.store import ResultStore
 
 SIZES = {
     # name: (problem params, iterations, replicates); batches B=10, D_in=D_o=10, B'=5, D_β=10
@@ -58,7 +58,7 @@ def pooled(tasks: list[Task], workers: int, folder: Path) -> dict[str, Any]:
     """Wall time, store time and summed run time of the tasks on `workers` local workers."""
     store_path = folder / f"bench-{workers}-{time.time_ns()}.sqlite"
     stats = {"store": 0.0, "run": 0.0, "n": 0}
-    with SweepStore(store_path) as store:
+    with ResultStore(store_path) as store:
         def on_done(out: Any) -> None:
             t0 = time.perf_counter()
             store.put_run(out.key, {"key": out.key}, out.result_json)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mamltheory.errors import InputError
+from mamltheory.errors import InputError, StoreError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -26,6 +26,7 @@ COMMANDS = {
     "report": "mamltheory.report.command:add_parser",
     "sweep": "mamltheory.sweep.command:add_parser",
     "estimate": "mamltheory.estimate.command:add_parser",
+    "store": "mamltheory.store_command:add_parser",
 }
 
 
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.run(args) or 0)
-    except InputError as err:
+    except (InputError, StoreError) as err:
         sys.stderr.write(f"mamltheory {args.command}: {err}\n")
         return 2
     except BrokenPipeError:  # output piped into `head` and the like

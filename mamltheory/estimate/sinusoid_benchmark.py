@@ -27,7 +27,7 @@ import numpy as np
 from mamltheory.estimate.estimators import EstimateConfig, estimate_constants
 from mamltheory.simulate.algorithms import TaskBatch, direction
 from mamltheory.simulate.sinusoid import SinusoidProblem
-from mamltheory.simulate.store import ResultStore, config_key
+from mamltheory.store import ResultStore, config_key
 
 Array = np.ndarray
 
@@ -178,6 +178,7 @@ def run_benchmark(store: str, cfg: SinusoidConfig | None = None, methods: tuple[
             else:
                 todo.append(m)
         if todo:
+            db.require_writable()
             if log:
                 log(f"training {', '.join(todo)} ({base.iterations} iterations each, {min(workers, len(todo))} workers)")
             with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
@@ -217,6 +218,7 @@ def benchmark_estimates(store: str, results: dict[str, dict[str, Any]], cfg: Sin
             if got is None:
                 if not np.isfinite(w).all():
                     continue
+                db.require_writable()
                 got = estimate_constants(problem, ecfg, w0=w).to_json()
                 db.put(key, conf, got, kind="sinusoid-estimate")
                 if log:

@@ -30,13 +30,17 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from mamltheory.report.markdown import build
-    from mamltheory.simulate.store import DEFAULT_STORE
-    from mamltheory.verify.command import print_checks, verification_record
-    from mamltheory.verify.run import SECTIONS
+    from mamltheory.store import DEFAULT_STORE
+    from mamltheory.verify.command import print_checks
+    from mamltheory.verify.run import SECTIONS, verification_record
 
     console = Console()
     store = args.store or DEFAULT_STORE
-    record = verification_record(not args.full, args.seed, store, SECTIONS, console)
+    with console.status("verify") as status:
+        record, cached = verification_record(not args.full, args.seed, store, SECTIONS,
+                                             progress=lambda msg: status.update(f"verify: {msg}"))
+    if cached:
+        console.print("[dim]verify: stored record reused (same code, mode, seed)[/dim]")
     command = "mamltheory report" + (" --full" if args.full else "") + (f" --seed {args.seed}" if args.seed else "")
     out = args.out or ("reports" if args.full else "reports/quick")
     if args.out is not None:
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 def _sweep_report(args: argparse.Namespace) -> int:
     """`report --sweep NAME`: render a sweep's stored results (mamltheory/report/sweep.py); no verification."""
     from mamltheory.report.sweep import build as build_sweep
-    from mamltheory.simulate.store import DEFAULT_STORE
+    from mamltheory.store import DEFAULT_STORE
 
     store = args.store or DEFAULT_STORE
     command = f"mamltheory report --sweep {shlex.quote(args.sweep)}"

@@ -71,7 +71,7 @@ def checks_table(checks: list[dict[str, Any]]) -> str:
 
 
 def _trajectory_plot(record: dict[str, Any], store: str, out: Path) -> list[str]:
-    from mamltheory.simulate.store import ResultStore
+    from mamltheory.store import ResultStore
 
     lines = []
     by_family: dict[str, list[dict[str, Any]]] = {}

@@ -10,7 +10,7 @@ import numpy as np
 from mamltheory.report.plots import COLORS, _pyplot
 from mamltheory.estimate.sinusoid_benchmark import FINN_2017, METHODS, SinusoidConfig, estimate_key, eval_set
 from mamltheory.simulate.sinusoid import SinusoidProblem
-from mamltheory.simulate.store import ResultStore, config_key
+from mamltheory.store import ResultStore, config_key
 
 PLOT = "sinusoid.png"
 STEPS = (1, 5, 10)

@@ -33,11 +33,11 @@ def _cell(x: Any) -> str:
 def load(store_path: str, name: str) -> dict[str, Any]:
     """The sweep `name` from the store: its config text and, per run, config, result or failure."""
     from mamltheory.sweep.config import display_axes
-    from mamltheory.sweep.store import SweepStore
+    from mamltheory.store import ResultStore
 
     if not Path(store_path).exists():
         raise InputError(f"--store: {store_path} does not exist (run `mamltheory sweep CONFIG --store {store_path}`)")
-    with SweepStore(store_path) as db:
+    with ResultStore(store_path) as db:
         sweep = db.sweep(name)
         if sweep is None:
             names = db.sweep_names()

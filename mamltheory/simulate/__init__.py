@@ -1,4 +1,4 @@
-"""Simulator: certified task families, exact F and ∇F, Algorithms 1-3, replicate-batched runner, store.
+"""Simulator: certified task families, exact F and ∇F, Algorithms 1-3, replicate-batched runner, cached runs.
 
 `make_problem(name, **params)` is the contract of DESIGN.md: the problem has `.constants`
 (certified upper bounds of Assumptions 4.3-4.6), `.d`, `.meta_objective(w, alpha)` = F(w) and

@@ -15,8 +15,9 @@ from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
 from mamltheory.simulate import FAMILIES, make_problem
 from mamltheory.simulate.algorithms import ALGORITHMS, USES_D_H
-from mamltheory.simulate.runner import RunConfig, RunResult, describe_schedule, run
-from mamltheory.simulate.store import DEFAULT_STORE, ResultStore, config_key
+from mamltheory.simulate.cached import run_or_load
+from mamltheory.simulate.runner import RunConfig, RunResult, describe_schedule
+from mamltheory.store import DEFAULT_STORE
 
 # Each algorithm's general theorem: its name and the step divisor c of β_k = β̃(w_k)/c.
 STEP_DIVISOR = {alg: t.step_divisor for alg, t in THEOREMS.items()}
@@ -170,18 +171,6 @@ def build_config(args: argparse.Namespace) -> tuple[Any, RunConfig, dict[str, st
     return problem, cfg, sources
 
 
-def run_or_load(problem: Any, cfg: RunConfig, store_path: str, progress: Any = None) -> tuple[RunResult, str, bool]:
-    """The stored result of `cfg` if there is one, else run it and store it (one transaction)."""
-    key = config_key(cfg.key_dict())
-    with ResultStore(store_path) as store:
-        cached = store.get(key)
-        if cached is not None:
-            return RunResult.from_json(cached), key, True
-        result = run(problem, cfg, progress=progress)
-        store.put(key, cfg.key_dict(), result.to_json())
-    return result, key, False
-
-
 def _summary_rows(res: RunResult, rows: int = 10) -> list[int]:
     n = len(res.k)
     if n <= rows:
@@ -244,7 +233,7 @@ def _run(args: argparse.Namespace) -> int:
     problem, cfg, sources = build_config(args)
     err = Console(stderr=True)
     with Progress(TextColumn(f"{cfg.algorithm} on {cfg.problem}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True) as prog:
+                  TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as prog:
         task = prog.add_task("run", total=cfg.iterations)
         result, key, cached = run_or_load(problem, cfg, args.store,
                                           progress=lambda k: prog.update(task, completed=k))

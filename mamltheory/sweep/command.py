@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mamltheory.errors import InputError
-from mamltheory.simulate.store import DEFAULT_STORE
+from mamltheory.store import DEFAULT_STORE
 
 
 def add_parser(sub: Any) -> None:
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     from mamltheory.sweep.config import load_sweep
     from mamltheory.sweep.executors import Task
-    from mamltheory.sweep.store import SweepStore
+    from mamltheory.store import ResultStore
     from mamltheory.sweep.worker import final_stats
 
     try:
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     tally = Tally()
     t_start = time.perf_counter()
-    with SweepStore(args.store) as store:
+    with ResultStore(args.store) as store:
         store.register(spec.name, args.config, spec.source, [(r.key, r.index, r.outside_theory) for r in spec.runs])
         keys = [r.key for r in spec.runs]
         done = store.finished(keys)

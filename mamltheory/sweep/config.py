@@ -418,7 +418,7 @@ def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
     from mamltheory.bounds.planner import theorem_for
     from mamltheory.simulate import make_problem
     from mamltheory.simulate.command import _int, build_config
-    from mamltheory.simulate.store import config_key
+    from mamltheory.store import config_key
 
     text, data = _read(path)
     ck = _Checker(path, KeyLines(text))

@@ -72,12 +72,13 @@ def _error_text(err: BaseException) -> str:
 
 
 def _success(t: Task, out: dict[str, Any], attempts: int) -> Outcome:
-    import mamltheory
+    from mamltheory.store import code_hash
 
-    if out.get("version") != mamltheory.__version__:
-        # The store key names this process's version; a result from other code must not take it.
-        return Outcome(t.key, None, f"the worker runs mamltheory {out.get('version')}, this sweep "
-                                    f"{mamltheory.__version__}: install the same version on the workers", attempts)
+    if out.get("code") != code_hash("simulate"):
+        # The store key hashes this process's simulator source; a result of other code must not take it.
+        return Outcome(t.key, None, f"the worker's simulator source differs from this sweep's (code hash "
+                                    f"{str(out.get('code'))[:12]} vs {code_hash('simulate')[:12]}): run the same "
+                                    "mamltheory code on the workers", attempts)
     return Outcome(t.key, out["result_json"], None, attempts, out["worker_seconds"], out["run_seconds"], out["final"])
 
 

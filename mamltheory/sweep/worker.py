@@ -62,7 +62,7 @@ def single_thread_blas() -> None:
 def _problem(config: dict[str, Any]) -> Any:
     """The run's problem, built once per worker process (building it is deterministic in its params)."""
     from mamltheory.simulate import make_problem
-    from mamltheory.simulate.store import canonical_json
+    from mamltheory.store import canonical_json
 
     key = canonical_json([config["problem"], config["problem_params"]])
     with _lock:
@@ -101,9 +101,9 @@ def _maybe_crash(config: dict[str, Any]) -> None:
 
 def compute(key: str, config: dict[str, Any]) -> dict[str, Any]:
     """Run one configuration (RunConfig fields) and return its RunResult JSON plus worker timings."""
-    import mamltheory
     import mamltheory.simulate  # noqa: F401  (the families, and any BLAS they load, before pinning it)
     from mamltheory.simulate.runner import RunConfig, run
+    from mamltheory.store import code_hash
 
     t0 = time.perf_counter()
     single_thread_blas()
@@ -116,7 +116,7 @@ def compute(key: str, config: dict[str, Any]) -> dict[str, Any]:
     # Serialised here, not in the sweep process: the parent only stores the text, so it stays
     # light and does not compete with the workers for a core.
     return {"result_json": json.dumps(result), "final": final_stats(result), "run_seconds": result["seconds"],
-            "worker_seconds": time.perf_counter() - t0, "pid": os.getpid(), "version": mamltheory.__version__}
+            "worker_seconds": time.perf_counter() - t0, "pid": os.getpid(), "code": code_hash("simulate")}
 
 
 def final_stats(result: dict[str, Any]) -> dict[str, Any]:

@@ -78,39 +78,20 @@ def sections_from(text: str | None) -> tuple[str, ...]:
     return chosen
 
 
-def verification_record(quick: bool, seed: int, store: str, sections: tuple[str, ...], console: Any) -> dict[str, Any]:
-    """The stored record for this (mode, seed, sections, commit), computed and stored if absent."""
-    from mamltheory.errors import InputError
-    from mamltheory.simulate.store import ResultStore, config_key
-    from mamltheory.verify.run import _commit, verify
-
-    if seed < 0:
-        raise InputError(f"--seed: must be >= 0, got {seed}")
-    config = {"mode": "quick" if quick else "full", "seed": seed, "sections": list(sections), "commit": _commit()}
-    key = config_key(config, kind="verify")
-    with ResultStore(store) as db:
-        cached = db.get(key) if config["commit"] else None
-    if cached is not None:
-        console.print(f"[dim]verify: stored record {key[:12]} reused (same commit, mode, seed)[/dim]")
-        return cached
-    with console.status("verify") as status:
-        record = verify(quick=quick, seed=seed, store=store, sections=sections,
-                        progress=lambda msg: status.update(f"verify: {msg}"))
-    with ResultStore(store) as db:
-        db.put(key, config, record, kind="verify")
-    return record
-
-
 def run_verify(args: argparse.Namespace) -> int:
     """Run the checks, print the verdict table (or JSON), return the documented exit status."""
     from rich.console import Console
 
-    from mamltheory.simulate.store import DEFAULT_STORE
-    from mamltheory.verify.run import exit_status
+    from mamltheory.store import DEFAULT_STORE
+    from mamltheory.verify.run import exit_status, verification_record
 
     console = Console(stderr=args.json)
-    record = verification_record(not args.full, args.seed, args.store or DEFAULT_STORE, sections_from(args.only),
-                                 console)
+    sections = sections_from(args.only)
+    with console.status("verify") as status:
+        record, cached = verification_record(not args.full, args.seed, args.store or DEFAULT_STORE, sections,
+                                             progress=lambda msg: status.update(f"verify: {msg}"))
+    if cached:
+        console.print("[dim]verify: stored record reused (same code, mode, seed)[/dim]")
     if args.json:
         json.dump(record, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import mamltheory
+from mamltheory.errors import InputError
+from mamltheory.store import DEFAULT_STORE, ResultStore, config_key
 from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult
 
 SECTIONS = ("audit", "lemma", "theorem", "scaling", "falsify")
@@ -95,6 +97,30 @@ def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections:
                                        evidence=f"{type(err).__name__}: {err}"))
     return {"provenance": provenance(seed, "quick" if quick else "full", time.perf_counter() - t0, commit),
             "checks": [r.to_json() for r in results]}
+
+
+def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_STORE,
+                        sections: tuple[str, ...] = SECTIONS,
+                        progress: Callable[[str], None] | None = None) -> tuple[dict[str, Any], bool]:
+    """(record, cached): the stored record of (mode, seed, sections), else `verify` run and stored.
+
+    The key hashes the source of simulate, verify and bounds (`mamltheory.store.code_hash("verify")`),
+    so an edit to any of them, committed or not, runs the checks again. A store that cannot be
+    written raises StoreError before any check runs.
+    """
+    if seed < 0:
+        raise InputError(f"--seed: must be >= 0, got {seed}", field="seed")
+    config = {"mode": "quick" if quick else "full", "seed": seed, "sections": list(sections)}
+    key = config_key(config, kind="verify")
+    with ResultStore(store) as db:
+        cached = db.get(key)
+        if cached is not None:
+            return cached, True
+        db.require_writable()
+    record = verify(quick=quick, seed=seed, store=store, sections=sections, progress=progress)
+    with ResultStore(store) as db:
+        db.put(key, config, record, kind="verify")
+    return record, False
 
 
 def exit_status(record: dict[str, Any], strict: bool) -> int:

@@ -33,7 +33,7 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
     `step_scale` multiplies the theorem's step size β_k = β̃(w_k)/c (1 = the theorem; > 1 breaks it on
     purpose, for the tests that show the check can fail).
     """
-    from mamltheory.simulate.command import run_or_load
+    from mamltheory.simulate.cached import run_or_load
 
     problem = make_problem(problem_name, **(problem_params or {}))
     w0 = problem.initial_point()

@@ -17,7 +17,7 @@ import pytest
 import mamltheory
 from mamltheory.cli import main
 from mamltheory.simulate import make_problem, runner
-from mamltheory.simulate.store import ResultStore, config_key
+from mamltheory.store import ResultStore, config_key
 
 QUICK = ["simulate", "--problem", "quadratic", "--param", "d=3", "--param", "n_tasks=4",
          "--param", "pool_size=20", "--iterations", "5", "--replicates", "2", "--seed", "3"]
@@ -61,8 +61,8 @@ def test_repeated_command_does_no_work(tmp_path: Path, capsys, monkeypatch) -> N
         raise AssertionError("a stored run was recomputed")
 
     monkeypatch.setattr(runner, "run", boom)
-    import mamltheory.simulate.command as command
-    monkeypatch.setattr(command, "run", boom)
+    import mamltheory.simulate.cached as cached
+    monkeypatch.setattr(cached, "run", boom)
     code, second, err = run_cli(capsys, argv)
     a, b = json.loads(first), json.loads(second)
     assert code == 0 and b["cached"] is True and "not recomputed" in err
@@ -71,12 +71,17 @@ def test_repeated_command_does_no_work(tmp_path: Path, capsys, monkeypatch) -> N
         assert len(s.keys()) == 1
 
 
-def test_key_covers_configuration_and_version(monkeypatch) -> None:
+def test_key_covers_configuration_and_code(monkeypatch) -> None:
+    import mamltheory.store as store
+
     base = {"a": 1, "b": 0.1}
     k = config_key(base)
     assert config_key({"b": 0.1, "a": 1}) == k  # order-free
     assert config_key({"a": 1, "b": 0.1000000001}) != k
+    assert config_key(base, kind="verify") != k
     monkeypatch.setattr(mamltheory, "__version__", "9.9.9")
+    assert config_key(base) == k  # the version string is not the code
+    monkeypatch.setattr(store, "code_hash", lambda kind: "0" * 64)
     assert config_key(base) != k
 
 

@@ -116,7 +116,7 @@ def test_two_sweeps_on_one_store_at_once(tmp_path: Path) -> None:
 def test_stores_opened_at_the_same_instant(tmp_path: Path) -> None:
     # Regression: switching a fresh file to WAL failed at once with "database is locked" when another
     # connection opened it at the same moment (about 1 in 10 here without the retry).
-    from mamltheory.sweep.store import SweepStore
+    from mamltheory.store import ResultStore
 
     errors: list[str] = []
     for i in range(150):
@@ -126,7 +126,7 @@ def test_stores_opened_at_the_same_instant(tmp_path: Path) -> None:
         def open_and_write(n: int, path: Path = path, barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             try:
-                with SweepStore(path) as s:
+                with ResultStore(path) as s:
                     s.put_run(f"k{n}", {"n": n}, {"n": n})
             except Exception as err:  # noqa: BLE001 - any failure is the finding
                 errors.append(repr(err))
