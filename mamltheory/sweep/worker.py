@@ -122,14 +122,14 @@ def compute(key: str, config: dict[str, Any]) -> dict[str, Any]:
 def final_stats(result: dict[str, Any]) -> dict[str, Any]:
     """Mean, min, max of the last recorded ‖∇F(w_k)‖ over the replicates where it is finite.
 
-    `diverged` counts the replicates the runner stopped (non-finite iterate, step or direction);
-    `not_finite` also counts those whose iterate stayed finite but whose ‖∇F‖ overflowed.
+    `diverged` counts the replicates the runner stopped (non-finite iterate, step, direction, F or
+    ‖∇F‖), which are exactly those without a finite final value; `report --sweep` counts the same.
     """
     last = [v for v in result["grad_norm"][-1] if v is not None and math.isfinite(v)]
     R = len(result["replicates"])
     return {"k": result["k"][-1], "mean": sum(last) / len(last) if last else None,
             "min": min(last) if last else None, "max": max(last) if last else None,
-            "diverged": len(result["diverged"]), "not_finite": R - len(last), "replicates": R}
+            "diverged": len(result["diverged"]), "replicates": R}
 
 
 def init_local_worker(parent_pid: int) -> None:
