@@ -12,6 +12,7 @@ import ctypes
 import json
 import math
 import os
+import signal
 import threading
 import time
 from typing import Any
@@ -133,11 +134,15 @@ def final_stats(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def init_local_worker(parent_pid: int) -> None:
-    """Initializer of local pool workers: exit when the sweep process is gone (e.g. SIGKILLed).
+    """Initializer of local pool workers: ignore Ctrl-C, exit when the sweep process is gone (e.g. SIGKILLed).
 
+    Ctrl-C reaches the whole process group; the sweep process handles it (one line, then it
+    terminates the pool), so a worker ignores SIGINT instead of printing its own traceback.
     A pool worker blocks on its task queue forever if its parent dies without closing it, so a
     daemon thread checks the parent every half second.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     def watch() -> None:
         while True:
             if os.getppid() != parent_pid:
