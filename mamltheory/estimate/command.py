@@ -11,6 +11,8 @@ from typing import Any
 from mamltheory.errors import InputError
 from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
+from mamltheory.parsing import seed as _seed
+from mamltheory.parsing import writable_file
 
 
 def add_parser(sub: Any) -> None:
@@ -62,7 +64,7 @@ def build_config(args: argparse.Namespace, problem: Any = None) -> Any:
 
     flags = dict(
         points=_int("--points", args.points, 2),
-        seed=_int("--seed", args.seed, 0),
+        seed=_seed("--seed", args.seed),
         alpha=None if args.alpha is None else _positive("--alpha", args.alpha),
         radius=None if args.radius is None else _positive("--radius", args.radius),
         run_steps=_int("--run-steps", args.run_steps, 1),
@@ -113,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
     from mamltheory.simulate.protocol import make_meta_problem
 
     build_config(args)  # flag errors before the (possibly slow) problem construction
-    if args.out is not None and not Path(args.out).parent.exists():
-        raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
+    if args.out is not None:
+        writable_file("--out", args.out)
     problem = make_meta_problem(args.problem, **parse_params(args.param))
     cfg = build_config(args, problem)
     obj = estimate_constants(problem, cfg).to_json()

@@ -58,7 +58,7 @@ def add_verify_parser(sub: Any) -> None:
     mode.add_argument("--full", action="store_true", help="the publication run")
     p.add_argument("--json", action="store_true", help="print the record (provenance and checks) as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim of the paper is contradicted")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--seed", default="0", help="seed of every random draw, in [0, 2^32 − 1] (default 0)")
     p.add_argument("--store", default=None, help="result store (default mamltheory-results.sqlite)")
     p.add_argument("--only", default=None, help="comma-separated sections: audit,lemma,theorem,scaling,falsify")
     p.set_defaults(run=run_verify)
@@ -108,9 +108,11 @@ def run_verify(args: argparse.Namespace) -> int:
     from mamltheory.simulate.store import DEFAULT_STORE
     from mamltheory.verify.run import exit_status
 
+    from mamltheory.parsing import seed
+
+    seed_value, sections = seed("--seed", args.seed), sections_from(args.only)  # every flag before any work
     console = Console(stderr=args.json)
-    record = verification_record(not args.full, args.seed, args.store or DEFAULT_STORE, sections_from(args.only),
-                                 console)
+    record = verification_record(not args.full, seed_value, args.store or DEFAULT_STORE, sections, console)
     if args.json:
         json.dump(record, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")
