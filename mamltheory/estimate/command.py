@@ -14,6 +14,11 @@ from mamltheory.parsing import positive as _positive
 from mamltheory.parsing import seed as _seed
 from mamltheory.parsing import writable_file
 
+# Upper end of --points and --run-steps: each point and step costs gradient and Hessian-vector work on
+# every task, so a million (5e4 times the defaults) is already days of computation; beyond, numpy's
+# arrays cannot even be allocated.
+MAX_COUNT = 1_000_000
+
 
 def add_parser(sub: Any) -> None:
     """Register `estimate` and its flags."""
@@ -63,11 +68,11 @@ def build_config(args: argparse.Namespace, problem: Any = None) -> Any:
     from mamltheory.estimate.estimators import EstimateConfig
 
     flags = dict(
-        points=_int("--points", args.points, 2),
+        points=_int("--points", args.points, 2, MAX_COUNT),
         seed=_seed("--seed", args.seed),
         alpha=None if args.alpha is None else _positive("--alpha", args.alpha),
         radius=None if args.radius is None else _positive("--radius", args.radius),
-        run_steps=_int("--run-steps", args.run_steps, 1),
+        run_steps=_int("--run-steps", args.run_steps, 1, MAX_COUNT),
     )
     hints = dict(getattr(problem, "estimate_defaults", {}) or {})
     return EstimateConfig(**{**hints, **{k: v for k, v in flags.items() if v is not None}})

@@ -65,3 +65,9 @@ def test_estimate_out_checked_before_computing(tmp_path, capsys):
     assert code == 2 and "--out" in err and err.count("\n") == 1
     code, err = code_and_err(capsys, ["estimate", "--problem", "quadratic", "--out", str(tmp_path / "no" / "e.json")])
     assert code == 2 and "does not exist" in err
+
+
+@pytest.mark.parametrize("flag", ["--points", "--run-steps"])
+def test_estimate_counts_beyond_any_computation(capsys, flag):
+    code, err = code_and_err(capsys, ["estimate", "--problem", "quadratic", flag, str(10**30)])
+    assert code == 2 and f"{flag}: must be an integer in" in err and err.count("\n") == 1
