@@ -30,6 +30,29 @@ COMMANDS = {
 }
 
 
+# What a command interrupted by Ctrl-C leaves behind. Every store write is one transaction, so the store
+# stays intact whenever the interrupt comes; "{store}" is the store the command was given.
+INTERRUPTED = {
+    "simulate": "interrupted; the run had not finished, so nothing of it was stored ({store} is intact); "
+                "rerun the same command to start it again",
+    "sweep": "interrupted; finished runs are kept in {store}, rerun the same command to resume "
+             "(they are not recomputed)",
+    "verify": "interrupted; finished simulation runs are kept in {store}, rerun the same command to resume",
+    "report": "interrupted; finished simulation runs are kept in {store}, rerun the same command to resume",
+}
+DEFAULT_STORE_NAME = "mamltheory-results.sqlite"  # DESIGN.md: the default store in the current folder
+
+
+def interrupted_line(command: str, args: argparse.Namespace | None) -> str:
+    """The one line printed on Ctrl-C: what was kept and how to resume."""
+    store = getattr(args, "store", None) or DEFAULT_STORE_NAME
+    return f"{_prog(command)}: " + INTERRUPTED.get(command, "interrupted; nothing was written").format(store=store)
+
+
+def _prog(command: str | None) -> str:
+    return f"mamltheory {command}" if command else "mamltheory"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser; with `only`, just that command's sub-parser is built."""
     import importlib
@@ -54,19 +77,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["plan"]
-    parser = build_parser(argv[0] if argv[0] in COMMANDS else None)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    command = argv[0] if argv[0] in COMMANDS else None
+    args: argparse.Namespace | None = None
     try:
+        parser = build_parser(command)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
         return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        sys.stderr.write(interrupted_line(getattr(args, "command", None) or command or "", args) + "\n")
+        return 130
     except (InputError, StoreError) as err:
-        sys.stderr.write(f"mamltheory {args.command}: {err}\n")
+        sys.stderr.write(f"{_prog(getattr(args, 'command', None) or command)}: {err}\n")
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as err:  # an output path or store that cannot be written (disk full, permissions, ...)
+        where = f": {err.filename}" if err.filename else ""
+        sys.stderr.write(f"{_prog(getattr(args, 'command', None) or command)}: {err.strerror or err}{where}\n")
+        return 2
 
 
 if __name__ == "__main__":

@@ -86,8 +86,12 @@ def _read_constants_file(path: str) -> dict[str, float]:
             data = tomllib.load(fh)
     except OSError as err:
         raise InputError(f"--constants: cannot read {path!r}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"--constants: {path!r} is not UTF-8 text (TOML files are UTF-8)") from None
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"--constants: {path!r} is not valid TOML: {err}") from None
+    if not data:  # an empty file is a mistake, not a request for the built-in example
+        raise InputError(f"--constants: {path!r} is empty; it must set {', '.join(CONSTANT_FLAGS)}")
     unknown = sorted(set(data) - FILE_KEYS)
     if unknown:
         raise InputError(f"--constants: unknown key {unknown[0]!r} in {path!r}; allowed: {', '.join(sorted(FILE_KEYS))}")
@@ -104,8 +108,13 @@ def read_estimate_file(path: str) -> tuple[dict[str, float], dict[str, Any]]:
             data = json.load(fh)
     except OSError as err:
         raise InputError(f"--from-estimate: cannot read {path!r}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"--from-estimate: {path!r} is not UTF-8 text (the JSON of `mamltheory estimate`)") from None
     except json.JSONDecodeError as err:
         raise InputError(f"--from-estimate: {path!r} is not valid JSON: {err}") from None
+    except RecursionError:
+        raise InputError(f"--from-estimate: {path!r} is nested too deeply to be the JSON of `mamltheory estimate`") \
+            from None
     if not isinstance(data, dict) or data.get("kind") != "mamltheory-estimate" or not isinstance(data.get("constants"), dict):
         raise InputError(f"--from-estimate: {path!r} is not the JSON of `mamltheory estimate`")
     values: dict[str, float] = {}
@@ -117,9 +126,12 @@ def read_estimate_file(path: str) -> tuple[dict[str, float], dict[str, Any]]:
     gap = data.get("initial_gap_bound")
     if isinstance(gap, (int, float)) and not isinstance(gap, bool) and math.isfinite(gap) and gap > 0:
         values["initial_gap"] = float(gap)
-    prov = {"kind": "estimate", "file": path, "problem": data.get("problem", {}).get("spec")
-            or data.get("problem", {}).get("problem"), "points": data.get("points"),
-            "seed": data.get("config", {}).get("seed"), "statement": data.get("statement")}
+    problem, config = data.get("problem", {}), data.get("config", {})
+    if not isinstance(problem, dict) or not isinstance(config, dict):
+        raise InputError(f"--from-estimate: {path!r} is not the JSON of `mamltheory estimate` "
+                         "(its problem and config must be objects)")
+    prov = {"kind": "estimate", "file": path, "problem": problem.get("spec") or problem.get("problem"),
+            "points": data.get("points"), "seed": config.get("seed"), "statement": data.get("statement")}
     return values, prov
 
 
@@ -135,12 +147,15 @@ def resolve_inputs(args: argparse.Namespace) -> tuple[ProblemConstants, dict[str
     for key in (*CONSTANT_FLAGS, "alpha", "eps", "initial_gap"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
-    example = not any(k in values for k in CONSTANT_FLAGS)
+    # The example only when no source of constants is given at all (a file always counts as one).
+    example = not args.constants and not args.from_estimate and not any(k in values for k in CONSTANT_FLAGS)
     if example:
         values = {**EXAMPLE, **values}
     missing = [CONSTANT_FLAGS[k] for k in CONSTANT_FLAGS if k not in values]
     if missing:
-        raise InputError(f"--{missing[0]}: required (give all five constants, or none for the built-in example)")
+        rule = (f"set it in {args.constants!r} or as a flag (a constants file must give all five)" if args.constants
+                else "give all five constants, or none for the built-in example")
+        raise InputError(f"--{missing[0]}: required ({rule})")
     try:
         constants = ProblemConstants(**{k: values[k] for k in CONSTANT_FLAGS})  # type: ignore[arg-type]
     except InputError as err:  # ProblemConstants names the field; the user knows the flag
@@ -161,7 +176,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--eps: required (the target E‖∇F(w)‖ > 0), or use --k-shot K")
     if args.k_shot is None and opts["initial_gap"] is None:
         raise InputError("--initial-gap: required (Δ = F(w_0) − min F > 0)")
-    batch = _batch(args.batch) if args.batch else None
+    if opts["alpha"] is not None and opts["alpha"] <= 0:
+        raise InputError(f"--alpha: must be > 0 (every theorem takes α in (0, 1/(cL)]), got {opts['alpha']:g}")
+    batch = _batch(args.batch) if args.batch is not None else None
     if batch is not None and args.k_shot is not None:
         raise InputError("--batch: cannot be combined with --k-shot (which fixes D_in = D_o = K)")
 
@@ -175,9 +192,11 @@ def run(args: argparse.Namespace) -> int:
             else:
                 plans.append(planner.plan(alg, constants, opts["eps"], opts["initial_gap"], opts["alpha"]))
         except InputError as err:
-            if len(algorithms) == 1 or not str(err).startswith("--alpha"):
+            if len(algorithms) == 1 or not str(err).startswith("--alpha: must lie in (0,"):
                 raise
             plans.append(planner.infeasible_plan(alg, constants, str(err)))
+    if all(p.reason is not None and p.reason.startswith("--alpha") for p in plans):
+        raise InputError(plans[0].reason)  # α outside every theorem's range: no plan at all
     if len(plans) > 1:
         planner.mark_cheapest(plans)
     source: dict[str, Any] = {"kind": "given"}

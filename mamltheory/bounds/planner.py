@@ -33,6 +33,16 @@ ALGORITHMS = ("maml", "fo-maml", "hf-maml")
 _FLOAT_MARGIN = 1e-9
 # Largest number of B values the exhaustive part of the search walks through.
 _MAX_B_RANGE = 20_000_000
+# Magnitudes the planner accepts for L, ρ, α, ε and Δ (the σ's: any value up to the upper end). Its
+# arithmetic is exact rational, but the batch search and the reported bounds are floats and the theorems
+# multiply up to four of these quantities ((ρασ/L)², 1/(6ρα), ...): inside [1e-30, 1e30] every such
+# product stays far inside double precision (~1e±308); outside, they overflow. A small σ only makes a
+# batch smaller, so the σ's have no lower end.
+SCALE = (1e-30, 1e30)
+# Largest batch size the planner reports: integers up to 2^53 are exact in the float search.
+MAX_BATCH = 2**53
+# Flag of each constant (the planner's messages name the flag, as for --alpha and --eps).
+FLAGS = {"L": "--L", "rho": "--rho", "sigma": "--sigma", "sigma_tilde": "--sigma-tilde", "sigma_H": "--sigma-h"}
 
 
 @dataclass
@@ -83,8 +93,35 @@ def theorem_for(algorithm: str) -> ConvergenceTheorem:
     return THEOREMS[algorithm]
 
 
+def check_scale(constants: ProblemConstants, **values: float | None) -> None:
+    """InputError naming the flag if a constant or α, ε, Δ (given as alpha=, eps=, initial_gap=) is outside SCALE."""
+    lo, hi = SCALE
+    named = {FLAGS[k]: v for k, v in constants.as_dict().items()}
+    named.update({"--" + k.replace("_", "-"): v for k, v in values.items() if v is not None})
+    for flag, v in named.items():
+        low = 0.0 if flag in ("--sigma", "--sigma-tilde", "--sigma-h") else lo
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not low <= abs(v) <= hi:
+            raise InputError(f"{flag}: must lie in [{low:g}, {hi:g}] in magnitude (the planner's range: beyond it "
+                             f"the theorems' products leave double precision), got {v:g}", field=flag[2:])
+
+
+def _at_most(n: int | Fraction, flag: str, what: str) -> None:
+    """InputError if a batch size the theorem needs exceeds MAX_BATCH."""
+    if n > MAX_BATCH:
+        raise InputError(f"{flag}: {what} = {float(n):.3g} > 2^53, beyond any computation (the planner reports "
+                         "batch sizes up to 2^53)", field=flag[2:])
+
+
+def _driver(c: ProblemConstants, up: tuple[str, ...]) -> str:
+    """The flag of the constant that most inflates a batch growing with `up` and with 1/L (α <= 1/(cL))."""
+    weight = {k: math.log10(getattr(c, k)) for k in up if getattr(c, k) > 0}
+    weight["L"] = -math.log10(c.L)
+    return FLAGS[max(weight, key=weight.__getitem__)]
+
+
 def _alpha(thm: ConvergenceTheorem, constants: ProblemConstants, alpha: float | None) -> tuple[Fraction, str]:
     """α as an exact rational: the user's, checked against the theorem's range, or the largest allowed."""
+    check_scale(constants, alpha=alpha)
     alpha_max = Fraction(1, thm.alpha_L_max) / exact(constants.L)
     if alpha is None:
         return alpha_max, f"largest allowed by {thm.name}: α = 1/({thm.alpha_L_max}L) = {float(alpha_max):.6g}"
@@ -121,11 +158,18 @@ def _fixed(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction) -> dict[st
         dh = 36 * (a * rho * sH) ** 2
     else:
         dh = 2 * a**2 * sH**2
-    return {
+    out = {
         "D_h": _ceil_min1(dh),
         "B_prime": _ceil_min1(Fraction(1, 2) * (rho * a * s / L) ** 2),
         "D_beta": _ceil_min1((2 * rho * a * st / L) ** 2),
     }
+    hf = thm.algorithm == "hf-maml"
+    _at_most(out["D_h"], _driver(c, ("rho", "sigma_H") if hf else ("sigma_H",)),
+             f"the theorem needs the Hessian batch D_h = ⌈{'36(αρσ_H)²' if hf else '2α²σ_H²'}⌉")
+    _at_most(out["B_prime"], _driver(c, ("rho", "sigma")), "the step size of Lemma 4.11 needs B' = ⌈½(ρασ/L)²⌉")
+    _at_most(out["D_beta"], _driver(c, ("rho", "sigma_tilde")),
+             "the step size of Lemma 4.11 needs D_β = ⌈(2ρασ̃/L)²⌉")
+    return out
 
 
 def _accuracy_budget(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, eps: Fraction) -> Fraction:
@@ -165,10 +209,15 @@ def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> 
     """
     if budget <= 0:
         raise ValueError("budget must be positive")
+    if s2 / 20 + st2 / 20 + st2 <= budget:  # the least batches allowed already meet the bound
+        return 20, 1, 1, {"method": "B = 20, D_in = D_o = 1, the least batches allowed, meet the bound",
+                          "candidates": 1}
     if st2 == 0:
         B = max(20, math.ceil(s2 / budget)) if s2 else 20
         return B, 1, 1, {"method": "closed form (σ̃ = 0: D_in = D_o = 1, B = max(20, ⌈σ²/S*⌉))", "candidates": 1}
-    sf, af, bf = float(s2), float(st2), float(budget)
+    # The constraint is invariant under scaling s2, st2, budget together: search at budget = 1, where
+    # s2 < B_hi and st2 < D_in are bounded by the callers' batch limit, so every float below is finite.
+    sf, af, bf = float(s2 / budget), float(st2 / budget), 1.0
     B_lo = max(20, math.floor(s2 / budget) + 1)
 
     def best_for(Bs: np.ndarray, cap: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -308,6 +357,9 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
     budget = _accuracy_budget(thm, constants, a, e) - _bias(thm, constants, a)
     s2, st2 = exact(constants.sigma) ** 2, exact(constants.sigma_tilde) ** 2
     reachable = budget > 0 or (budget == 0 and s2 == 0 and st2 == 0)
+    if budget > 0:  # B > σ²/S* and D_in > σ̃²/S*: refuse batches no computation reaches
+        _at_most(s2 / budget, "--eps", f"for ε = {float(e):.3g} the theorem needs B > σ²/S* tasks per iteration, σ²/S*")
+        _at_most(st2 / budget, "--eps", f"for ε = {float(e):.3g} the theorem needs D_in > σ̃²/S* samples, σ̃²/S*")
     if not reachable:
         p = _base(thm, constants, a, rule, "plan", e, gap, {"B": 0, "D_in": 0, "D_o": 0, **fixed})
         p.feasible = False
@@ -339,8 +391,8 @@ def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int,
     if len(batch) != 4:
         raise InputError("--batch: must be four positive integers B,D_in,D_o,D_h")
     for n, v in zip(names, batch):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise InputError(f"--batch: {n} must be a positive integer, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_BATCH:
+            raise InputError(f"--batch: {n} must be an integer in [1, 2^53], got {v!r}")
     fixed = _fixed(thm, constants, a)
     bt = {**dict(zip(names, batch)), "B_prime": fixed["B_prime"], "D_beta": fixed["D_beta"]}
     p = _base(thm, constants, a, rule, "evaluate", e, gap, bt)
@@ -352,8 +404,8 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
     """K-shot (D_in = D_o = K): the best accuracy the theorem guarantees (B → ∞) and the least B within 10% of it."""
     thm = theorem_for(algorithm)
     a, rule = _alpha(thm, constants, alpha)
-    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
-        raise InputError(f"--k-shot: must be a positive integer, got {K!r}")
+    if isinstance(K, bool) or not isinstance(K, int) or not 1 <= K <= MAX_BATCH:
+        raise InputError(f"--k-shot: must be an integer in [1, 2^53], got {K!r}")
     gap = None if initial_gap is None else _positive(initial_gap, "--initial-gap")
     fixed = _fixed(thm, constants, a)
     L, rho, s = exact(constants.L), exact(constants.rho), exact(constants.sigma)
@@ -400,7 +452,11 @@ def _largest_reaching_alpha(thm: ConvergenceTheorem, c: ProblemConstants, eps: F
 
 def _positive(x: float, name: str) -> Fraction:
     if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x <= 0:
-        raise InputError(f"{name}: must be a finite number > 0, got {x!r}")
+        raise InputError(f"{name}: must be a finite number > 0, got {x!r}", field=name[2:])
+    lo, hi = SCALE
+    if not lo <= x <= hi:
+        raise InputError(f"{name}: must lie in [{lo:g}, {hi:g}] (the planner's range: beyond it the theorems' "
+                         f"products leave double precision), got {x:g}", field=name[2:])
     return exact(x)
 
 

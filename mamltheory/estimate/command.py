@@ -11,6 +11,13 @@ from typing import Any
 from mamltheory.errors import InputError
 from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
+from mamltheory.parsing import seed as _seed
+from mamltheory.parsing import writable_file
+
+# Upper end of --points and --run-steps: each point and step costs gradient and Hessian-vector work on
+# every task, so a million (5e4 times the defaults) is already days of computation; beyond, numpy's
+# arrays cannot even be allocated.
+MAX_COUNT = 1_000_000
 
 
 def add_parser(sub: Any) -> None:
@@ -61,11 +68,11 @@ def build_config(args: argparse.Namespace, problem: Any = None) -> Any:
     from mamltheory.estimate.estimators import EstimateConfig
 
     flags = dict(
-        points=_int("--points", args.points, 2),
-        seed=_int("--seed", args.seed, 0),
+        points=_int("--points", args.points, 2, MAX_COUNT),
+        seed=_seed("--seed", args.seed),
         alpha=None if args.alpha is None else _positive("--alpha", args.alpha),
         radius=None if args.radius is None else _positive("--radius", args.radius),
-        run_steps=_int("--run-steps", args.run_steps, 1),
+        run_steps=_int("--run-steps", args.run_steps, 1, MAX_COUNT),
     )
     hints = dict(getattr(problem, "estimate_defaults", {}) or {})
     return EstimateConfig(**{**hints, **{k: v for k, v in flags.items() if v is not None}})
@@ -113,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
     from mamltheory.simulate.protocol import make_meta_problem
 
     build_config(args)  # flag errors before the (possibly slow) problem construction
-    if args.out is not None and not Path(args.out).parent.exists():
-        raise InputError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
+    if args.out is not None:
+        writable_file("--out", args.out)
     problem = make_meta_problem(args.problem, **parse_params(args.param))
     cfg = build_config(args, problem)
     obj = estimate_constants(problem, cfg).to_json()

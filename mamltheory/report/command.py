@@ -13,7 +13,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("report", help="verification + Markdown report with plots (the main job)",
                        description=__doc__)
     p.add_argument("--full", action="store_true", help="the publication run (default: quick)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", default="0", help="seed of every random draw, in [0, 2^32 − 1] (default 0)")
     p.add_argument("--store", default=None, help="result store (default mamltheory-results.sqlite)")
     p.add_argument("--out", default=None,
                    help="output folder (default reports/ for --full, reports/quick/ otherwise, so a quick run "
@@ -29,20 +29,19 @@ def run(args: argparse.Namespace) -> int:
         return _sweep_report(args)
     from rich.console import Console
 
+    from mamltheory.parsing import seed, writable_dir
     from mamltheory.report.markdown import build
     from mamltheory.store import DEFAULT_STORE
-    from mamltheory.verify.command import print_checks
-    from mamltheory.verify.run import SECTIONS, verification_record
+    from mamltheory.verify.command import print_checks, record_with_status
+    from mamltheory.verify.run import SECTIONS, exit_status
 
+    seed_value = seed("--seed", args.seed)
+    out = args.out or ("reports" if args.full else "reports/quick")
+    writable_dir("--out", out)  # before the checks, not after them
     console = Console()
     store = args.store or DEFAULT_STORE
-    with console.status("verify") as status:
-        record, cached = verification_record(not args.full, args.seed, store, SECTIONS,
-                                             progress=lambda msg: status.update(f"verify: {msg}"))
-    if cached:
-        console.print("[dim]verify: stored record reused (same code, mode, seed)[/dim]")
-    command = "mamltheory report" + (" --full" if args.full else "") + (f" --seed {args.seed}" if args.seed else "")
-    out = args.out or ("reports" if args.full else "reports/quick")
+    record = record_with_status(not args.full, seed_value, store, SECTIONS, console)
+    command = "mamltheory report" + (" --full" if args.full else "") + (f" --seed {seed_value}" if seed_value else "")
     if args.out is not None:
         command += f" --out {shlex.quote(args.out)}"
     with console.status("report: rendering"):
@@ -50,13 +49,16 @@ def run(args: argparse.Namespace) -> int:
     print_checks(record, console)
     console.print(f"report written to {path}")
     sys.stdout.flush()
-    return 0
+    return exit_status(record, strict=False)  # as `verify`: 3 when a check could not run
 
 
 def _sweep_report(args: argparse.Namespace) -> int:
     """`report --sweep NAME`: render a sweep's stored results (mamltheory/report/sweep.py); no verification."""
+    from mamltheory.parsing import writable_dir
     from mamltheory.report.sweep import build as build_sweep
     from mamltheory.store import DEFAULT_STORE
+
+    writable_dir("--out", args.out or "reports")
 
     store = args.store or DEFAULT_STORE
     command = f"mamltheory report --sweep {shlex.quote(args.sweep)}"

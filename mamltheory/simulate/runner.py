@@ -97,7 +97,7 @@ class RunResult:
     F: Array
     beta: Array
     dir_norm: Array
-    diverged: dict[int, int]  # replicate -> first iteration whose iterate was not finite
+    diverged: dict[int, int]  # replicate -> first k whose w_k, step, direction, or recorded F / ‖∇F‖ is not finite
     replicates: list[int]
     seconds: float
     record_seconds: float
@@ -203,7 +203,9 @@ def run(problem: PoolProblem, cfg: RunConfig, replicates: Sequence[int] | None =
     Every iteration: draw batches (Sampler), direction g_k (algorithms.direction), step
     β_k (theory rule or constant), w_{k+1} = w_k − β_k g_k. A replicate whose iterate, step or
     direction is not finite is stopped and recorded as diverged; the others continue.
-    Exact F(w_k) and ‖∇F(w_k)‖ are computed on the recording schedule, all replicates at once.
+    Exact F(w_k) and ‖∇F(w_k)‖ are computed on the recording schedule, all replicates at once; a
+    replicate whose F(w_k) or ‖∇F(w_k)‖ overflows there diverges at k too (w_k may still be finite:
+    ‖∇F‖ squares its entries), so a null norm always belongs to a diverged replicate.
     """
     reps = list(range(cfg.replicates)) if replicates is None else [int(r) for r in replicates]
     ks = record_schedule(cfg.iterations, cfg.record)
@@ -223,9 +225,14 @@ def run(problem: PoolProblem, cfg: RunConfig, replicates: Sequence[int] | None =
             if j is not None and active.size:
                 t0 = time.perf_counter()
                 F, gF = problem.meta_parts(W[active], cfg.alpha)
+                norm = np.linalg.norm(gF, axis=-1)
                 out["F"][j, active] = F
-                out["grad_norm"][j, active] = np.linalg.norm(gF, axis=-1)
+                out["grad_norm"][j, active] = norm
                 t_record += time.perf_counter() - t0
+                finite = np.isfinite(F) & np.isfinite(norm)
+                for a in active[~finite]:
+                    diverged[reps[a]] = k
+                active = active[finite]
             if k == cfg.iterations or not active.size:
                 break
             W_new, beta, g = meta_step(problem, cfg, sampler, [rngs[a] for a in active], W[active])

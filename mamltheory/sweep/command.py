@@ -179,12 +179,12 @@ def _print_summary(console: Any, spec: Any, rows: list[dict[str, Any]], tally: T
                    store_path: str, limit: int = 40) -> None:
     from rich.table import Table
 
-    table = Table(title=f"sweep {spec.name}: final exact ‖∇F(w_K)‖ over the replicates where it is finite")
-    for col in ("#", *spec.axes, "status", "mean", "min", "max", "not finite", "outside theory"):
+    table = Table(title=f"sweep {spec.name}: final exact ‖∇F(w_K)‖ over the replicates that did not diverge")
+    for col in ("#", *spec.axes, "status", "mean", "min", "max", "diverged", "outside theory"):
         table.add_column(col, justify="right" if col not in ("status", "outside theory") else "left")
     for row in rows[:limit]:
         f = row["final_grad_norm"] or {}
-        div = f"{f['not_finite']}/{f['replicates']}" if f else "—"
+        div = f"{f['diverged']}/{f['replicates']}" if f else "—"
         mark = "yes" if row["outside_theory"] else ""
         status = row["status"] if not row["failure"] else f"failed: {row['failure']}"
         table.add_row(str(row["index"]), *(_fmt(v) for v in row["axes"].values()), status,

@@ -12,6 +12,7 @@ import ctypes
 import json
 import math
 import os
+import signal
 import threading
 import time
 from typing import Any
@@ -122,22 +123,26 @@ def compute(key: str, config: dict[str, Any]) -> dict[str, Any]:
 def final_stats(result: dict[str, Any]) -> dict[str, Any]:
     """Mean, min, max of the last recorded ‖∇F(w_k)‖ over the replicates where it is finite.
 
-    `diverged` counts the replicates the runner stopped (non-finite iterate, step or direction);
-    `not_finite` also counts those whose iterate stayed finite but whose ‖∇F‖ overflowed.
+    `diverged` counts the replicates the runner stopped (non-finite iterate, step, direction, F or
+    ‖∇F‖), which are exactly those without a finite final value; `report --sweep` counts the same.
     """
     last = [v for v in result["grad_norm"][-1] if v is not None and math.isfinite(v)]
     R = len(result["replicates"])
     return {"k": result["k"][-1], "mean": sum(last) / len(last) if last else None,
             "min": min(last) if last else None, "max": max(last) if last else None,
-            "diverged": len(result["diverged"]), "not_finite": R - len(last), "replicates": R}
+            "diverged": len(result["diverged"]), "replicates": R}
 
 
 def init_local_worker(parent_pid: int) -> None:
-    """Initializer of local pool workers: exit when the sweep process is gone (e.g. SIGKILLed).
+    """Initializer of local pool workers: ignore Ctrl-C, exit when the sweep process is gone (e.g. SIGKILLed).
 
+    Ctrl-C reaches the whole process group; the sweep process handles it (one line, then it
+    terminates the pool), so a worker ignores SIGINT instead of printing its own traceback.
     A pool worker blocks on its task queue forever if its parent dies without closing it, so a
     daemon thread checks the parent every half second.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     def watch() -> None:
         while True:
             if os.getppid() != parent_pid:

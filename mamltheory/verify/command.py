@@ -58,7 +58,7 @@ def add_verify_parser(sub: Any) -> None:
     mode.add_argument("--full", action="store_true", help="the publication run")
     p.add_argument("--json", action="store_true", help="print the record (provenance and checks) as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim of the paper is contradicted")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--seed", default="0", help="seed of every random draw, in [0, 2^32 − 1] (default 0)")
     p.add_argument("--store", default=None, help="result store (default mamltheory-results.sqlite)")
     p.add_argument("--only", default=None, help="comma-separated sections: audit,lemma,theorem,scaling,falsify")
     p.set_defaults(run=run_verify)
@@ -78,20 +78,29 @@ def sections_from(text: str | None) -> tuple[str, ...]:
     return chosen
 
 
+def record_with_status(quick: bool, seed: int, store: str, sections: tuple[str, ...], console: Any) -> dict[str, Any]:
+    """The verification record (stored or computed), with a status line while it is computed."""
+    from mamltheory.verify.run import verification_record
+
+    with console.status("verify") as status:
+        record, cached = verification_record(quick, seed, store, sections,
+                                             progress=lambda msg: status.update(f"verify: {msg}"))
+    if cached:
+        console.print("[dim]verify: stored record reused (same code, mode, seed)[/dim]")
+    return record
+
+
 def run_verify(args: argparse.Namespace) -> int:
     """Run the checks, print the verdict table (or JSON), return the documented exit status."""
     from rich.console import Console
 
+    from mamltheory.parsing import seed
     from mamltheory.store import DEFAULT_STORE
-    from mamltheory.verify.run import exit_status, verification_record
+    from mamltheory.verify.run import exit_status
 
+    seed_value, sections = seed("--seed", args.seed), sections_from(args.only)  # every flag before any work
     console = Console(stderr=args.json)
-    sections = sections_from(args.only)
-    with console.status("verify") as status:
-        record, cached = verification_record(not args.full, args.seed, args.store or DEFAULT_STORE, sections,
-                                             progress=lambda msg: status.update(f"verify: {msg}"))
-    if cached:
-        console.print("[dim]verify: stored record reused (same code, mode, seed)[/dim]")
+    record = record_with_status(not args.full, seed_value, args.store or DEFAULT_STORE, sections, console)
     if args.json:
         json.dump(record, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")

@@ -85,7 +85,7 @@ def test_readme_walkthrough_runs(tmp_path: Path, capsys) -> None:
 
 BAD = [
     (["estimate", "--problem", "nope"], "problem: must be one of"),
-    (["estimate", "--problem", "quadratic", "--points", "1"], "--points: must be an integer >= 2"),
+    (["estimate", "--problem", "quadratic", "--points", "1"], "--points: must be an integer in [2, 1000000]"),
     (["estimate", "--problem", "quadratic", "--points", "x"], "--points: must be an integer"),
     (["estimate", "--problem", "quadratic", "--alpha", "-1"], "--alpha: must be a positive finite number"),
     (["estimate", "--problem", "quadratic", "--radius", "nan"], "--radius: must be a positive finite number"),
