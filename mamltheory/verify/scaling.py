@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import optimize
 
+from mamltheory.bounds.theorems import alpha_max, hf_delta
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.families import PoolProblem
 from mamltheory.simulate.runner import RunConfig, Sampler, meta_step, replicate_rng, run
@@ -38,7 +39,7 @@ def expected_direction(problem: PoolProblem, algorithm: str, w: np.ndarray, alph
     elif algorithm == "fo-maml":
         G = v
     elif algorithm == "hf-maml":
-        delta = 1.0 / (6.0 * problem.constants.rho * alpha)
+        delta = hf_delta(problem.constants.rho, alpha)
         dk = delta / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-300)
         d = (problem.task_grad(W + dk * v) - problem.task_grad(W - dk * v)) / (2 * dk)
         G = v - alpha * d
@@ -68,8 +69,8 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 5) -> lis
     problem = make_problem(problem_name)
     L = problem.constants.L
     out = []
-    for alg, a_max, predicted in (("fo-maml", 1 / (10 * L), 1.0), ("maml", 1 / (6 * L), None),
-                                  ("hf-maml", 1 / (6 * L), None)):
+    for alg, predicted in (("fo-maml", 1.0), ("maml", None), ("hf-maml", None)):
+        a_max = alpha_max(alg, L)
         alphas = a_max * np.geomspace(1 / 16, 1, n_alpha)
         floors = np.array([bias_floor(problem, alg, a)[0] for a in alphas])
         name = f"{alg} bias floor vs α on {problem_name}"
@@ -161,7 +162,7 @@ def batch_scaling(problem_name: str = "tanh-regression", quick: bool = True, see
 
     problem = make_problem(problem_name)
     c = problem.constants
-    alpha, beta = 1 / (6 * c.L), 0.25 / c.L
+    alpha, beta = alpha_max("maml", c.L), 0.25 / c.L
     iters, R = (400, 4) if quick else (3000, 16)
     out = []
     for var, values, fixed in (("B", [20, 40, 80, 160], dict(D_in=32, D_o=32)),
