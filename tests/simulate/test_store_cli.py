@@ -61,8 +61,8 @@ def test_repeated_command_does_no_work(tmp_path: Path, capsys, monkeypatch) -> N
         raise AssertionError("a stored run was recomputed")
 
     monkeypatch.setattr(runner, "run", boom)
-    import mamltheory.simulate.command as command
-    monkeypatch.setattr(command, "run", boom)
+    import mamltheory.simulate.cached as cached
+    monkeypatch.setattr(cached, "run", boom)
     code, second, err = run_cli(capsys, argv)
     a, b = json.loads(first), json.loads(second)
     assert code == 0 and b["cached"] is True and "not recomputed" in err
