@@ -251,7 +251,7 @@ def test_repair_of_an_old_schema_file_keeps_its_sweeps(tmp_path: Path, capsys) -
     con.commit()
     con.close()
     code, out, _ = cli(capsys, ["store", "repair", str(path)])
-    assert code == 0 and f"kept 0 results (1 dropped: " in out and "1 sweeps" in out
+    assert code == 0 and "kept 0 results (1 dropped: " in out and "1 sweeps" in out
     assert cli(capsys, [*QUICK, "--store", str(path)])[0] == 0
 
 

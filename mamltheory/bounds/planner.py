@@ -25,7 +25,7 @@ import numpy as np
 
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.result import exact
-from mamltheory.bounds.theorems import THEOREMS, ConvergenceTheorem
+from mamltheory.bounds.theorems import THEOREMS, ConvergenceTheorem, alpha_max, hf_delta
 from mamltheory.errors import InputError
 
 ALGORITHMS = ("maml", "fo-maml", "hf-maml")
@@ -119,18 +119,19 @@ def _driver(c: ProblemConstants, up: tuple[str, ...]) -> str:
     return FLAGS[max(weight, key=weight.__getitem__)]
 
 
-def _alpha(thm: ConvergenceTheorem, constants: ProblemConstants, alpha: float | None) -> tuple[Fraction, str]:
-    """α as an exact rational: the user's, checked against the theorem's range, or the largest allowed."""
+def theorem_alpha(thm: ConvergenceTheorem, constants: ProblemConstants, alpha: float | None) -> tuple[Fraction, str]:
+    """α as an exact rational and its source: the user's, checked against the theorem's range
+    (0, 1/(cL)] (InputError with field "alpha" outside it), or the largest allowed."""
     check_scale(constants, alpha=alpha)
     alpha_max = Fraction(1, thm.alpha_L_max) / exact(constants.L)
     if alpha is None:
         return alpha_max, f"largest allowed by {thm.name}: α = 1/({thm.alpha_L_max}L) = {float(alpha_max):.6g}"
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
-        raise InputError(f"--alpha: must be a finite number, got {alpha!r}")
+        raise InputError(f"--alpha: must be a finite number, got {alpha!r}", field="alpha")
     a = exact(alpha)
     if not 0 < a <= alpha_max:
         raise InputError(f"--alpha: must lie in (0, 1/({thm.alpha_L_max}L)] = (0, {float(alpha_max):.6g}] "
-                         f"for {thm.name}, got {alpha}")
+                         f"for {thm.name}, got {alpha}", field="alpha")
     return a, "given"
 
 
@@ -148,7 +149,7 @@ def _ceil_min1(x: Fraction) -> int:
 def fixed_batches(algorithm: str, constants: ProblemConstants, alpha: float | None = None) -> dict[str, int]:
     """The batches fixed by preconditions alone: D_h (Thm F.1/G.1/H.1) and B', D_β (Lemma 4.11, eq. (27))."""
     thm = theorem_for(algorithm)
-    a, _ = _alpha(thm, constants, alpha)
+    a, _ = theorem_alpha(thm, constants, alpha)
     return _fixed(thm, constants, a)
 
 
@@ -332,7 +333,7 @@ def _base(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, rule: str, 
     delta = None
     delta_rule = None
     if thm.delta is not None:
-        delta = 1.0 / (6.0 * c.rho * float(a))
+        delta = hf_delta(c.rho, float(a))
         delta_rule = f"δ_k^i = δ/‖∇̃f_i(w_k − α∇̃f_i(w_k, D_in^i), D_o^i)‖ with δ = 1/(6ρα) = {delta:.6g} (eq. (142))"
     plan = Plan(
         algorithm=thm.algorithm, theorem=thm.name, mode=mode, alpha=float(a), alpha_rule=rule,
@@ -350,7 +351,7 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
          alpha: float | None = None) -> Plan:
     """The cheapest integer batches for which the theorem guarantees E‖∇F(w)‖ <= ε, with step rule, δ and T."""
     thm = theorem_for(algorithm)
-    a, rule = _alpha(thm, constants, alpha)
+    a, rule = theorem_alpha(thm, constants, alpha)
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
     fixed = _fixed(thm, constants, a)
@@ -384,7 +385,7 @@ def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int,
              initial_gap: float, alpha: float | None = None) -> Plan:
     """The theorem at the user's batches (B, D_in, D_o, D_h): bound, iteration count, preconditions."""
     thm = theorem_for(algorithm)
-    a, rule = _alpha(thm, constants, alpha)
+    a, rule = theorem_alpha(thm, constants, alpha)
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
     names = ("B", "D_in", "D_o", "D_h")
@@ -403,7 +404,7 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
                initial_gap: float | None = None) -> Plan:
     """K-shot (D_in = D_o = K): the best accuracy the theorem guarantees (B → ∞) and the least B within 10% of it."""
     thm = theorem_for(algorithm)
-    a, rule = _alpha(thm, constants, alpha)
+    a, rule = theorem_alpha(thm, constants, alpha)
     if isinstance(K, bool) or not isinstance(K, int) or not 1 <= K <= MAX_BATCH:
         raise InputError(f"--k-shot: must be an integer in [1, 2^53], got {K!r}")
     gap = None if initial_gap is None else _positive(initial_gap, "--initial-gap")
@@ -438,7 +439,7 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
 
 def _largest_reaching_alpha(thm: ConvergenceTheorem, c: ProblemConstants, eps: Fraction) -> float:
     """sup{α: S*(ε, α) > 20α²L²σ²}, where FO-MAML's floor meets ε; S* decreases and the floor increases in α."""
-    lo, hi = 0.0, 1.0 / (thm.alpha_L_max * c.L)
+    lo, hi = 0.0, alpha_max(thm.algorithm, c.L)
     for _ in range(200):  # bisection to float resolution
         mid = (lo + hi) / 2
         if mid in (lo, hi):
@@ -470,7 +471,7 @@ def plan_all(constants: ProblemConstants, eps: float, initial_gap: float, alpha:
 def infeasible_plan(algorithm: str, constants: ProblemConstants, reason: str) -> Plan:
     """A plan that could not be made (e.g. α outside this theorem's range in `--algorithm all`)."""
     thm = theorem_for(algorithm)
-    a, _ = _alpha(thm, constants, None)
+    a, _ = theorem_alpha(thm, constants, None)
     p = _base(thm, constants, a, "not used", "plan", None, None, {**_fixed(thm, constants, a)})
     p.alpha = None  # the given α lies outside this theorem's range
     p.batch = {}

@@ -140,7 +140,7 @@ THEOREM_H1 = ConvergenceTheorem(
     name="Theorem H.1", algorithm="hf-maml", short_name="Theorem 4.21",
     alpha_L_max=6, step_divisor=25, K=36, M=3200, bias=sp.Integer(0),
     D_h_min=sp.ceiling(36 * (alpha * rho * sigma_H) ** 2), hessian_batches=2,
-    accuracy_eq="131", iterations_eq="132", delta=1 / (6 * rho * alpha),
+    accuracy_eq="131", iterations_eq="132", delta=1 / (6 * rho * alpha),  # eq. (142); numeric: hf_delta
     notes=("Theorem H.1: D_h >= ⌈36(αρσ_H)²⌉ is not dimensionless (αρσ_H has units 1/length); it comes from the "
            "variance term σ_H²/(D_h(δ_k^i)²) of (150), which should read σ_H²‖v‖²/D_h; with that term (152) "
            "needs only D_h >= α²σ_H²·2/(4.3 − 2 − 8/36).",
@@ -150,3 +150,31 @@ THEOREM_H1 = ConvergenceTheorem(
 )
 
 THEOREMS: dict[str, ConvergenceTheorem] = {t.algorithm: t for t in (THEOREM_F1, THEOREM_G1, THEOREM_H1)}
+
+# Lemmas 4.9-4.12 (smoothness of F, the step size β̃) hold for α ∈ (0, 1/L]: the widest α any run uses.
+LEMMA_ALPHA_L_MAX = 1
+
+
+def theorem_for_algorithm(algorithm: str) -> ConvergenceTheorem:
+    """The general theorem of `algorithm`; "maml-hvp" (Algorithm 1 with exact HVPs) is covered by F.1."""
+    return THEOREMS["maml" if algorithm == "maml-hvp" else algorithm]
+
+
+def alpha_max(algorithm: str, L: float) -> float:
+    """The largest inner step α the theorem of `algorithm` allows: 1/(6L) (F.1, H.1), 1/(10L) (G.1)."""
+    return 1.0 / (theorem_for_algorithm(algorithm).alpha_L_max * L)
+
+
+def lemma_alpha_max(L: float) -> float:
+    """1/L: the largest α of Lemmas 4.9-4.12, outside which F's smoothness bound (Lemma 4.9) is not stated."""
+    return 1.0 / (LEMMA_ALPHA_L_MAX * L)
+
+
+def step_divisor(algorithm: str) -> int:
+    """c of β_k = β̃(w_k)/c (eq. (26)) in the theorem of `algorithm`: 12 (F.1), 18 (G.1), 25 (H.1)."""
+    return theorem_for_algorithm(algorithm).step_divisor
+
+
+def hf_delta(rho: float, alpha: float) -> float:
+    """HF-MAML's finite-difference radius δ = 1/(6ρα), eq. (142) (δ_k^i = δ/‖v‖ per task)."""
+    return 1.0 / (6.0 * rho * alpha)

@@ -10,7 +10,8 @@ import numpy as np
 COLORS = {"maml": "#1f77b4", "fo-maml": "#d62728", "hf-maml": "#2ca02c", "maml-hvp": "#9467bd"}
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the file-only Agg backend (reports are written without a display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -26,7 +27,7 @@ def trajectories(runs: list[dict[str, Any]], path: Path, title: str) -> Path:
     """
     from scipy import stats
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for r in runs:
         k = np.asarray(r["k"])
@@ -51,7 +52,7 @@ def trajectories(runs: list[dict[str, Any]], path: Path, title: str) -> Path:
 
 def floors(series: list[dict[str, Any]], path: Path, title: str) -> Path:
     """Bias floors ‖∇F(w*)‖ against α, log-log; series: dicts with "algorithm", "alpha", "floor"."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for s in series:
         y = np.maximum(np.asarray(s["floor"], float), 1e-18)
@@ -73,7 +74,7 @@ def floors(series: list[dict[str, Any]], path: Path, title: str) -> Path:
 
 def times(series: list[dict[str, Any]], path: Path) -> Path:
     """Seconds per iteration against d, log-log; series: dicts with "algorithm", "d", "seconds", "slope"."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for s in series:
         ax.plot(s["d"], s["seconds"], "o-", color=COLORS.get(s["algorithm"], "k"),

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from mamltheory.report.plots import COLORS, _pyplot
+from mamltheory.bounds.theorems import alpha_max, hf_delta
 from mamltheory.estimate.sinusoid_benchmark import FINN_2017, METHODS, SinusoidConfig, estimate_key, eval_set
+from mamltheory.report.plots import COLORS, pyplot
 from mamltheory.simulate.sinusoid import SinusoidProblem
 from mamltheory.store import ResultStore, config_key
 
@@ -40,7 +41,7 @@ def _cell(s: dict[str, list[float]], k: int) -> str:
 
 
 def _plot(results: dict[str, Any], cfg: SinusoidConfig, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     ax = axes[0]
     steps = np.arange(cfg.eval_steps + 1)
@@ -138,7 +139,7 @@ def sinusoid_section(store: str | Path, out_dir: str | Path, cfg: SinusoidConfig
         for at, e in estimates.items():
             c = e["constants"]
             erow.append(f"| {at} | {c['L']:.3g} | {c['rho']:.3g} | {c['sigma']:.3g} | {c['sigma_tilde']:.3g} | "
-                        f"{c['sigma_H']:.3g} | {cfg.alpha * c['L']:.2f} | {1 / (6 * c['L']):.2g} |")
+                        f"{c['sigma_H']:.3g} | {cfg.alpha * c['L']:.2f} | {alpha_max('maml', c['L']):.2g} |")
         parts.append(
             "Constants estimated by `mamltheory estimate` (sampled lower estimates, "
             f"{next(iter(estimates.values()))['points']} points around each model and along a short run, 32 drawn "
@@ -167,8 +168,8 @@ def _explain(results: dict[str, Any], estimates: dict[str, Any], cfg: SinusoidCo
                      "noise of a 25-task batch."
                      + ("" if not {"w0", "maml"} <= set(estimates) else
                         " The theory's δ = 1/(6ρα) (eq. (142)) would be a displacement of "
-                        f"{1 / (6 * estimates['w0']['constants']['rho'] * cfg.alpha):.2g} at w_0 and "
-                        f"{1 / (6 * estimates['maml']['constants']['rho'] * cfg.alpha):.2g} at MAML's solution "
+                        f"{hf_delta(estimates['w0']['constants']['rho'], cfg.alpha):.2g} at w_0 and "
+                        f"{hf_delta(estimates['maml']['constants']['rho'], cfg.alpha):.2g} at MAML's solution "
                         "(with the estimated ρ)."))
     if "fo-maml" in results and "maml" in results:
         f, m = results["fo-maml"]["test_mse"]["mean"], results["maml"]["test_mse"]["mean"]
@@ -188,8 +189,8 @@ def _explain(results: dict[str, Any], estimates: dict[str, Any], cfg: SinusoidCo
         lines.append(txt)
     if "maml" in estimates and "w0" in estimates:
         Lm, L0 = estimates["maml"]["constants"]["L"], estimates["w0"]["constants"]["L"]
-        lines.append(f"- The theory's step range: α <= 1/(6L) (Theorem 4.14) allows α <= {1 / (6 * L0):.2g} at w_0 and "
-                     f"{1 / (6 * Lm):.2g} at MAML's solution, against the α = {cfg.alpha} everybody uses; α·L̂ grows "
+        lines.append(f"- The theory's step range: α <= 1/(6L) (Theorem 4.14) allows α <= {alpha_max('maml', L0):.2g} at w_0 and "
+                     f"{alpha_max('maml', Lm):.2g} at MAML's solution, against the α = {cfg.alpha} everybody uses; α·L̂ grows "
                      f"from {cfg.alpha * L0:.2f} to {cfg.alpha * Lm:.2f} during meta-training, so the constants the "
                      "guarantees need are a property of where training goes, not of the initial network.")
     return "**Differences from the original, and what the theory says.**\n\n" + "\n".join(lines)

@@ -82,7 +82,7 @@ def _x_axis(axes: list[str], runs: list[dict[str, Any]]) -> str | None:
 
 def plot(sweep: dict[str, Any], path: Path) -> str | None:
     """Final mean ‖∇F‖ against the swept parameter per algorithm (and other swept values); None if no runs."""
-    from mamltheory.report.plots import COLORS, _pyplot
+    from mamltheory.report.plots import COLORS, pyplot
     from mamltheory.sweep.config import flatten
 
     runs = [m for m in sweep["runs"] if m["result"] is not None and m["config"]]
@@ -99,7 +99,7 @@ def plot(sweep: dict[str, Any], path: Path) -> str | None:
         cell = groups.setdefault(g, {}).setdefault(xv, {"values": [], "outside": False})
         cell["values"] += _final(m["result"])
         cell["outside"] |= bool(m["outside_theory"])
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     positive, lows, highs = True, [], []
     styles: dict[str, int] = {}  # lines of one algorithm share its colour and differ in line style

@@ -12,6 +12,7 @@ from typing import Any
 
 from mamltheory.errors import InputError
 from mamltheory.simulate.families import NonconvexLogistic, PoolProblem, QuadraticProblem, TanhRegression
+from mamltheory.simulate.resources import check_problem_memory
 
 FAMILIES: dict[str, type[PoolProblem]] = {
     TanhRegression.name: TanhRegression,
@@ -27,37 +28,42 @@ def _check_param(problem: str, key: str, value: Any) -> Any:
     if key in _INT_PARAMS:
         if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
                 or float(value) != int(value)):
-            raise InputError(f"{key}: must be an integer for problem {problem!r}, got {value!r}")
+            raise InputError(f"{key}: must be an integer for problem {problem!r}, got {value!r}", field=f"params.{key}")
         value = int(value)
         low = 0 if key == "seed" else (2 if key in ("n_tasks", "pool_size") else 1)
         if value < low:
-            raise InputError(f"{key}: must be >= {low} for problem {problem!r}, got {value}")
+            raise InputError(f"{key}: must be >= {low} for problem {problem!r}, got {value}", field=f"params.{key}")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{key}: must be a real number for problem {problem!r}, got {value!r}")
+        raise InputError(f"{key}: must be a real number for problem {problem!r}, got {value!r}", field=f"params.{key}")
     value = float(value)
     if not math.isfinite(value):
-        raise InputError(f"{key}: must be finite, got {value}")
+        raise InputError(f"{key}: must be finite, got {value}", field=f"params.{key}")
     if key in _NONNEG_PARAMS:
         if value < 0:
-            raise InputError(f"{key}: must be >= 0 for problem {problem!r}, got {value}")
+            raise InputError(f"{key}: must be >= 0 for problem {problem!r}, got {value}", field=f"params.{key}")
     elif value <= 0:
-        raise InputError(f"{key}: must be > 0 for problem {problem!r}, got {value}")
+        raise InputError(f"{key}: must be > 0 for problem {problem!r}, got {value}", field=f"params.{key}")
     return value
 
 
 def make_problem(name: str, **params: Any) -> PoolProblem:
-    """The task family `name` with `params` overriding its defaults (see `FAMILIES[name].defaults`)."""
+    """The task family `name` with `params` overriding its defaults (see `FAMILIES[name].defaults`).
+
+    Raises InputError (field "problem" or "params.KEY") on an unknown name or parameter, a value out of
+    range, or sizes whose pools would not fit in this machine's memory (checked before allocating).
+    """
     if name not in FAMILIES:
-        raise InputError(f"problem: must be one of {', '.join(sorted(FAMILIES))}, got {name!r}")
+        raise InputError(f"problem: must be one of {', '.join(sorted(FAMILIES))}, got {name!r}", field="problem")
     cls = FAMILIES[name]
     unknown = sorted(set(params) - set(cls.defaults))
     if unknown:
         raise InputError(
             f"problem parameter {unknown[0]!r}: not a parameter of {name!r} "
-            f"(allowed: {', '.join(sorted(cls.defaults))})"
+            f"(allowed: {', '.join(sorted(cls.defaults))})", field=f"params.{unknown[0]}"
         )
     checked = {k: _check_param(name, k, v) for k, v in params.items()}
+    check_problem_memory(name, {**cls.defaults, **checked})  # before the pools are allocated
     return cls(**checked)
 
 

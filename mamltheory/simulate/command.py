@@ -9,19 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from mamltheory.bounds.theorems import THEOREMS
 from mamltheory.errors import InputError
 from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
-from mamltheory.simulate import FAMILIES, make_problem
-from mamltheory.simulate.algorithms import ALGORITHMS, USES_D_H
+from mamltheory.simulate import FAMILIES, PoolProblem, make_problem
+from mamltheory.simulate.algorithms import ALGORITHMS
 from mamltheory.simulate.cached import run_or_load
-from mamltheory.simulate.runner import RunConfig, RunResult, describe_schedule
+from mamltheory.simulate.config import BATCH_NAMES, STEP_BATCH_NAMES, run_config
+from mamltheory.simulate.runner import RunConfig, RunResult
 from mamltheory.store import DEFAULT_STORE
-
-# Each algorithm's general theorem: its name and the step divisor c of β_k = β̃(w_k)/c.
-STEP_DIVISOR = {alg: t.step_divisor for alg, t in THEOREMS.items()}
-THEOREM = {alg: t.name for alg, t in THEOREMS.items()}
 
 
 def add_parser(subparsers: Any) -> None:
@@ -59,12 +55,17 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=_run)
 
 
-# ---- parsing helpers (integers and positive numbers come from mamltheory.parsing) ---------
-def _ints(flag: str, text: str, names: tuple[str, ...]) -> dict[str, int]:
+# ---- strings -> the typed options of simulate.config.run_config ------------------------
+def _ints(flag: str, text: str, names: tuple[str, ...]) -> tuple[int, ...]:
     parts = text.split(",")
     if len(parts) != len(names):
-        raise InputError(f"{flag}: must be {len(names)} comma-separated integers {','.join(names)}, got {text!r}")
-    return {n: _int(f"{flag} {n}", v.strip(), 1) for n, v in zip(names, parts)}
+        raise InputError(f"{flag}: must be {len(names)} comma-separated integers {','.join(names)}, got {text!r}",
+                         field=flag[2:].replace("-", "_"))
+    return tuple(_int(f"{flag} {n}", v.strip(), 1) for n, v in zip(names, parts))
+
+
+def _theory_or_positive(flag: str, text: str) -> str | float:
+    return "theory" if text == "theory" else _positive(flag, text)
 
 
 def _params(items: list[str]) -> dict[str, Any]:
@@ -72,102 +73,32 @@ def _params(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise InputError(f"--param: must be KEY=VALUE, got {item!r}")
+            raise InputError(f"--param: must be KEY=VALUE, got {item!r}", field="params")
         try:
             num = float(value)
         except ValueError:
-            raise InputError(f"--param {key}: must be a number, got {value!r}") from None
+            raise InputError(f"--param {key}: must be a number, got {value!r}", field=f"params.{key}") from None
         out[key.strip()] = int(num) if num.is_integer() and "." not in value and "e" not in value.lower() else num
     return out
 
 
-def build_config(args: argparse.Namespace) -> tuple[Any, RunConfig, dict[str, str]]:
-    """Validate the arguments, consult the planner where asked, and return (problem, config, sources)."""
+def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict[str, str]]:
+    """Parse the flags into typed values and resolve them with `run_config`: (problem, config, sources)."""
+    options: dict[str, Any] = {
+        "alpha": None if args.alpha is None else _positive("--alpha", args.alpha),
+        "iterations": _int("--iterations", args.iterations, 1),
+        "replicates": _int("--replicates", args.replicates, 1),
+        "seed": _int("--seed", args.seed, 0),
+        "k_shot": _int("--k-shot", args.k_shot, 1),
+        "hessian_chunk": None if args.hessian_chunk is None else _int("--hessian-chunk", args.hessian_chunk, 1),
+        "batch": None if args.batch is None else _ints("--batch", args.batch, BATCH_NAMES),
+        "step_batch": None if args.step_batch is None else _ints("--step-batch", args.step_batch, STEP_BATCH_NAMES),
+        "step": _theory_or_positive("--step", args.step),
+        "delta": _theory_or_positive("--delta", args.delta),
+        "record": args.record,
+    }
     problem = make_problem(args.problem, **_params(args.param))
-    c = problem.constants
-    alg = args.algorithm
-    theory_alg = "maml" if alg == "maml-hvp" else alg
-    alpha = None
-    if args.alpha is not None:
-        alpha = _positive("--alpha", args.alpha)
-        if alpha > 1.0 / c.L:
-            raise InputError(f"--alpha: must lie in (0, 1/L] = (0, {1.0 / c.L:.6g}] for {args.problem} "
-                             f"(L = {c.L:.6g}; Lemmas 4.9-4.12), got {alpha}")
-    iterations = _int("--iterations", args.iterations, 1)
-    replicates = _int("--replicates", args.replicates, 1)
-    seed = _int("--seed", args.seed, 0)
-    k_shot = _int("--k-shot", args.k_shot, 1)
-    chunk = None if args.hessian_chunk is None else _int("--hessian-chunk", args.hessian_chunk, 1)
-    sources: dict[str, str] = {}
-
-    plan = None
-    plan_error = None
-    needs_plan = alpha is None or args.batch is None or (args.step == "theory" and args.step_batch is None)
-    if needs_plan:
-        try:
-            from mamltheory.bounds.planner import plan_kshot
-        except ImportError as err:  # pragma: no cover - the planner ships with the package
-            raise InputError(f"--batch: the planner is unavailable ({err}); pass --batch and --step-batch") from None
-        try:
-            plan = plan_kshot(theory_alg, c, K=k_shot, alpha=alpha)
-        except InputError as err:
-            plan_error = str(err)
-        if plan is not None and not plan.feasible:
-            plan_error, plan = f"the planner found no feasible plan: {plan.reason}", None
-    if alpha is None:
-        if plan is None:
-            raise InputError(f"--alpha: no default, {plan_error}")
-        alpha = float(plan.alpha)
-        sources["alpha"] = f"planner: largest α of {THEOREM[theory_alg]}"
-    else:
-        sources["alpha"] = "given"
-
-    if args.batch is not None:
-        batch = _ints("--batch", args.batch, ("B", "D_in", "D_o", "D_h"))
-        sources["batch"] = "given (--batch)"
-    else:
-        if plan is None:
-            raise InputError(f"--batch: required because the planner cannot supply it ({plan_error})")
-        batch = {k: int(plan.batch[k]) for k in ("B", "D_in", "D_o", "D_h")}
-        sources["batch"] = (f"planner plan_kshot(K={k_shot}) for {THEOREM[theory_alg]}: D_in = D_o = {k_shot}, "
-                            f"B the least within 10% of the best guaranteed accuracy, D_h from the theorem")
-    if not USES_D_H[alg]:
-        batch["D_h"] = 0  # Algorithm 2 draws no D_h batch
-
-    step, beta, divisor, B_prime, D_beta = args.step, None, None, None, None
-    if step == "theory":
-        divisor = STEP_DIVISOR[theory_alg]
-        if args.step_batch is not None:
-            sb = _ints("--step-batch", args.step_batch, ("B_PRIME", "D_BETA"))
-            B_prime, D_beta = sb["B_PRIME"], sb["D_BETA"]
-            sources["step"] = f"β_k = β̃(w_k)/{divisor} ({THEOREM[theory_alg]}), B', D_β given"
-        else:
-            if plan is None:
-                raise InputError(f"--step-batch: required for --step theory because the planner cannot supply "
-                                 f"B', D_β ({plan_error})")
-            B_prime, D_beta = int(plan.batch["B_prime"]), int(plan.batch["D_beta"])
-            sources["step"] = (f"β_k = β̃(w_k)/{divisor} ({THEOREM[theory_alg]}), eq. (26) over B' = {B_prime} "
-                               f"tasks and D_β = {D_beta} samples (planner, eq. (27))")
-    else:
-        beta = _positive("--step", step)
-        step = "constant"
-        sources["step"] = f"constant β = {beta}"
-
-    delta_rule, delta = None, None
-    if alg == "hf-maml":
-        if args.delta == "theory":
-            delta_rule, delta = "theory", 1.0 / (6.0 * c.rho * alpha)
-            sources["delta"] = f"δ_k^i = δ/||v||, δ = 1/(6ρα) = {delta:.6g} (eq. (142))"
-        else:
-            delta_rule, delta = "fixed", _positive("--delta", args.delta)
-            sources["delta"] = f"fixed δ_k^i = {delta}"
-
-    cfg = RunConfig(problem=problem.name, problem_params=dict(problem.params), algorithm=alg, alpha=alpha,
-                    iterations=iterations, replicates=replicates, seed=seed, B=batch["B"], D_in=batch["D_in"],
-                    D_o=batch["D_o"], D_h=batch["D_h"], step=step, beta=beta, step_divisor=divisor,
-                    B_prime=B_prime, D_beta=D_beta, delta_rule=delta_rule, delta=delta, record=args.record,
-                    hessian_chunk=chunk)
-    sources["schedule"] = describe_schedule(iterations, args.record)
+    cfg, sources = run_config(problem, args.algorithm, **options)
     return problem, cfg, sources
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mamltheory.errors import InputError
+from mamltheory.parsing import integer as _int
 from mamltheory.store import DEFAULT_STORE
 
 
@@ -47,7 +48,6 @@ class Tally:
 
 
 def _executor(args: argparse.Namespace) -> Any:
-    from mamltheory.simulate.command import _int
     from mamltheory.sweep.executors import DaskExecutor, LocalExecutor, check_address
 
     attempts = _int("--max-attempts", args.max_attempts, 1)

@@ -15,15 +15,16 @@ Layout (every run field may appear in `[base]`, as a list in `[grid]`, or in a `
     algorithm = "maml"
     alpha = 0.1
 
-Each run is then checked by the `simulate` command's own rules (`simulate.command.build_config`,
-the planner's defaults) and against the theorem's α range; an error names the file, the line, the
-key and the rule. Nothing here touches the result store.
+Each run is then resolved by `simulate`'s own library function (`simulate.config.run_config`: its
+rules, the planner's defaults, the memory estimate) and checked against the theorem's α range; an
+error names the file, the line, the key (from the error's `field`) and the rule. Nothing here touches
+the result store.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import inspect
 import itertools
 import json
 import math
@@ -38,7 +39,7 @@ from mamltheory.errors import InputError
 
 KeyPath = tuple[str | int, ...]
 
-# Run field -> the TOML shape it must have (values are then checked by build_config's rules).
+# Run field -> the TOML shape it must have (values are then checked by run_config's rules).
 RUN_FIELDS: dict[str, str] = {
     "problem": "string", "params": "table", "algorithm": "algorithm", "alpha": "number",
     "iterations": "integer", "replicates": "integer", "seed": "integer", "batch": "batch",
@@ -46,17 +47,12 @@ RUN_FIELDS: dict[str, str] = {
     "delta": "theory-or-number", "record": "record", "hessian_chunk": "integer",
 }
 TOP_FIELDS = ("name", "description", "base", "grid", "runs")
-# The `simulate` command's defaults, so a sweep run and the same `simulate` command share a store key.
-DEFAULTS: dict[str, Any] = {"iterations": 500, "replicates": 8, "seed": 0, "step": "theory",
-                            "k_shot": 10, "delta": "theory", "record": "auto"}
-RECORD_MODES = ("auto", "every", "log")  # the choices of `simulate --record`
+# Options of run_config that a TOML run may set (the others take run_config's defaults, which are
+# `simulate`'s, so a sweep run and the same `simulate` command share a store key).
+RUN_OPTIONS = ("alpha", "iterations", "replicates", "seed", "step", "batch", "step_batch", "k_shot", "delta",
+               "record", "hessian_chunk")
 MAX_RUNS = 100_000  # a grid larger than this is almost surely a typo; checked before expanding
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-# Flags in build_config's messages -> the config field they come from.
-_FLAG_FIELD = {"--alpha": "alpha", "--iterations": "iterations", "--replicates": "replicates",
-               "--seed": "seed", "--k-shot": "k_shot", "--hessian-chunk": "hessian_chunk",
-               "--batch": "batch", "--step-batch": "step_batch", "--step": "step", "--delta": "delta",
-               "--param": "params"}
 
 
 def dotted(path: KeyPath) -> str:
@@ -184,29 +180,30 @@ class _Checker:
         return value
 
     def _rule(self, key: KeyPath, check: Any, *args: Any) -> None:
-        """Apply one of `simulate`'s own argument checks to a value, naming this key on failure."""
+        """Apply one of `run_config`'s own value checks, naming this key on failure."""
         try:
             check(*args)
         except InputError as err:
-            raise self.error(key, _field_of(str(err), {})[1]) from None
+            raise self.error(key, rule_of(err)) from None
 
     def value(self, key: KeyPath, name: str, v: Any) -> None:
         """Check that `v` has the TOML shape of run field `name` and, where it can be judged alone, its range.
 
         Every value in the file is checked, including one that other keys override in every run.
         """
-        from mamltheory.simulate.command import _int, _ints, _positive
+        from mamltheory.simulate import config as rc
 
         self.shape(key, name, v)
         kind = RUN_FIELDS[name]
         if kind == "integer":
-            self._rule(key, _int, "--" + name.replace("_", "-"), str(v), 0 if name == "seed" else 1)
+            self._rule(key, rc.check_int, name, v, 0 if name == "seed" else 1,
+                       rc.MAX_ITERATIONS if name == "iterations" else None)
         elif kind == "number" or (kind == "theory-or-number" and v != "theory"):
-            self._rule(key, _positive, "--" + name.replace("_", "-"), repr(v))
+            self._rule(key, rc.check_positive, name, v)
         elif kind == "batch":
-            self._rule(key, _ints, "--batch", ",".join(map(str, v)), ("B", "D_in", "D_o", "D_h"))
+            self._rule(key, rc.check_ints, name, v, rc.BATCH_NAMES)
         elif kind == "step_batch":
-            self._rule(key, _ints, "--step-batch", ",".join(map(str, v)), ("B_PRIME", "D_BETA"))
+            self._rule(key, rc.check_ints, name, v, rc.STEP_BATCH_NAMES)
 
     def shape(self, key: KeyPath, name: str, v: Any) -> None:
         """Check that `v` has the TOML shape of run field `name`."""
@@ -220,6 +217,8 @@ class _Checker:
             if v not in ALGORITHMS:
                 raise self.error(key, f"must be one of {', '.join(ALGORITHMS)}, got {v!r}")
         elif kind == "record":
+            from mamltheory.simulate.config import RECORD_MODES
+
             if v not in RECORD_MODES:
                 raise self.error(key, f"must be one of {', '.join(RECORD_MODES)}, got {v!r}")
         elif kind == "number":
@@ -373,38 +372,19 @@ def _check_structure(ck: _Checker, data: dict[str, Any], path: str) -> tuple[str
     return name, description, n
 
 
-def _namespace(values: dict[str, Any], params: dict[str, Any]) -> argparse.Namespace:
-    """The arguments `simulate` would have parsed for this run (its validation is reused as is)."""
-    def text(v: Any) -> str | None:
-        if v is None:
-            return None
-        if isinstance(v, list):
-            return ",".join(str(x) for x in v)
-        return repr(v) if isinstance(v, float) else str(v)
+def rule_of(err: InputError) -> str:
+    """The rule of an InputError from run_config or make_problem, without the parameter's label.
 
-    v = {**DEFAULTS, **values}
-    return argparse.Namespace(
-        problem=v["problem"], param=[f"{k}={text(x)}" for k, x in params.items()], algorithm=v["algorithm"],
-        alpha=text(v.get("alpha")), iterations=text(v["iterations"]), replicates=text(v["replicates"]),
-        seed=text(v["seed"]), step=text(v["step"]), batch=text(v.get("batch")),
-        step_batch=text(v.get("step_batch")), k_shot=text(v["k_shot"]), delta=text(v["delta"]),
-        record=v["record"], hessian_chunk=text(v.get("hessian_chunk")))
-
-
-def _field_of(message: str, params: dict[str, Any]) -> tuple[str | None, str]:
-    """Which run field an InputError from build_config/make_problem is about, and the rule text."""
-    m = re.match(r"^(--[a-z-]+)((?: [A-Za-z_]+)?): (.*)$", message)
-    if m and m.group(1) in _FLAG_FIELD:
-        sub = m.group(2).strip()
-        return _FLAG_FIELD[m.group(1)], (f"{sub}: " if sub else "") + m.group(3)
-    for name in params:  # make_problem names an unknown parameter by its repr
-        prefix = f"problem parameter {name!r}: "
-        if message.startswith(prefix):
-            return f"params.{name}", message[len(prefix):]
-    m = re.match(r"^([A-Za-z_]\w*): (.*)$", message)
-    if m and (m.group(1) in params or m.group(1) == "problem"):
-        return (f"params.{m.group(1)}" if m.group(1) != "problem" else "problem"), m.group(2)
-    return None, message
+    Their messages read "LABEL: rule" ("--alpha: ...", "--batch D_in: ...", "d: ...", "problem parameter
+    'x': ..."); the sweep names its own key instead, so the label goes and a sub-name (D_in) stays.
+    """
+    head, sep, rule = str(err).partition(": ")
+    if not sep:
+        return str(err)
+    label = "--" + err.field.replace("_", "-") if err.field and "." not in err.field else (err.field or "")
+    label = label.removeprefix("params.")
+    sub = head.removeprefix(label).strip() if label and head.startswith(label) else ""
+    return f"{sub}: {rule}" if sub else rule
 
 
 def _describe(raw: _Raw, axes: list[str]) -> str:
@@ -414,10 +394,11 @@ def _describe(raw: _Raw, axes: list[str]) -> str:
 
 def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
     """Read, validate and expand a sweep config; raise InputError (file:line: key: rule) on the first problem."""
-    from mamltheory.bounds.planner import _alpha as theorem_alpha  # the planner's exact α-range rule
-    from mamltheory.bounds.planner import theorem_for
+    from mamltheory.bounds.planner import theorem_alpha  # the planner's exact α-range rule
+    from mamltheory.bounds.theorems import theorem_for_algorithm
     from mamltheory.simulate import make_problem
-    from mamltheory.simulate.command import _int, build_config
+    from mamltheory.simulate.config import MAX_ITERATIONS, check_int, run_config
+    from mamltheory.simulate.resources import check_run_memory
     from mamltheory.store import config_key
 
     text, data = _read(path)
@@ -450,25 +431,23 @@ def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
         for required in ("problem", "algorithm"):
             if required not in raw.values:
                 raise fail(required, "required: set it in [base], as a [grid] axis, or in every [[runs]] table")
-        ns = _namespace(raw.values, raw.params)
-        pkey = repr((ns.problem, ns.param))
+        pkey = repr((raw.values["problem"], sorted(raw.params.items())))
         try:
             if pkey not in problems:
-                problems[pkey] = make_problem(ns.problem, **{k: v for k, v in raw.params.items()})
+                problems[pkey] = make_problem(raw.values["problem"], **raw.params)
             problem = problems[pkey]
         except InputError as err:
-            raise fail(*_field_of(str(err), raw.params)) from None
+            raise fail(err.field, rule_of(err)) from None
 
         reasons: list[str] = []
         alg = raw.values["algorithm"]
-        theory_alg = "maml" if alg == "maml-hvp" else alg
-        thm = theorem_for(theory_alg)
+        thm = theorem_for_algorithm(alg)
         if "alpha" in raw.values and _is_number(raw.values["alpha"]) and math.isfinite(raw.values["alpha"]) \
                 and raw.values["alpha"] > 0:
             try:
                 theorem_alpha(thm, problem.constants, raw.values["alpha"])
             except InputError as err:
-                rule = str(err).split(": ", 1)[1]
+                rule = rule_of(err)
                 if not outside_theory:
                     raise fail("alpha", f"α {rule} (L = {problem.constants.L:.6g}); pass --outside-theory "
                                         f"to simulate it on purpose") from None
@@ -487,20 +466,19 @@ def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
                                     f"eq. (142)); pass --outside-theory to simulate it on purpose")
 
         # Seeds, replicates and iterations do not change what the planner supplies: validate them with
-        # simulate's own rule and reuse the rest of the configuration.
+        # run_config's own rule and reuse the rest of the configuration.
+        options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.values.items() if k in RUN_OPTIONS}
+        counts = {k: inspect.signature(run_config).parameters[k].default for k in ("iterations", "replicates", "seed")}
         try:
-            for fname, flag, low in (("iterations", "--iterations", 1), ("replicates", "--replicates", 1),
-                                     ("seed", "--seed", 0)):
-                _int(flag, getattr(ns, fname), low)
-            skey = repr([(k, v) for k, v in sorted(vars(ns).items()) if k not in ("iterations", "replicates", "seed")])
+            for fname, low, high in (("iterations", 1, MAX_ITERATIONS), ("replicates", 1, None), ("seed", 0, None)):
+                counts[fname] = check_int(fname, options.pop(fname, counts[fname]), low, high)
+            skey = repr((pkey, alg, sorted(options.items())))
             if skey not in built:
-                built[skey] = build_config(argparse.Namespace(**{**vars(ns), "iterations": "1", "replicates": "1",
-                                                                 "seed": "0"}))[1:]
+                built[skey] = run_config(problem, alg, **options, iterations=1, replicates=1, seed=0)
+            cfg = dataclasses.replace(built[skey][0], **counts)
+            check_run_memory(problem, cfg)
         except InputError as err:
-            raise fail(*_field_of(str(err), raw.params)) from None
-        cfg0, _sources = built[skey]
-        cfg = dataclasses.replace(cfg0, iterations=int(ns.iterations), replicates=int(ns.replicates),
-                                  seed=int(ns.seed))
+            raise fail(err.field, rule_of(err)) from None
         key = config_key(cfg.key_dict())
         if key in seen:
             duplicates += 1

@@ -10,34 +10,17 @@ not as arithmetic, are recorded with kind "proof step" and a witness.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
 
 import sympy as sp
 
+from mamltheory.verify.finding import FAILS, HOLDS, SLACK, Finding
+
 a = sp.symbols("a", positive=True)  # a = αL, the only free quantity in most constants
-HOLDS, SLACK, FAILS = "holds", "holds with slack", "fails"
 R = sp.Rational
 
 C1 = 1 / (1 - 2 * a - a**2)                 # Lemma A.2
 C2 = (2 * a + a**2) / (1 - 2 * a - a**2)
-
-
-@dataclass
-class Finding:
-    """One audited claim: source (result and equation), kind, verdict and the evidence."""
-
-    source: str
-    kind: str            # "constant" | "scaling" | "counterexample" | "proof step"
-    verdict: str         # HOLDS | SLACK | FAILS
-    evidence: str
-    claimed: str | None = None
-    derived: str | None = None
-    margin: float | None = None  # claimed − derived (upper-bound constants), derived − claimed (lower)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _fmt(x: sp.Expr) -> str:

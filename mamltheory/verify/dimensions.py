@@ -14,7 +14,7 @@ import sympy as sp
 
 from mamltheory.bounds import RESULTS, THEOREMS, Bound
 from mamltheory.bounds import symbols as S
-from mamltheory.verify.audit import FAILS, HOLDS, Finding
+from mamltheory.verify.finding import FAILS, HOLDS, Finding
 
 Units = tuple[Fraction, Fraction]  # (power of the loss unit E, power of the length unit X)
 

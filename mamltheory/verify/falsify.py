@@ -37,7 +37,7 @@ from mamltheory.bounds.lemmas import (
     THEOREM_4_13,
 )
 from mamltheory.bounds.result import Bound
-from mamltheory.bounds.theorems import THEOREMS
+from mamltheory.bounds.theorems import THEOREMS, alpha_max, hf_delta
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult, judge
 from mamltheory.verify.instances import (
@@ -529,7 +529,7 @@ def theorem_run(algorithm: str, inst: Instance, alpha: float, w0: Array, eps: fl
     ‖∇F(w_k)‖ <= its bound (B, D → ∞). Runs until the bound is met, T, or `cap` iterations; if capped, the
     claim is still decided when the iterates are provably trapped near a fixed point (`future_floor_1d`)."""
     th = THEOREMS[algorithm]
-    delta = 1 / (6 * inst.rho * alpha) if algorithm == "hf-maml" else None
+    delta = hf_delta(inst.rho, alpha) if algorithm == "hf-maml" else None
     gap = float(inst.F(w0, alpha) - min_F_1d(inst, alpha))
     bound, T = theorem_values(algorithm, inst, alpha, eps, gap)
     W, gn = run_exact(inst, algorithm, w0, alpha, int(min(T - 1, cap)), delta, stop_below=bound)
@@ -581,7 +581,7 @@ def hf_proof_step(inst: Instance, alpha: float, w: Array) -> CheckResult:
     """(147) with σ̃ = 0: ‖s_k‖ <= (ρδα/(1 − αL))‖∇F(w_k)‖ = 0.2‖∇F(w_k)‖ at αL = 1/6, where s_k = E G − ∇F.
 
     It rests on (144)→(145), E_i‖(I − α∇²f_i)⁻¹∇F_i(w)‖ <= ‖∇F(w)‖/(1 − αL), which drops the task spread."""
-    delta = 1 / (6 * inst.rho * alpha)
+    delta = hf_delta(inst.rho, alpha)
     dirn = exact_direction(inst, "hf-maml", w, alpha, delta)
     gF = inst.grad_F(w, alpha)
     s = float(np.linalg.norm(dirn - gF))
@@ -604,8 +604,8 @@ def theorem_checks(cap: int) -> list[CheckResult]:
     inst = opposed_kinks()
     out: list[CheckResult] = []
     # HF-MAML at the largest allowed α: its fixed point w* has ∇F(w*) ≠ 0.
-    a_hf = 1 / (6 * inst.L)
-    delta = 1 / (6 * inst.rho * a_hf)
+    a_hf = alpha_max("hf-maml", inst.L)
+    delta = hf_delta(inst.rho, a_hf)
     w_hf = fixed_point_1d(inst, "hf-maml", a_hf, -3.0, 3.0, delta)
     c_hf = float(abs(inst.grad_F(np.array([w_hf]), a_hf)[0]))
     out.append(hf_proof_step(inst, a_hf, np.array([w_hf])))

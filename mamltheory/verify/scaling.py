@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import optimize
 
+from mamltheory.bounds.theorems import alpha_max, hf_delta
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.families import PoolProblem
@@ -31,7 +32,7 @@ def expected_direction(problem: PoolProblem, algorithm: str, w: np.ndarray, alph
     MAML: ∇F(w) (eq. (30)); FO-MAML: E_i∇f_i(w − α∇f_i(w)) (eq. (9)); HF-MAML: E_i[v_i − α d_i] with the
     central difference d_i of eq. (14) on the full pool and δ_i = δ/‖v_i‖, δ = 1/(6ρα) (eq. (142)).
     """
-    delta = 1.0 / (6.0 * problem.constants.rho * alpha) if algorithm == "hf-maml" else None
+    delta = hf_delta(problem.constants.rho, alpha) if algorithm == "hf-maml" else None
     return exact_direction(problem, algorithm, w, alpha, delta)
 
 
@@ -56,8 +57,8 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 5) -> lis
     problem = make_problem(problem_name)
     L = problem.constants.L
     out = []
-    for alg, a_max, predicted in (("fo-maml", 1 / (10 * L), 1.0), ("maml", 1 / (6 * L), None),
-                                  ("hf-maml", 1 / (6 * L), None)):
+    for alg, predicted in (("fo-maml", 1.0), ("maml", None), ("hf-maml", None)):
+        a_max = alpha_max(alg, L)
         alphas = a_max * np.geomspace(1 / 16, 1, n_alpha)
         floors = np.array([bias_floor(problem, alg, a)[0] for a in alphas])
         name = f"{alg} bias floor vs α on {problem_name}"
@@ -149,7 +150,7 @@ def batch_scaling(problem_name: str = "tanh-regression", quick: bool = True, see
 
     problem = make_problem(problem_name)
     c = problem.constants
-    alpha, beta = 1 / (6 * c.L), 0.25 / c.L
+    alpha, beta = alpha_max("maml", c.L), 0.25 / c.L
     iters, R = (400, 4) if quick else (3000, 16)
     out = []
     for var, values, fixed in (("B", [20, 40, 80, 160], dict(D_in=32, D_o=32)),

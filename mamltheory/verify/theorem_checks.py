@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from mamltheory.bounds.planner import plan_kshot
-from mamltheory.bounds.theorems import THEOREMS
+from mamltheory.bounds.theorems import THEOREMS, alpha_max
 from mamltheory.simulate import make_problem
+from mamltheory.simulate.cached import run_or_load
 from mamltheory.simulate.runner import RunConfig
 from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult
 from mamltheory.verify.stats import lower_bound, split_select, upper_bound
@@ -33,13 +34,11 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
     `step_scale` multiplies the theorem's step size β_k = β̃(w_k)/c (1 = the theorem; > 1 breaks it on
     purpose, for the tests that show the check can fail).
     """
-    from mamltheory.simulate.cached import run_or_load
-
     problem = make_problem(problem_name, **(problem_params or {}))
     w0 = problem.initial_point()
     name = f"{THEOREM[algorithm]} on {problem_name}"
     source = THEOREMS[algorithm].accuracy.source
-    alpha = 1.0 / (THEOREMS[algorithm].alpha_L_max * problem.constants.L)  # the plan's default α
+    alpha = alpha_max(algorithm, problem.constants.L)  # the plan's default α
     gap = float(problem.meta_objective(w0, alpha))  # F >= 0, so F(w_0) >= Δ
     plan = plan_kshot(algorithm, problem.constants, K, initial_gap=max(gap, 1e-12))
     bound, T = plan.accuracy_bound, plan.iterations
