@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,8 +32,8 @@ def shrink(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, **sizes: Any
     monkeypatch.setattr(module, name, smaller)
 
 
-def run_section(section: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    record = verify(quick=True, seed=0, sections=(section,))
+def run_section(section: str, folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    record = verify(quick=True, seed=0, store=str(folder / "s.sqlite"), sections=(section,))
     checks = record["checks"]
     assert checks and [c for c in checks if c["verdict"] == "could not run"] == []
     assert exit_status(record, strict=False) == 0
@@ -43,9 +44,9 @@ def contradicted(checks: list[dict[str, Any]]) -> set[str]:
     return {c["source"] for c in checks if c["verdict"] == "contradicted"}
 
 
-def test_audit_section() -> None:
+def test_audit_section(tmp_path: Path) -> None:
     # The audit is exact arithmetic (no size to cut) and cached per process.
-    record, checks = run_section("audit")
+    record, checks = run_section("audit", tmp_path)
     assert {"audit constant", "audit scaling", "audit proof step", "audit counterexample"} <= {c["kind"] for c in checks}
     # 169/864 > 1/6 (tests/verify/test_audit.py), the two-task counterexample, H.1's δ-rule steps
     assert {"Theorem G.1, end of proof", "Lemma A.2, eq. (44)", "Theorem H.1, eqs. (144)-(145)"} <= contradicted(checks)
@@ -55,24 +56,24 @@ def test_audit_section() -> None:
     assert exit_status(record, strict=True) == 1
 
 
-def test_lemma_section(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lemma_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mamltheory.verify import lemma_checks as lc
 
     small = {name: {"d": 3, "n_tasks": 4, "pool_size": 16} for name in lc.QUICK.family_params}
     monkeypatch.setattr(lc, "QUICK", dataclasses.replace(lc.QUICK, family_params=small, n_points=30, n_traj=6,
                                                          n_mc_points=3, beta_draws=1000, inner_draws=100))
-    _, checks = run_section("lemma")
+    _, checks = run_section("lemma", tmp_path)
     # ten checks on each of the three honest families, every one within its bound
     assert len(checks) == 30 and {c["kind"] for c in checks} == {"lemma"}
     assert {c["verdict"] for c in checks} == {"holds"}
     assert all(c["ratio"] <= 1 for c in checks if c["ratio"] is not None)
 
 
-def test_theorem_section(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_theorem_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mamltheory.verify import theorem_checks as tc
 
     shrink(monkeypatch, tc, "theorem_check", replicates=4, max_iterations=10)
-    _, checks = run_section("theorem")
+    _, checks = run_section("theorem", tmp_path)
     names = sorted(c["name"] for c in checks)
     assert names == sorted(f"Theorem {t}.1 on {f}" for t in "FGH" for f in ("tanh-regression", "nonconvex-logistic"))
     # On certified constants each theorem's bound is met by an iterate it chose on the other replicates.
@@ -81,7 +82,7 @@ def test_theorem_section(monkeypatch: pytest.MonkeyPatch) -> None:
         assert 0 < c["ratio"] <= 1 and c["details"]["replicates"] == 4
 
 
-def test_scaling_section(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scaling_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mamltheory.verify import scaling
 
     real_family = scaling.make_problem
@@ -91,7 +92,7 @@ def test_scaling_section(monkeypatch: pytest.MonkeyPatch) -> None:
     shrink(monkeypatch, scaling, "fo_floor_sigma_scaling", n=3)
     shrink(monkeypatch, scaling, "noise_floor", iterations=100, replicates=2)
     shrink(monkeypatch, scaling, "time_per_iteration", B=4, D=4, repeats=1)
-    _, checks = run_section("scaling")
+    _, checks = run_section("scaling", tmp_path)
     by_name = {c["name"]: c for c in checks}
     # MAML and HF-MAML's bias floors, FO-MAML's against α and σ, noise floors against B and D_in, 4 timings
     assert len(checks) == 10 and {c["kind"] for c in checks} == {"scaling"}
@@ -109,13 +110,13 @@ def test_scaling_section(monkeypatch: pytest.MonkeyPatch) -> None:
         assert len(by_name[f"{alg} time per iteration vs d"]["details"]["seconds"]) == 4
 
 
-def test_falsify_section(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_falsify_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mamltheory.verify import falsify
 
     # Random samples only (Powell's refinement is tested in test_falsify.py); MAML meets its bound at k = 698.
     shrink(monkeypatch, falsify, "run_search", n_random=30, n_starts=0)
     shrink(monkeypatch, falsify, "theorem_checks", cap=1000)
-    _, checks = run_section("falsify")
+    _, checks = run_section("falsify", tmp_path)
     # a search per inequality, four named Lemma A.2 / HVP cases, H.1's proof step and four theorem runs
     assert len(checks) == len(falsify.SEARCHES) + 4 + 5
     by_name = {c["name"]: c for c in checks}
