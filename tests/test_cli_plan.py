@@ -6,22 +6,14 @@ import sys
 
 import pytest
 
-from mamltheory.cli import main
-
 EXAMPLE = ["--L", "1", "--rho", "1", "--sigma", "0.5", "--sigma-tilde", "1", "--sigma-h", "1",
            "--eps", "0.1", "--initial-gap", "10"]
 CONTRACT = {"algorithm", "alpha", "batch", "step_size", "iterations", "accuracy_bound", "samples_per_iteration",
             "feasible", "reason"}
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_all_json_contract(capsys):
-    code, out, err = run(capsys, "plan", "--algorithm", "all", *EXAMPLE, "--json")
+def test_all_json_contract(run_cli):
+    code, out, err = run_cli(["plan", "--algorithm", "all", *EXAMPLE, "--json"])
     assert code == 0
     plans = json.loads(out)
     assert [p["algorithm"] for p in plans] == ["maml", "fo-maml", "hf-maml"]
@@ -36,30 +28,30 @@ def test_all_json_contract(capsys):
     assert sum(p["cheapest"] for p in plans) == 1
 
 
-def test_single_algorithm_json_is_an_object(capsys):
-    code, out, _ = run(capsys, "plan", "--algorithm", "maml", *EXAMPLE, "--json")
+def test_single_algorithm_json_is_an_object(run_cli):
+    code, out, _ = run_cli(["plan", "--algorithm", "maml", *EXAMPLE, "--json"])
     assert code == 0 and json.loads(out)["algorithm"] == "maml"
 
 
-def test_batch_mode_reports_preconditions(capsys):
-    code, out, _ = run(capsys, "plan", "--algorithm", "maml", *EXAMPLE, "--batch", "10,100,10,1", "--json")
+def test_batch_mode_reports_preconditions(run_cli):
+    code, out, _ = run_cli(["plan", "--algorithm", "maml", *EXAMPLE, "--batch", "10,100,10,1", "--json"])
     p = json.loads(out)
     assert code == 0 and p["mode"] == "evaluate" and not p["feasible"]
     assert [x["condition"] for x in p["preconditions"] if not x["holds"]] == ["B >= 20"]
 
 
-def test_kshot_and_table_output(capsys):
-    code, out, _ = run(capsys, "plan", "--k-shot", "5", *EXAMPLE[:10])
+def test_kshot_and_table_output(run_cli):
+    code, out, _ = run_cli(["plan", "--k-shot", "5", *EXAMPLE[:10]])
     assert code == 0 and "K-shot" in out and "best accuracy" in out
-    code, out, _ = run(capsys, "plan")
+    code, out, _ = run_cli(["plan"])
     assert code == 0 and "built-in example" in out and "hf-maml" in out
 
 
-def test_constants_from_toml(tmp_path, capsys):
+def test_constants_from_toml(tmp_path, run_cli):
     f = tmp_path / "c.toml"
     f.write_text("L = 1\nrho = 1\nsigma = 0.5\nsigma_tilde = 1\nsigma_H = 1\neps = 0.1\ninitial_gap = 10\n")
-    code, out, _ = run(capsys, "plan", "--algorithm", "hf-maml", "--constants", str(f), "--json")
-    code2, out2, _ = run(capsys, "plan", "--algorithm", "hf-maml", *EXAMPLE, "--json")
+    code, out, _ = run_cli(["plan", "--algorithm", "hf-maml", "--constants", str(f), "--json"])
+    code2, out2, _ = run_cli(["plan", "--algorithm", "hf-maml", *EXAMPLE, "--json"])
     assert code == code2 == 0 and json.loads(out) == json.loads(out2)
 
 
@@ -80,7 +72,7 @@ BAD = [
 
 
 @pytest.mark.parametrize("change,message", BAD)
-def test_bad_input_one_line_exit_2(capsys, change, message):
+def test_bad_input_one_line_exit_2(run_cli, change, message):
     args = dict(zip(EXAMPLE[::2], EXAMPLE[1::2]))
     extra = []
     for k, v in zip(change[::2], change[1::2]):
@@ -89,20 +81,18 @@ def test_bad_input_one_line_exit_2(capsys, change, message):
         else:
             extra += [k, v]
     argv = ["plan", "--algorithm", "maml", *[x for kv in args.items() for x in kv], *extra]
-    with pytest.raises(SystemExit) as exc:
-        raise SystemExit(main(argv))
-    out, err = capsys.readouterr()
-    assert exc.value.code == 2
+    code, out, err = run_cli(argv)
+    assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_missing_constant_and_bad_toml(tmp_path, capsys):
-    assert main(["plan", "--L", "1", "--eps", "0.1", "--initial-gap", "1"]) == 2
-    assert "--rho: required" in capsys.readouterr().err
+def test_missing_constant_and_bad_toml(tmp_path, run_cli):
+    code, _, err = run_cli(["plan", "--L", "1", "--eps", "0.1", "--initial-gap", "1"])
+    assert code == 2 and "--rho: required" in err
     f = tmp_path / "c.toml"
     f.write_text("L = 1\nrho = 1\nsigma = 0.5\nsigma_tilde = 1\nsigma_H = 1\nbeta = 2\n")
-    assert main(["plan", "--constants", str(f), "--eps", "0.1", "--initial-gap", "1"]) == 2
-    assert "unknown key 'beta'" in capsys.readouterr().err
+    code, _, err = run_cli(["plan", "--constants", str(f), "--eps", "0.1", "--initial-gap", "1"])
+    assert code == 2 and "unknown key 'beta'" in err
 
 
 def test_console_script_end_to_end():

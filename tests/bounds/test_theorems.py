@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mamltheory.bounds import corollaries as co
@@ -119,16 +119,27 @@ def test_corollary_4_16_conditions_imply_theorem_f1_bound_le_eps(L, rho, sigma, 
     assert th.THEOREM_F1.accuracy(**p) <= eps * (1 + 1e-12)
 
 
+def step_batches(p):
+    """`p` with the step batches Lemma 4.11 (27) asks of its own ρ, α, σ, σ̃, L: B' >= ⌈½(ρασ/L)²⌉,
+    D_β >= ⌈(2ρασ̃/L)²⌉ (+1 absorbs float rounding). The accuracy bound does not contain B' or D_β, so a
+    variant that raises σ or σ̃ must raise them with it, or it leaves the theorem's preconditions."""
+    ras = p["rho"] * p["alpha"] / p["L"]
+    return dict(p, B_prime=math.ceil(0.5 * (ras * p["sigma"]) ** 2) + 1,
+                D_beta=math.ceil((2 * ras * p["sigma_tilde"]) ** 2) + 1)
+
+
 @settings(max_examples=80, deadline=None)
 @given(L=positive, rho=positive, sigma=positive, st_=positive, r=st.floats(0.05, 0.999),
        B=st.integers(20, 500), D_in=st.integers(1, 500), D_o=st.integers(1, 500), which=st.sampled_from("BIO"))
+# Found on a fresh clone: with a fixed D_β = 10⁶, σ̃ = 4 -> 5.2 needs D_β >= ⌈(2·3·(0.5/(6L))·5.2/L)²⌉ = 1016561.
+@example(L=0.05078125, rho=3.0, sigma=1.0, st_=4.0, r=0.5, B=20, D_in=1, D_o=1, which="B")
 def test_accuracy_monotone_in_batches_and_sigmas(L, rho, sigma, st_, r, B, D_in, D_o, which):
+    key = {"B": "B", "I": "D_in", "O": "D_o"}[which]
     for thm in th.THEOREMS.values():
         alpha = r / (thm.alpha_L_max * L)
-        p = dict(L=L, rho=rho, sigma=sigma, sigma_tilde=st_, sigma_H=0.0, alpha=alpha, B=B, D_in=D_in, D_o=D_o,
-                 D_h=1, B_prime=10**6, D_beta=10**6, eps=1e-9, initial_gap=1.0)
+        p = step_batches(dict(L=L, rho=rho, sigma=sigma, sigma_tilde=st_, sigma_H=0.0, alpha=alpha, B=B, D_in=D_in,
+                              D_o=D_o, D_h=1, eps=1e-9, initial_gap=1.0))
         a0 = thm.accuracy(**p)
-        bigger = dict(p, **{{"B": "B", "I": "D_in", "O": "D_o"}[which]: p[{"B": "B", "I": "D_in", "O": "D_o"}[which]] + 7})
-        assert thm.accuracy(**bigger) <= a0
-        assert thm.accuracy(**dict(p, sigma=sigma * 1.3)) >= a0
-        assert thm.accuracy(**dict(p, sigma_tilde=st_ * 1.3)) >= a0
+        assert thm.accuracy(**dict(p, **{key: p[key] + 7})) <= a0
+        assert thm.accuracy(**step_batches(dict(p, sigma=sigma * 1.3))) >= a0
+        assert thm.accuracy(**step_batches(dict(p, sigma_tilde=st_ * 1.3))) >= a0

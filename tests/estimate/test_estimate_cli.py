@@ -15,12 +15,6 @@ from mamltheory.cli import main
 OWN_PROBLEM = Path(__file__).resolve().parents[2] / "docs" / "your-own-problem.md"
 
 
-def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture(scope="module")
 def estimate_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("est") / "e.json"
@@ -29,12 +23,12 @@ def estimate_file(tmp_path_factory) -> Path:
     return path
 
 
-def test_estimate_json_and_plan_from_it(estimate_file: Path, capsys) -> None:
+def test_estimate_json_and_plan_from_it(estimate_file: Path, run_cli) -> None:
     obj = json.loads(estimate_file.read_text())
     assert obj["kind"] == "mamltheory-estimate" and obj["points"] == 4
     assert "not a certificate" in obj["statement"]
-    code, out, _ = run_cli(capsys, ["plan", "--from-estimate", str(estimate_file), "--eps", "0.1",
-                                    "--algorithm", "maml", "--json"])
+    code, out, _ = run_cli(["plan", "--from-estimate", str(estimate_file), "--eps", "0.1",
+                            "--algorithm", "maml", "--json"])
     assert code == 0
     plan = json.loads(out)
     assert plan["constants_source"]["kind"] == "estimate" and plan["constants_source"]["points"] == 4
@@ -45,10 +39,10 @@ def test_estimate_json_and_plan_from_it(estimate_file: Path, capsys) -> None:
     assert obj["initial_gap_bound"] == obj["f_w0"]
 
 
-def test_flags_override_the_estimate(estimate_file: Path, capsys) -> None:
+def test_flags_override_the_estimate(estimate_file: Path, run_cli) -> None:
     obj = json.loads(estimate_file.read_text())
-    code, out, _ = run_cli(capsys, ["plan", "--from-estimate", str(estimate_file), "--eps", "0.1",
-                                    "--initial-gap", "3", "--rho", "2", "--algorithm", "hf-maml", "--json"])
+    code, out, _ = run_cli(["plan", "--from-estimate", str(estimate_file), "--eps", "0.1",
+                            "--initial-gap", "3", "--rho", "2", "--algorithm", "hf-maml", "--json"])
     assert code == 0
     plan = json.loads(out)
     assert plan["constants_source"]["overridden"] == ["rho"] and "--rho" in plan["notes"][0]
@@ -57,8 +51,8 @@ def test_flags_override_the_estimate(estimate_file: Path, capsys) -> None:
     assert not any("Δ = f(w_0)" in n for n in plan["notes"])  # Δ was given
 
 
-def test_text_output_labels_estimates(estimate_file: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, ["plan", "--from-estimate", str(estimate_file), "--eps", "0.1"])
+def test_text_output_labels_estimates(estimate_file: Path, run_cli) -> None:
+    code, out, _ = run_cli(["plan", "--from-estimate", str(estimate_file), "--eps", "0.1"])
     assert code == 0 and "sampled estimates" in out and "not certificates" in out
 
 
@@ -67,18 +61,18 @@ def _readme_problem() -> str:
     return re.search(r"```python\n(.*?)```", text, re.S).group(1)
 
 
-def test_readme_walkthrough_runs(tmp_path: Path, capsys) -> None:
+def test_readme_walkthrough_runs(tmp_path: Path, run_cli) -> None:
     """docs/your-own-problem.md's problem file, then its two commands."""
     (tmp_path / "myproblem.py").write_text(_readme_problem())
     out_json = tmp_path / "my-estimate.json"
-    code, out, err = run_cli(capsys, ["estimate", "--problem", f"{tmp_path / 'myproblem.py'}:make_problem",
-                                      "--points", "4", "--out", str(out_json)])
+    code, out, err = run_cli(["estimate", "--problem", f"{tmp_path / 'myproblem.py'}:make_problem",
+                              "--points", "4", "--out", str(out_json)])
     assert code == 0, err
     assert "lower estimate" in out and out_json.exists()
     est = json.loads(out_json.read_text())
     assert est["problem"]["hvp"] == "central differences of the gradient"
     assert all(v > 0 for v in est["constants"].values())
-    code, out, err = run_cli(capsys, ["plan", "--from-estimate", str(out_json), "--eps", "0.1", "--json"])
+    code, out, err = run_cli(["plan", "--from-estimate", str(out_json), "--eps", "0.1", "--json"])
     assert code == 0, err
     assert all(p["constants_source"]["kind"] == "estimate" for p in json.loads(out))
 
@@ -101,25 +95,25 @@ BAD = [
 
 
 @pytest.mark.parametrize("argv,message", BAD)
-def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, capsys) -> None:
-    code, out, err = run_cli(capsys, argv)
+def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, run_cli) -> None:
+    code, out, err = run_cli(argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err, err
 
 
-def test_not_an_estimate_and_two_sources(tmp_path: Path, estimate_file: Path, capsys) -> None:
+def test_not_an_estimate_and_two_sources(tmp_path: Path, estimate_file: Path, run_cli) -> None:
     other = tmp_path / "x.json"
     other.write_text('{"L": 1}')
-    code, _, err = run_cli(capsys, ["plan", "--from-estimate", str(other), "--eps", "0.1"])
+    code, _, err = run_cli(["plan", "--from-estimate", str(other), "--eps", "0.1"])
     assert code == 2 and err.count("\n") == 1 and "is not the JSON of `mamltheory estimate`" in err
     toml = tmp_path / "c.toml"
     toml.write_text("L = 1\n")
-    code, _, err = run_cli(capsys, ["plan", "--from-estimate", str(estimate_file), "--constants", str(toml),
-                                    "--eps", "0.1"])
+    code, _, err = run_cli(["plan", "--from-estimate", str(estimate_file), "--constants", str(toml),
+                            "--eps", "0.1"])
     assert code == 2 and err.count("\n") == 1 and "cannot be combined with --constants" in err
 
 
-def test_user_object_without_the_protocol(tmp_path: Path, capsys) -> None:
+def test_user_object_without_the_protocol(tmp_path: Path, run_cli) -> None:
     (tmp_path / "bad.py").write_text("class P:\n    d = 3\n\ndef make():\n    return P()\n")
-    code, _, err = run_cli(capsys, ["estimate", "--problem", f"{tmp_path / 'bad.py'}:make"])
+    code, _, err = run_cli(["estimate", "--problem", f"{tmp_path / 'bad.py'}:make"])
     assert code == 2 and err.count("\n") == 1 and "does not implement the problem protocol" in err

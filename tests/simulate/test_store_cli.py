@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 import mamltheory
-from mamltheory.cli import main
 from mamltheory.simulate import make_problem, runner
 from mamltheory.store import ResultStore, config_key
 
@@ -23,17 +22,11 @@ QUICK = ["simulate", "--problem", "quadratic", "--param", "d=3", "--param", "n_t
          "--param", "pool_size=20", "--iterations", "5", "--replicates", "2", "--seed", "3"]
 
 
-def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_json_contract_and_planner_defaults(tmp_path: Path, capsys) -> None:
+def test_json_contract_and_planner_defaults(tmp_path: Path, run_cli) -> None:
     from mamltheory.bounds.planner import plan_kshot
 
     store = str(tmp_path / "r.sqlite")
-    code, out, _ = run_cli(capsys, QUICK + ["--algorithm", "hf-maml", "--json", "--store", store])
+    code, out, _ = run_cli(QUICK + ["--algorithm", "hf-maml", "--json", "--store", store])
     assert code == 0
     obj = json.loads(out)  # stdout is exactly one JSON object
     assert obj["problem"] == "quadratic" and obj["algorithm"] == "hf-maml"
@@ -51,10 +44,10 @@ def test_json_contract_and_planner_defaults(tmp_path: Path, capsys) -> None:
     assert obj["grad_norm"][0][0] == np.linalg.norm(p.meta_gradient(p.initial_point(), cfg["alpha"]))
 
 
-def test_repeated_command_does_no_work(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_repeated_command_does_no_work(tmp_path: Path, run_cli, monkeypatch) -> None:
     store = str(tmp_path / "r.sqlite")
     argv = QUICK + ["--algorithm", "maml", "--json", "--store", store, "--batch", "3,2,2,2", "--step", "0.01"]
-    code, first, _ = run_cli(capsys, argv)
+    code, first, _ = run_cli(argv)
     assert code == 0 and json.loads(first)["cached"] is False
 
     def boom(*a, **k):
@@ -63,7 +56,7 @@ def test_repeated_command_does_no_work(tmp_path: Path, capsys, monkeypatch) -> N
     monkeypatch.setattr(runner, "run", boom)
     import mamltheory.simulate.cached as cached
     monkeypatch.setattr(cached, "run", boom)
-    code, second, err = run_cli(capsys, argv)
+    code, second, err = run_cli(argv)
     a, b = json.loads(first), json.loads(second)
     assert code == 0 and b["cached"] is True and "not recomputed" in err
     assert a["grad_norm"] == b["grad_norm"] and a["key"] == b["key"]
@@ -126,13 +119,13 @@ def test_killed_run_leaves_nothing_partial(tmp_path: Path) -> None:
     (["--param", "pool_size=inf"], "pool_size: must be an integer"),
     (["--delta", "0"], "--delta: must be a positive finite number"),
 ])
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys, extra: list[str], needle: str) -> None:
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, run_cli, extra: list[str], needle: str) -> None:
     argv = QUICK + ["--algorithm", "hf-maml", "--store", str(tmp_path / "s.sqlite")]
     for flag, value in zip(extra[::2], extra[1::2]):
         if flag in argv and flag != "--param":
             i = argv.index(flag)
             argv = argv[:i] + argv[i + 2:]
-    code, out, err = run_cli(capsys, argv + extra)
+    code, out, err = run_cli(argv + extra)
     assert code == 2
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "s.sqlite").exists() or ResultStore(tmp_path / "s.sqlite").keys() == []

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import math
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sweeputil import BASE, PARAMS, to_toml
 
-from mamltheory.cli import main
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import ALGORITHMS
 from mamltheory.simulate.families import QuadraticProblem
@@ -27,23 +25,14 @@ ALPHA_MAX = 1 / (6 * make_problem("quadratic", **PARAMS).constants.L)  # Theorem
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def invoke(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse's own errors (OneLineParser)
-            code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_rejected(argv_tail: list[str], config_text: str | None, expected_key: str | None = None) -> None:
+def assert_rejected(run_cli: Callable[[list[str]], tuple[int, str, str]], argv_tail: list[str],
+                    config_text: str | None, expected_key: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "fuzz.toml"
         if config_text is not None:
             config.write_text(config_text, encoding="utf-8")
         store = Path(tmp) / "store.sqlite"
-        code, out, err = invoke(["sweep", str(config), "--store", str(store), *argv_tail])
+        code, out, err = run_cli(["sweep", str(config), "--store", str(store), *argv_tail])
         assert code == 2, (code, err, config_text)
         # "mamltheory: " when argparse's top-level parser reports an unrecognised argument
         assert err.startswith(("mamltheory sweep: ", "mamltheory: ")), err
@@ -129,7 +118,7 @@ def _is_bad_value(field: str, value: Any) -> bool:
 
 @SETTINGS
 @given(field=st.sampled_from(sorted(BAD)), data=st.data(), where=st.sampled_from(["base", "grid", "runs"]))
-def test_bad_field_value(field: str, data: Any, where: str) -> None:
+def test_bad_field_value(field: str, data: Any, where: str, run_cli) -> None:
     value = data.draw(BAD[field])
     if not _is_bad_value(field, value):
         return
@@ -147,12 +136,12 @@ def test_bad_field_value(field: str, data: Any, where: str) -> None:
         key = f"runs[1].{field}"
     if field in ("alpha", "seed", "step", "delta") and where != "base":
         doc["base"].pop(field, None)
-    assert_rejected([], to_toml(doc), key)
+    assert_rejected(run_cli, [], to_toml(doc), key)
 
 
 @SETTINGS
 @given(param=bad_param(), where=st.sampled_from(["base", "grid", "runs"]))
-def test_bad_problem_parameter(param: tuple[str, Any], where: str) -> None:
+def test_bad_problem_parameter(param: tuple[str, Any], where: str, run_cli) -> None:
     name, value = param
     doc = copy.deepcopy(VALID)
     if where == "base":
@@ -164,12 +153,12 @@ def test_bad_problem_parameter(param: tuple[str, Any], where: str) -> None:
     else:
         doc["runs"] = [{"params": {name: value}}]
         path = ("runs", 0, "params", name)
-    assert_rejected([], to_toml(doc), dotted(path))
+    assert_rejected(run_cli, [], to_toml(doc), dotted(path))
 
 
 @SETTINGS
 @given(level=st.sampled_from(["top", "base", "grid", "runs"]), name=st.text(min_size=1, max_size=10))
-def test_unknown_key(level: str, name: str) -> None:
+def test_unknown_key(level: str, name: str, run_cli) -> None:
     allowed = set(TOP_FIELDS) if level == "top" else set(RUN_FIELDS)
     if name in allowed:
         return
@@ -180,13 +169,13 @@ def test_unknown_key(level: str, name: str) -> None:
         doc["runs"] = [{name: 1}]
     else:
         doc[level][name] = [1] if level == "grid" else 1
-    assert_rejected([], to_toml(doc))
+    assert_rejected(run_cli, [], to_toml(doc))
 
 
 @SETTINGS
 @given(case=st.sampled_from(["empty-axis", "empty-grid", "empty-runs", "no-runs", "empty-params"]),
        field=st.sampled_from(sorted(RUN_FIELDS)))
-def test_empty_grids(case: str, field: str) -> None:
+def test_empty_grids(case: str, field: str, run_cli) -> None:
     doc = copy.deepcopy(VALID)
     if case == "empty-axis":
         doc["grid"][field] = {} if field == "params" else []
@@ -204,18 +193,18 @@ def test_empty_grids(case: str, field: str) -> None:
         text += "\n[grid]\n"
     if case == "empty-runs":
         text = text.replace("runs = []", "") + "runs = []\n"
-    assert_rejected([], text)
+    assert_rejected(run_cli, [], text)
 
 
 @SETTINGS
 @given(text=st.text(max_size=200))
-def test_arbitrary_text(text: str) -> None:
-    assert_rejected([], text)
+def test_arbitrary_text(text: str, run_cli) -> None:
+    assert_rejected(run_cli, [], text)
 
 
 @SETTINGS
 @given(data=st.data())
-def test_bad_flags(data: Any) -> None:
+def test_bad_flags(data: Any, run_cli) -> None:
     def not_count(s: str) -> bool:
         try:
             return int(s) < 1
@@ -239,18 +228,18 @@ def test_bad_flags(data: Any) -> None:
                                                   "--max-attempts", "--retry-failed", "--json", "--help"))).map(
             lambda f: [f]),
     ))
-    assert_rejected(flags, to_toml(VALID))
+    assert_rejected(run_cli, flags, to_toml(VALID))
 
 
-def test_missing_or_unreadable_config() -> None:
-    assert_rejected([], None)  # no such file
+def test_missing_or_unreadable_config(run_cli) -> None:
+    assert_rejected(run_cli, [], None)  # no such file
     with tempfile.TemporaryDirectory() as tmp:
-        code, _, err = invoke(["sweep", tmp, "--store", str(Path(tmp) / "s.sqlite")])  # a directory
+        code, _, err = run_cli(["sweep", tmp, "--store", str(Path(tmp) / "s.sqlite")])  # a directory
         assert code == 2 and "cannot read the sweep config" in err and len(err.splitlines()) == 1
         assert not (Path(tmp) / "s.sqlite").exists()
 
 
-def test_unreachable_scheduler_is_bad_input(monkeypatch) -> None:
+def test_unreachable_scheduler_is_bad_input(monkeypatch, run_cli) -> None:
     import mamltheory.sweep.executors as executors
 
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 1.0)
@@ -258,7 +247,7 @@ def test_unreachable_scheduler_is_bad_input(monkeypatch) -> None:
         config = Path(tmp) / "fuzz.toml"
         config.write_text(to_toml(VALID))
         store = Path(tmp) / "s.sqlite"
-        code, out, err = invoke(["sweep", str(config), "--store", str(store), "--scheduler", "tcp://127.0.0.1:9"])
+        code, out, err = run_cli(["sweep", str(config), "--store", str(store), "--scheduler", "tcp://127.0.0.1:9"])
         assert code == 2 and out == "" and not store.exists()
         assert err.startswith("mamltheory sweep: --scheduler: cannot connect to tcp://127.0.0.1:9 (")
         assert len(err.splitlines()) == 1

@@ -3,6 +3,8 @@ observed quantities match closed forms derived by hand on least-squares pools.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -33,7 +35,12 @@ class WrongHessian(QuadraticProblem):
 
 @pytest.fixture(scope="module")
 def quick_run() -> list:
-    return lc.lemma_checks(quick=True, seed=0)
+    """The quick families and points with a fifth of the Monte Carlo draws (3 s instead of 15 s); the quick
+    sizes themselves run in tests/verify/test_verify_quick.py (`-m slow`)."""
+    fewer_draws = dataclasses.replace(lc.QUICK, n_mc_points=6, beta_draws=2000, inner_draws=200)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lc, "QUICK", fewer_draws)
+        return lc.lemma_checks(quick=True, seed=0)
 
 
 def test_quick_run_holds_on_every_honest_family(quick_run: list) -> None:
@@ -44,9 +51,15 @@ def test_quick_run_holds_on_every_honest_family(quick_run: list) -> None:
         assert r.tight is False
 
 
-def test_quick_run_reproducible(quick_run: list) -> None:
-    again = lc.lemma_checks(quick=True, seed=0)
-    assert [r.ratio for r in again] == [r.ratio for r in quick_run]
+def test_quick_run_reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seeding does not depend on the sizes: checked on small ones, a second run of the full quick sizes costs
+    # as much as the first. A different seed must give different numbers (the seed is really used).
+    tiny = {name: {"d": 3, "n_tasks": 4, "pool_size": 16} for name in lc.QUICK.family_params}
+    monkeypatch.setattr(lc, "QUICK", dataclasses.replace(lc.QUICK, family_params=tiny, n_points=20, n_traj=4,
+                                                         n_mc_points=3, beta_draws=500, inner_draws=50))
+    first = [r.ratio for r in lc.lemma_checks(quick=True, seed=0)]
+    assert [r.ratio for r in lc.lemma_checks(quick=True, seed=0)] == first
+    assert [r.ratio for r in lc.lemma_checks(quick=True, seed=1)] != first
 
 
 def test_hvp_ratio_never_exceeds_taylor_half(quick_run: list) -> None:

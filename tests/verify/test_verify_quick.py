@@ -1,4 +1,5 @@
-"""`mamltheory verify --quick` end to end: what the pytest suite runs of the verification (about a minute)."""
+"""`mamltheory verify --quick` end to end (slow: `python -m pytest -m slow`); the default run covers each
+section with smaller sizes in test_verify_sections.py."""
 
 import pytest
 
