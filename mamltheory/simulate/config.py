@@ -12,6 +12,7 @@ from typing import Any
 
 from mamltheory.bounds.theorems import lemma_alpha_max, hf_delta, step_divisor, theorem_for_algorithm
 from mamltheory.errors import InputError
+from mamltheory.parsing import SEED_MAX
 from mamltheory.simulate.algorithms import ALGORITHMS, USES_D_H
 from mamltheory.simulate.families import PoolProblem
 from mamltheory.simulate.resources import check_run_memory
@@ -97,7 +98,7 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
                                 f"(L = {c.L:.6g}; Lemmas 4.9-4.12), got {alpha}")
     iterations = check_int("iterations", iterations, 1, MAX_ITERATIONS)
     replicates = check_int("replicates", replicates, 1)
-    seed = check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0, SEED_MAX)  # one seed range for every command
     k_shot = check_int("k_shot", k_shot, 1)
     chunk = None if hessian_chunk is None else check_int("hessian_chunk", hessian_chunk, 1)
     given_batch = None if batch is None else check_ints("batch", batch, BATCH_NAMES)
