@@ -46,26 +46,30 @@ def one_line_exit_2(code: int, out: str, err: str, path: Path | str) -> None:
 
 
 # ---- a stale result is impossible ---------------------------------------------------------------
-def test_edited_source_changes_the_key(tmp_path: Path) -> None:
+def test_edited_source_changes_the_key(tmp_path: Path, run_cli) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(Path(mamltheory.__file__).parent, copy / "mamltheory",
                     ignore=shutil.ignore_patterns("__pycache__"))
     store = tmp_path / "s.sqlite"
     argv = [*QUICK, "--json", "--store", str(store)]
 
-    def simulate() -> dict:
+    def simulate() -> dict:  # a fresh process on the copy
         done = subprocess_cli(argv, str(copy))
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
-    first, second = simulate(), simulate()
+    # computed here, served to a fresh process on the byte-identical copy: the key is the code's, not its place
+    code, out, err = run_cli(argv)
+    assert code == 0, err
+    first, second = json.loads(out), simulate()
     assert (first["cached"], second["cached"]) == (False, True) and first["key"] == second["key"]
     algorithms = copy / "mamltheory" / "simulate" / "algorithms.py"
     algorithms.write_text(algorithms.read_text() + "\n# an edited comment\n")
     third = simulate()
     assert third["cached"] is False and third["key"] != first["key"]
     assert numbers(third) == numbers(first)  # a comment changes the key, not the numbers
-    assert simulate()["cached"] is True
+    with ResultStore(store) as s:  # and the edited code's result is stored under its own key, beside the first
+        assert s.get(third["key"]) is not None and s.get(first["key"]) is not None
 
     def verify_hash() -> str:
         done = subprocess.run([sys.executable, "-c", "from mamltheory.store import code_hash; "
