@@ -1,8 +1,8 @@
 """Fuzz the CLI of `plan`, `simulate` and `estimate` with garbage and extreme flag values (issue 9).
 
-Every invocation, run in-process through the `run_cli` fixture (tests/conftest.py), must end with exit status 0 or 2 and
-never with an uncaught exception or a traceback. Size flags (iterations, replicates, points, ...) draw
-only small or invalid values, so that a valid run is tiny.
+Every invocation, run in-process through the `run_cli` fixture (tests/conftest.py), must end with exit
+status 0 or 2 and never with an uncaught exception or a traceback. Size flags (iterations, replicates,
+points, ...) draw only small or invalid values, so that a valid run is tiny.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,25 +66,20 @@ def check(run_cli, argv: list[str]) -> None:
         assert len(lines) >= 1 and lines[-1].startswith("mamltheory"), f"{argv!r}: {text[-2000:]}"
 
 
-FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The fuzzed invocations of each command: its flags' values drawn on top of a valid base command.
+FUZZED = {
+    "plan": invocation("plan", PLAN_FLAGS, ["--L", "1", "--rho", "1", "--sigma", "0.5", "--sigma-tilde", "1",
+                                            "--sigma-h", "1", "--eps", "0.1", "--initial-gap", "10"]),
+    "simulate": invocation("simulate", SIM_FLAGS, ["--problem", "quadratic", "--algorithm", "fo-maml",
+                                                   "--iterations", "2", "--replicates", "1", "--k-shot", "2",
+                                                   "--param", "d=2"]),
+    "estimate": invocation("estimate", EST_FLAGS, ["--problem", "quadratic", "--points", "2", "--run-steps", "1",
+                                                   "--param", "d=2"]),
+}
 
 
-@FUZZ
-@given(invocation("plan", PLAN_FLAGS, ["--L", "1", "--rho", "1", "--sigma", "0.5", "--sigma-tilde", "1",
-                                       "--sigma-h", "1", "--eps", "0.1", "--initial-gap", "10"]))
-def test_fuzz_plan(run_cli, argv: list[str]) -> None:
-    check(run_cli, argv)
-
-
-@FUZZ
-@given(invocation("simulate", SIM_FLAGS, ["--problem", "quadratic", "--algorithm", "fo-maml", "--iterations", "2",
-                                           "--replicates", "1", "--k-shot", "2", "--param", "d=2"]))
-def test_fuzz_simulate(run_cli, argv: list[str]) -> None:
-    check(run_cli, argv)
-
-
-@FUZZ
-@given(invocation("estimate", EST_FLAGS, ["--problem", "quadratic", "--points", "2", "--run-steps", "1",
-                                           "--param", "d=2"]))
-def test_fuzz_estimate(run_cli, argv: list[str]) -> None:
-    check(run_cli, argv)
+@pytest.mark.parametrize("command", list(FUZZED))
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz(run_cli, command: str, data: st.DataObject) -> None:
+    check(run_cli, data.draw(FUZZED[command], label="argv"))
