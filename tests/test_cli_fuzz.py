@@ -1,21 +1,18 @@
 """Fuzz the CLI of `plan`, `simulate` and `estimate` with garbage and extreme flag values (issue 9).
 
-Every invocation, run in-process through `mamltheory.cli.main`, must end with exit status 0 or 2 and
-never with an uncaught exception or a traceback. Size flags (iterations, replicates, points, ...) draw
-only small or invalid values, so that a valid run is tiny.
+Every invocation, run in-process through the `run_cli` fixture (tests/conftest.py), must end with exit
+status 0 or 2 and never with an uncaught exception or a traceback. Size flags (iterations, replicates,
+points, ...) draw only small or invalid values, so that a valid run is tiny.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from mamltheory.cli import main
 
 # Values no flag should choke on: empty, non-finite, negative, overflowing, underflowing, huge integers,
 # Python syntax, lists, unicode, whitespace.
@@ -56,18 +53,12 @@ def invocation(command: str, flags: dict[str, list[str]], base: list[str]) -> st
     return st.tuples(extra, switches).map(lambda t: [command, *base, *t[0], *t[1]])
 
 
-def check(argv: list[str]) -> None:
+def check(run_cli, argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         argv = [a.replace("OUT", tmp) for a in argv]
         if argv[0] == "simulate":
             argv += ["--store", str(Path(tmp) / "s.sqlite")]
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(argv)
-            except SystemExit as exc:  # argparse's own errors and --help
-                code = exc.code
-    text = err.getvalue()
+        code, _, text = run_cli(argv)
     assert code in (0, 2), f"{argv!r} -> exit {code}: {text[-2000:]}"
     assert "Traceback" not in text, f"{argv!r}: {text[-2000:]}"
     if code == 2:
@@ -75,25 +66,20 @@ def check(argv: list[str]) -> None:
         assert len(lines) >= 1 and lines[-1].startswith("mamltheory"), f"{argv!r}: {text[-2000:]}"
 
 
-FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The fuzzed invocations of each command: its flags' values drawn on top of a valid base command.
+FUZZED = {
+    "plan": invocation("plan", PLAN_FLAGS, ["--L", "1", "--rho", "1", "--sigma", "0.5", "--sigma-tilde", "1",
+                                            "--sigma-h", "1", "--eps", "0.1", "--initial-gap", "10"]),
+    "simulate": invocation("simulate", SIM_FLAGS, ["--problem", "quadratic", "--algorithm", "fo-maml",
+                                                   "--iterations", "2", "--replicates", "1", "--k-shot", "2",
+                                                   "--param", "d=2"]),
+    "estimate": invocation("estimate", EST_FLAGS, ["--problem", "quadratic", "--points", "2", "--run-steps", "1",
+                                                   "--param", "d=2"]),
+}
 
 
-@FUZZ
-@given(invocation("plan", PLAN_FLAGS, ["--L", "1", "--rho", "1", "--sigma", "0.5", "--sigma-tilde", "1",
-                                       "--sigma-h", "1", "--eps", "0.1", "--initial-gap", "10"]))
-def test_fuzz_plan(argv: list[str]) -> None:
-    check(argv)
-
-
-@FUZZ
-@given(invocation("simulate", SIM_FLAGS, ["--problem", "quadratic", "--algorithm", "fo-maml", "--iterations", "2",
-                                           "--replicates", "1", "--k-shot", "2", "--param", "d=2"]))
-def test_fuzz_simulate(argv: list[str]) -> None:
-    check(argv)
-
-
-@FUZZ
-@given(invocation("estimate", EST_FLAGS, ["--problem", "quadratic", "--points", "2", "--run-steps", "1",
-                                           "--param", "d=2"]))
-def test_fuzz_estimate(argv: list[str]) -> None:
-    check(argv)
+@pytest.mark.parametrize("command", list(FUZZED))
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz(run_cli, command: str, data: st.DataObject) -> None:
+    check(run_cli, data.draw(FUZZED[command], label="argv"))

@@ -1,7 +1,8 @@
 """Ctrl-C: one line on stderr naming what was kept, exit 130, no traceback, the store intact (issue 9).
 
-Each command runs as a subprocess in its own process group; once it is working (its store exists, plus
-a moment), SIGINT goes to the whole group, as a terminal's Ctrl-C does (sweep workers receive it too).
+Each command runs as a subprocess in its own process group; once it is working (its store exists, for a
+sweep both workers have begun a run, plus a moment), SIGINT goes to the whole group, as a terminal's
+Ctrl-C does (sweep workers receive it too).
 """
 
 from __future__ import annotations
@@ -12,19 +13,24 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from mamltheory.sweep.worker import TRACE_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def interrupt(args: list[str], cwd: Path, store: Path, settle: float = 1.5) -> tuple[int, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def interrupt(args: list[str], cwd: Path, store: Path, settle: float = 0.5,
+              working: Callable[[], bool] = lambda: True, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """SIGINT to the command's process group once its store exists and `working()` holds, plus `settle` s."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "mamltheory.cli", *args], cwd=cwd, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
-    while not store.exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not (store.exists() and working()) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(settle)
     assert proc.poll() is None, f"finished before the interrupt: {proc.stderr.read()}"
@@ -62,8 +68,14 @@ def test_sweep_interrupted_workers_quiet(tmp_path: Path) -> None:
     (tmp_path / "long.toml").write_text(
         'name = "long"\n[base]\nproblem = "quadratic"\nalgorithm = "fo-maml"\niterations = 2000000\n'
         f"replicates = 2\n{runs}", encoding="utf-8")
+    trace = tmp_path / "trace"  # each worker appends "start KEY PID" as it begins a run
+
+    def both_workers_running() -> bool:
+        lines = trace.read_text().splitlines() if trace.exists() else []
+        return len({line.split()[2] for line in lines if line.startswith("start ")}) == 2
+
     code, err = interrupt(["sweep", "long.toml", "--workers", "2", "--store", str(store)], tmp_path, store,
-                          settle=4.0)  # the workers are spawned and running
+                          working=both_workers_running, env={TRACE_ENV: str(trace)})
     check(code, err, store, "sweep")
     assert "finished runs are kept" in err
 

@@ -16,7 +16,6 @@ import pytest
 
 import mamltheory
 import mamltheory.store as store_module
-from mamltheory.cli import main
 from mamltheory.errors import StoreError
 from mamltheory.store import ResultStore, config_key
 
@@ -26,12 +25,6 @@ QUICK = ["simulate", "--problem", "quadratic", "--param", "d=3", "--param", "n_t
 TIMING = ("seconds", "record_seconds")
 PAGE = 4096  # SQLite's default page size, the store's
 SOURCE = str(Path(mamltheory.__file__).parent.parent)  # PYTHONPATH of the package under test
-
-
-def cli(capsys, argv: list[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def numbers(obj: dict) -> dict:
@@ -53,26 +46,30 @@ def one_line_exit_2(code: int, out: str, err: str, path: Path | str) -> None:
 
 
 # ---- a stale result is impossible ---------------------------------------------------------------
-def test_edited_source_changes_the_key(tmp_path: Path) -> None:
+def test_edited_source_changes_the_key(tmp_path: Path, run_cli) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(Path(mamltheory.__file__).parent, copy / "mamltheory",
                     ignore=shutil.ignore_patterns("__pycache__"))
     store = tmp_path / "s.sqlite"
     argv = [*QUICK, "--json", "--store", str(store)]
 
-    def simulate() -> dict:
+    def simulate() -> dict:  # a fresh process on the copy
         done = subprocess_cli(argv, str(copy))
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
-    first, second = simulate(), simulate()
+    # computed here, served to a fresh process on the byte-identical copy: the key is the code's, not its place
+    code, out, err = run_cli(argv)
+    assert code == 0, err
+    first, second = json.loads(out), simulate()
     assert (first["cached"], second["cached"]) == (False, True) and first["key"] == second["key"]
     algorithms = copy / "mamltheory" / "simulate" / "algorithms.py"
     algorithms.write_text(algorithms.read_text() + "\n# an edited comment\n")
     third = simulate()
     assert third["cached"] is False and third["key"] != first["key"]
     assert numbers(third) == numbers(first)  # a comment changes the key, not the numbers
-    assert simulate()["cached"] is True
+    with ResultStore(store) as s:  # and the edited code's result is stored under its own key, beside the first
+        assert s.get(third["key"]) is not None and s.get(first["key"]) is not None
 
     def verify_hash() -> str:
         done = subprocess.run([sys.executable, "-c", "from mamltheory.store import code_hash; "
@@ -113,9 +110,9 @@ def test_verification_record_key_is_the_code(tmp_path: Path, monkeypatch) -> Non
 
 
 # ---- checksums -------------------------------------------------------------------------------
-def test_edited_digit_in_a_stored_result_is_recomputed(tmp_path: Path, capsys) -> None:
+def test_edited_digit_in_a_stored_result_is_recomputed(tmp_path: Path, run_cli) -> None:
     path = tmp_path / "d.sqlite"
-    code, out, _ = cli(capsys, [*QUICK, "--json", "--store", str(path)])
+    code, out, _ = run_cli([*QUICK, "--json", "--store", str(path)])
     first = json.loads(out)
     assert code == 0 and first["cached"] is False
     value = repr(first["grad_norm"][3][1])
@@ -129,14 +126,14 @@ def test_edited_digit_in_a_stored_result_is_recomputed(tmp_path: Path, capsys) -
     con.close()
     with ResultStore(path) as s:
         assert s.get(first["key"]) is None and first["key"] in s.discarded  # never served
-    code, out, err = cli(capsys, [*QUICK, "--json", "--store", str(path)])
+    code, out, err = run_cli([*QUICK, "--json", "--store", str(path)])
     again = json.loads(out)
     assert code == 0 and again["cached"] is False and again["key"] == first["key"]
     assert numbers(again) == numbers(first)  # the fresh value is the original computation
     assert again["grad_norm"][3][1] == first["grad_norm"][3][1]
-    code, out, _ = cli(capsys, ["store", "check", str(path)])  # the bad row was replaced
+    code, out, _ = run_cli(["store", "check", str(path)])  # the bad row was replaced
     assert code == 0 and out == f"{path}: intact, 1 results (1 simulate), 0 sweeps\n"
-    code, out, _ = cli(capsys, [*QUICK, "--json", "--store", str(path)])
+    code, out, _ = run_cli([*QUICK, "--json", "--store", str(path)])
     assert code == 0 and json.loads(out)["cached"] is True
 
 
@@ -181,7 +178,7 @@ def damage(path: Path, how: str) -> None:
                                       ("not-sqlite", "is not a mamltheory result store (not an SQLite file)"),
                                       ("old-schema", "was written by an older mamltheory"),
                                       ("other-tables", "is not a mamltheory result store (tables: notes)")])
-def test_damaged_store_is_one_line_exit_2(tmp_path: Path, capsys, how: str, what: str) -> None:
+def test_damaged_store_is_one_line_exit_2(tmp_path: Path, run_cli, how: str, what: str) -> None:
     path = tmp_path / "bad.sqlite"
     make_store(path, 40)
     assert path.stat().st_size > 20 * PAGE  # multi-page
@@ -189,7 +186,7 @@ def test_damaged_store_is_one_line_exit_2(tmp_path: Path, capsys, how: str, what
     before = path.read_bytes()
     for argv in ([*QUICK, "--store", str(path)], ["report", "--sweep", "x", "--store", str(path)],
                  ["store", "check", str(path)]):
-        code, out, err = cli(capsys, argv)
+        code, out, err = run_cli(argv)
         one_line_exit_2(code, out, err, path)
         assert what in err
         assert "store repair" in err or how in ("not-sqlite", "other-tables")
@@ -199,7 +196,7 @@ def test_damaged_store_is_one_line_exit_2(tmp_path: Path, capsys, how: str, what
     one_line_exit_2(done.returncode, done.stdout, done.stderr, path)
 
 
-def test_repair_keeps_every_intact_row(tmp_path: Path, capsys) -> None:
+def test_repair_keeps_every_intact_row(tmp_path: Path, run_cli) -> None:
     path = tmp_path / "r.sqlite"
     rows = make_store(path, 60)
     with ResultStore(path) as s:
@@ -221,27 +218,27 @@ def test_repair_keeps_every_intact_row(tmp_path: Path, capsys) -> None:
     path.write_bytes(data[:page * PAGE] + b"\xde\xad\xbe\xef" * 1024 + data[(page + 1) * PAGE:])
     damaged_bytes = path.read_bytes()
 
-    code, out, err = cli(capsys, ["store", "check", str(path)])
+    code, out, err = run_cli(["store", "check", str(path)])
     one_line_exit_2(code, out, err, path)
-    code, out, err = cli(capsys, ["store", "repair", str(path)])
+    code, out, err = run_cli(["store", "repair", str(path)])
     kept = 60 - len(lost) - 1
     assert code == 0 and err == "" and out.count("\n") == 1
     assert out.startswith(f"repaired {path}: kept {kept} results ({len(lost) + 1} dropped: ")
     assert "1 sweeps, 60 sweep memberships, 1 failure records" in out
     aside = Path(re.search(r"the damaged original is (\S+)", out).group(1))
     assert aside.name.startswith("r.sqlite.damaged-") and aside.read_bytes() == damaged_bytes
-    code, out, _ = cli(capsys, ["store", "check", str(path)])
+    code, out, _ = run_cli(["store", "check", str(path)])
     assert code == 0 and out == f"{path}: intact, {kept} results ({kept} simulate), 1 sweeps\n"
     with ResultStore(path) as s:
         assert s.finished(keys) == set(keys) - lost - {keys[5]}
         for k in s.finished(keys):
             assert (s.config(k), s.get(k)) == rows[k]
         assert len(s.sweep("grid")["runs"]) == 60 and s.failed(["f" * 64])["f" * 64]["attempts"] == 3
-    code, out, _ = cli(capsys, ["store", "repair", str(path)])  # an intact store is left alone
+    code, out, _ = run_cli(["store", "repair", str(path)])  # an intact store is left alone
     assert code == 0 and out.endswith("; nothing to repair\n")
 
 
-def test_repair_of_an_old_schema_file_keeps_its_sweeps(tmp_path: Path, capsys) -> None:
+def test_repair_of_an_old_schema_file_keeps_its_sweeps(tmp_path: Path, run_cli) -> None:
     path = tmp_path / "old.sqlite"
     damage(path, "old-schema")
     con = sqlite3.connect(path)
@@ -250,23 +247,23 @@ def test_repair_of_an_old_schema_file_keeps_its_sweeps(tmp_path: Path, capsys) -
     con.execute("INSERT INTO sweeps VALUES ('s', 's.toml', 'x', 1, 2)")
     con.commit()
     con.close()
-    code, out, _ = cli(capsys, ["store", "repair", str(path)])
+    code, out, _ = run_cli(["store", "repair", str(path)])
     assert code == 0 and "kept 0 results (1 dropped: " in out and "1 sweeps" in out
-    assert cli(capsys, [*QUICK, "--store", str(path)])[0] == 0
+    assert run_cli([*QUICK, "--store", str(path)])[0] == 0
 
 
 # ---- unusable paths and read-only stores ------------------------------------------------------
-def test_folder_and_missing_folder_are_one_line(tmp_path: Path, capsys) -> None:
+def test_folder_and_missing_folder_are_one_line(tmp_path: Path, run_cli) -> None:
     missing = tmp_path / "missing" / "s.sqlite"
     for argv, path, what in (([*QUICK, "--store", str(tmp_path)], tmp_path, "is a folder, not a store file"),
                              (["store", "check", str(tmp_path)], tmp_path, "is a folder, not a store file"),
                              ([*QUICK, "--store", str(missing)], missing, f"the folder {missing.parent} does not exist"),
                              (["store", "check", str(missing)], missing, "no such store file")):
-        code, out, err = cli(capsys, argv)
+        code, out, err = run_cli(argv)
         one_line_exit_2(code, out, err, path)
         assert what in err
     assert not (tmp_path / "missing").exists()
-    code, out, err = cli(capsys, ["store", "check", str(tmp_path / "none.sqlite")])
+    code, out, err = run_cli(["store", "check", str(tmp_path / "none.sqlite")])
     one_line_exit_2(code, out, err, tmp_path / "none.sqlite")
 
 
@@ -286,11 +283,11 @@ def as_unprivileged() -> list[str]:
 
 
 @pytest.mark.parametrize("read_only", ["file", "folder"])
-def test_read_only_store_serves_cached_runs(tmp_path: Path, capsys, read_only: str) -> None:
+def test_read_only_store_serves_cached_runs(tmp_path: Path, run_cli, read_only: str) -> None:
     folder = tmp_path / "ro"
     folder.mkdir()
     path = folder / "s.sqlite"
-    code, out, _ = cli(capsys, [*QUICK, "--json", "--store", str(path)])
+    code, out, _ = run_cli([*QUICK, "--json", "--store", str(path)])
     first = json.loads(out)
     wrap = as_unprivileged()
     target = path if read_only == "file" else folder

@@ -64,7 +64,35 @@ def make_problem(name: str, **params: Any) -> PoolProblem:
         )
     checked = {k: _check_param(name, k, v) for k, v in params.items()}
     check_problem_memory(name, {**cls.defaults, **checked})  # before the pools are allocated
-    return cls(**checked)
+    try:
+        return cls(**checked)
+    except InputError as err:
+        if err.field is not None:
+            raise
+        raise _blame(name, checked, str(err)) from None
+
+
+def _refused(name: str, params: dict[str, Any]) -> bool:
+    try:
+        FAMILIES[name](**params)
+    except InputError:
+        return True
+    return False
+
+
+def _blame(name: str, params: dict[str, Any], rule: str) -> InputError:
+    """The family's own refusal (non-finite pools or certificates, a constant out of range) named after
+    the given parameters that cause it. The defaults give a valid family, so the given real values are
+    the suspects; with several, those refused on their own (at the given sizes) are named, or all of them."""
+    sizes = {k: v for k, v in params.items() if k in _INT_PARAMS}
+    suspects = sorted(k for k in params if k not in _INT_PARAMS)
+    if len(suspects) > 1:
+        suspects = [k for k in suspects if _refused(name, {**sizes, k: params[k]})] or suspects
+    named = suspects or sorted(params)
+    if not named:
+        return InputError(f"problem {name!r}: {rule}", field="problem")
+    values = f" (with {', '.join(f'{k} = {params[k]!r}' for k in named)})" if len(named) > 1 else ""
+    return InputError(f"{named[0]}: {rule}{values}", field=f"params.{named[0]}")
 
 
 __all__ = ["FAMILIES", "make_problem", "PoolProblem", "TanhRegression", "NonconvexLogistic", "QuadraticProblem"]

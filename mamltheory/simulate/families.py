@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mamltheory.assumptions import ProblemConstants
+from mamltheory.errors import InputError
 from mamltheory.simulate import tasks as exact
 
 Array = np.ndarray
@@ -60,6 +61,9 @@ def poly_sup_abs(coeffs: Array, lo: float = -1.0, hi: float = 1.0) -> float:
             if abs(r.imag) <= 1e-12 and lo <= r.real <= hi:
                 cands.append(float(r.real))
     return float(max(abs(p(c)) for c in cands))
+
+
+CONSTANT_SYMBOLS = {"L": "L", "rho": "ρ", "sigma": "σ", "sigma_tilde": "σ̃", "sigma_H": "σ_H"}
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,28 @@ class PoolProblem(ABC):
         # Flat views so that one np.take gathers a whole (R, B, D) batch.
         self.X_flat = self.X.reshape(self.n_tasks * self.pool_size, self.d)
         self.y_flat = self.y.reshape(-1)
-        self.certificates = self._certify()
+        self.certificates = self._certified()
         self.constants = ProblemConstants(**{c.name: c.value for c in self.certificates})
+
+    def _certified(self) -> list[Certificate]:
+        """`_certify()`, refused (InputError without a field; make_problem names the parameters) unless finite.
+
+        Extreme parameters (a huge radius, noise or spread) make a certificate exceed the float range:
+        there the overflow is the honest value (+inf), so it is computed quietly and refused after.
+        """
+        if not (np.isfinite(self.X).all() and np.isfinite(self.y).all()):
+            raise InputError("the task pools must be finite; generating them overflowed")
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                certificates = self._certify()
+            except np.linalg.LinAlgError:  # eigvalsh of a second-moment matrix that overflowed
+                raise InputError("the certified constants must be finite; got L = inf "
+                                 "(the pools' second moments overflow)") from None
+        bad = [c for c in certificates if not math.isfinite(c.value)]
+        if bad:
+            got = ", ".join(f"{CONSTANT_SYMBOLS[c.name]} = {c.value}" for c in bad)
+            raise InputError(f"the certified constants must be finite; got {got}")
+        return certificates
 
     # ---- link and regulariser (subclasses) -------------------------------------------------
     @abstractmethod

@@ -10,16 +10,16 @@ import pytest
 
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds import planner
-from mamltheory.cli import main
 
 OWN_PROBLEM = Path(__file__).resolve().parents[2] / "docs" / "your-own-problem.md"
 
 
 @pytest.fixture(scope="module")
-def estimate_file(tmp_path_factory) -> Path:
+def estimate_file(tmp_path_factory, run_cli) -> Path:
     path = tmp_path_factory.mktemp("est") / "e.json"
-    assert main(["estimate", "--problem", "tanh-regression", "--param", "d=6", "--param", "n_tasks=8",
-                 "--points", "4", "--out", str(path), "--json"]) == 0
+    code, _, err = run_cli(["estimate", "--problem", "tanh-regression", "--param", "d=6", "--param", "n_tasks=8",
+                            "--points", "4", "--out", str(path), "--json"])
+    assert code == 0, err
     return path
 
 

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from mamltheory.cli import main
-
 
 @pytest.mark.parametrize("flags, start", [
     (["--iterations", "1e30"], "--iterations: must be an integer >= 1"),
@@ -16,9 +14,10 @@ from mamltheory.cli import main
     (["--step", "-1"], "--step: must be a positive finite number"),
     (["--alpha", "100"], "--alpha: must lie in (0, 1/L]"),
 ])
-def test_bad_flag_is_one_line(capsys, tmp_path: Path, flags: list[str], start: str) -> None:
+def test_bad_flag_is_one_line(run_cli, tmp_path: Path, flags: list[str], start: str) -> None:
     store = tmp_path / "r.sqlite"
-    code = main(["simulate", "--problem", "quadratic", "--algorithm", "fo-maml", "--store", str(store), *flags])
-    err = capsys.readouterr().err.strip().splitlines()
+    code, _, err = run_cli(["simulate", "--problem", "quadratic", "--algorithm", "fo-maml", "--store", str(store),
+                            *flags])
+    err = err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("mamltheory simulate: " + start), err
     assert not store.exists()

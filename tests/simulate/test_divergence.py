@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 import math
 
-from mamltheory.cli import main
 from mamltheory.sweep.worker import final_stats
 
 
-def test_overflowing_norm_with_finite_iterate_is_divergence(tmp_path, capsys):
+def test_overflowing_norm_with_finite_iterate_is_divergence(tmp_path, run_cli):
     # FO-MAML on the quadratic with the constant step β = 1e6 (L ≈ 17): each step multiplies ‖w‖ by
     # about β·(curvature) ~ 1e6, so ‖∇F(w_k)‖ ~ 1e6^k and F(w_k) ~ ‖w_k‖² ~ 1e12^k. F passes the float
     # maximum 1.8e308 near k = 308/12.5 ≈ 24 while ‖w_k‖ ~ 1e154 is still finite: the iterate alone
     # never flags it, and before 30 iterations every replicate is in that regime.
-    code = main(["simulate", "--problem", "quadratic", "--algorithm", "fo-maml", "--step", "1e6",
-                 "--iterations", "30", "--json", "--store", str(tmp_path / "s.sqlite")])
-    assert code == 0
-    res = json.loads(capsys.readouterr().out)
+    code, out, err = run_cli(["simulate", "--problem", "quadratic", "--algorithm", "fo-maml", "--step", "1e6",
+                              "--iterations", "30", "--json", "--store", str(tmp_path / "s.sqlite")])
+    assert code == 0, err
+    res = json.loads(out)
     R = len(res["replicates"])
     assert sorted(res["diverged"]) == list(range(R))  # all of them, not `diverged: []`
     for e in res["divergence"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -190,6 +191,39 @@ def test_make_problem_rejects_bad_parameters() -> None:
         make_problem("tanh-regression", noise=float("nan"))
     with pytest.raises(InputError, match="noise: must be >= 0"):
         make_problem("tanh-regression", noise=-1.0)
+
+
+def test_non_finite_certificates_are_refused_naming_the_parameter(run_cli) -> None:
+    # The quadratic's σ = (E_i (‖M_i − M̄‖ r + ‖b_i − b̄‖)²)^{1/2} >= r (E_i ‖M_i − M̄‖²)^{1/2} on ‖w‖ <= r.
+    # With M_i = X_iᵀX_i/N from the default family's own pools (numpy here, not the certificate code),
+    # (E_i ‖M_i − M̄‖²)^{1/2} > 2, so at r = 1e308 σ > 2e308: past the largest float (1.8e308) even
+    # in exact arithmetic. σ̃ >= r (max_i E_θ ‖xxᵀ − M_i‖²)^{1/2} overflows likewise.
+    pools = make_problem("quadratic")
+    M = np.einsum("nsd,nse->nde", pools.X, pools.X) / pools.pool_size
+    spread = np.linalg.norm(M - M.mean(axis=0), ord=2, axis=(1, 2))
+    assert math.sqrt((spread**2).mean()) > 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused without a floating-point warning
+        with pytest.raises(InputError) as err:
+            make_problem("quadratic", w_radius=1e308)
+    assert err.value.field == "params.w_radius"
+    assert str(err.value) == "w_radius: the certified constants must be finite; got σ = inf, σ̃ = inf"
+    # 1e100 is large but its σ is finite (about 1e100 times that spread): a family, not a refusal
+    big = make_problem("quadratic", w_radius=1e100)
+    assert 1e100 * math.sqrt((spread**2).mean()) <= big.constants.sigma < math.inf
+    # with other parameters given, the one refused on its own is named
+    with pytest.raises(InputError) as err:
+        make_problem("quadratic", d=4, noise=0.5, w_radius=1e308)
+    assert err.value.field == "params.w_radius" and str(err.value).startswith("w_radius: the certified")
+    # two that each overflow on their own (the noise scales ‖b_i − b̄‖ and ‖yx − b_i‖): both named
+    with pytest.raises(InputError) as err:
+        make_problem("quadratic", noise=1e300, w_radius=1e308)
+    assert err.value.field == "params.noise"
+    assert str(err.value).endswith("got σ = inf, σ̃ = inf (with noise = 1e+300, w_radius = 1e+308)")
+    # at the command line: one line, exit 2, before any run
+    code, out, err_text = run_cli(["estimate", "--problem", "quadratic", "--param", "w_radius=1e308"])
+    assert (code, out) == (2, "") and err_text == ("mamltheory estimate: w_radius: the certified constants must be "
+                                                   "finite; got σ = inf, σ̃ = inf\n")
 
 
 def test_problem_is_deterministic_in_its_parameters() -> None:

@@ -9,26 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from mamltheory.cli import main
 from mamltheory.errors import InputError
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.resources import check_run_memory, problem_bytes, run_bytes
 from mamltheory.simulate.runner import RunConfig, run
 
 
-def _cli(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, float]:
-    t0 = time.perf_counter()
-    code = main(argv)
-    seconds = time.perf_counter() - t0
-    return code, capsys.readouterr().err, seconds
-
-
 @pytest.mark.parametrize("extra, label", [(["--replicates", "10000000"], "--replicates:"),
                                           (["--param", "d=1000000"], "d:")])
-def test_too_large_is_refused_fast_with_the_estimate(capsys, tmp_path: Path, extra: list[str], label: str) -> None:
+def test_too_large_is_refused_fast_with_the_estimate(run_cli, tmp_path: Path, extra: list[str], label: str) -> None:
     store = tmp_path / "r.sqlite"
-    code, err, seconds = _cli(capsys, ["simulate", "--problem", "tanh-regression", "--algorithm", "fo-maml",
-                                       "--store", str(store), *extra])
+    t0 = time.perf_counter()
+    code, _, err = run_cli(["simulate", "--problem", "tanh-regression", "--algorithm", "fo-maml",
+                            "--store", str(store), *extra])
+    seconds = time.perf_counter() - t0
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1, err
     assert label in lines[0] and "GiB of memory (estimate)" in lines[0] and "more than this machine's" in lines[0]

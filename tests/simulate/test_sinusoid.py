@@ -57,24 +57,31 @@ def test_gradient_and_hessian_match_an_independent_sympy_derivation() -> None:
     W2 = sp.Matrix(H, H, sp.symbols(f"W0:{H * H}"))
     b3 = sp.Symbol("b3")
     params = [*a, *b1, *list(W2), *b2, *w3, b3]  # the documented flattening order (W2 row-major)
-    xs, ys = [-3.7, 0.4, 2.9], [1.1, -0.3, 0.8]
-    loss = 0
-    for x, y in zip(xs, ys):
-        h1 = [sp.tanh(a[j] * x + b1[j]) for j in range(H)]
-        h2 = [sp.tanh(sum(W2[i, j] * h1[j] for j in range(H)) + b2[i]) for i in range(H)]
-        out = sum(w3[i] * h2[i] for i in range(H)) + b3
-        loss += (out - y) ** 2
-    loss = loss / len(xs)
-    grad = sp.lambdify([params], [sp.diff(loss, q) for q in params])
-    hess = sp.lambdify([params], sp.hessian(loss, params))
+    # One sample's loss with x, y symbolic: the batch loss is the mean over samples, so its gradient and
+    # Hessian are the means of these (a third of the expression a batch would give sympy to differentiate
+    # and print); the Hessian's upper triangle only, mirrored below.
+    x, y = sp.symbols("x y")
+    h1 = [sp.tanh(a[j] * x + b1[j]) for j in range(H)]
+    h2 = [sp.tanh(sum(W2[i, j] * h1[j] for j in range(H)) + b2[i]) for i in range(H)]
+    loss = (sum(w3[i] * h2[i] for i in range(H)) + b3 - y) ** 2
+    n = len(params)
+    grad = [sp.diff(loss, q) for q in params]
+    upper = [sp.diff(grad[i], params[j]) for i in range(n) for j in range(i, n)]  # np.triu_indices' order
+    per_sample = sp.lambdify([params, x, y], [grad, upper])
     net = SinusoidNet(H, "tanh")
-    assert net.d == len(params) == H * H + 4 * H + 1
+    assert net.d == n == H * H + 4 * H + 1
     w = np.random.default_rng(3).standard_normal(net.d)
-    X, y = np.array(xs)[:, None], np.array(ys)
-    np.testing.assert_allclose(net.grad(w, X, y), np.array(grad(w), float), rtol=1e-10, atol=1e-12)
-    Hs = np.array(hess(w), float)
+    xs, ys = [-3.7, 0.4, 2.9], [1.1, -0.3, 0.8]
+    G, Hs = np.zeros(n), np.zeros((n, n))
+    for xi, yi in zip(xs, ys):
+        g_s, upper_s = per_sample(w, xi, yi)
+        G += np.array(g_s, float) / len(xs)
+        Hs[np.triu_indices(n)] += np.array(upper_s, float) / len(xs)
+    Hs += np.triu(Hs, 1).T
+    X, y_ = np.array(xs)[:, None], np.array(ys)
+    np.testing.assert_allclose(net.grad(w, X, y_), G, rtol=1e-10, atol=1e-12)
     V = np.random.default_rng(4).standard_normal((5, net.d))
-    np.testing.assert_allclose(net.hvp(w, V, X, y), V @ Hs, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(net.hvp(w, V, X, y_), V @ Hs, rtol=1e-9, atol=1e-11)
 
 
 def test_vectorised_over_tasks_equals_task_by_task() -> None:

@@ -75,10 +75,20 @@ def write_config(path: Path, doc: dict[str, Any]) -> str:
     return str(path)
 
 
+_references: dict[str, str] = {}  # config JSON -> result JSON, computed once per test session
+
+
 def reference(config: dict[str, Any]) -> dict[str, Any]:
-    """The run computed directly in this process with the simulator's runner (no sweep machinery)."""
-    cfg = RunConfig(**config)
-    return run(make_problem(cfg.problem, **cfg.problem_params), cfg).to_json()
+    """The run computed directly in this process with the simulator's runner (no sweep machinery).
+
+    Several tests compare against the same configurations: each is computed once, and every caller
+    gets its own copy (JSON text, so the floats are the bits the runner produced).
+    """
+    key = json.dumps(config, sort_keys=True)
+    if key not in _references:
+        cfg = RunConfig(**config)
+        _references[key] = json.dumps(run(make_problem(cfg.problem, **cfg.problem_params), cfg).to_json())
+    return json.loads(_references[key])
 
 
 def numbers(result: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sweeputil import BASE, PARAMS, write_config
 
-from mamltheory.cli import main
 from mamltheory.errors import InputError
 from mamltheory.simulate import make_problem
 from mamltheory.sweep.config import KeyLines, load_sweep
@@ -17,13 +16,14 @@ SIM = ["simulate", "--problem", "quadratic", *(a for k, v in PARAMS.items() for 
        "--iterations", "10", "--replicates", "2"]
 
 
-def simulate_key(capsys, store: Path, *extra: str) -> str:
+def simulate_key(run_cli, store: Path, *extra: str) -> str:
     """The store key `mamltheory simulate` reports for the same run (it runs it: a few ms)."""
-    assert main([*SIM, *extra, "--store", str(store), "--json"]) == 0
-    return json.loads(capsys.readouterr().out)["key"]
+    code, out, err = run_cli([*SIM, *extra, "--store", str(store), "--json"])
+    assert code == 0, err
+    return json.loads(out)["key"]
 
 
-def test_grid_and_runs_expand_in_order_with_simulate_keys(tmp_path: Path, capsys) -> None:
+def test_grid_and_runs_expand_in_order_with_simulate_keys(tmp_path: Path, run_cli) -> None:
     doc = {"name": "g", "base": dict(BASE),
            "grid": {"algorithm": ["fo-maml", "hf-maml"], "alpha": [0.01, 0.02], "seed": [0, 1]},
            "runs": [{"algorithm": "maml", "alpha": 0.015, "seed": 4}]}
@@ -37,21 +37,21 @@ def test_grid_and_runs_expand_in_order_with_simulate_keys(tmp_path: Path, capsys
     # a sweep run and the equivalent simulate command share one store key (and so one stored result)
     store = tmp_path / "sim.sqlite"
     batch = ["--batch", "4,5,5,2", "--step-batch", "2,3"]
-    assert spec.runs[0].key == simulate_key(capsys, store, "--algorithm", "fo-maml", "--alpha", "0.01", *batch)
-    assert spec.runs[7].key == simulate_key(capsys, store, "--algorithm", "hf-maml", "--alpha", "0.02",
+    assert spec.runs[0].key == simulate_key(run_cli, store, "--algorithm", "fo-maml", "--alpha", "0.01", *batch)
+    assert spec.runs[7].key == simulate_key(run_cli, store, "--algorithm", "hf-maml", "--alpha", "0.02",
                                             "--seed", "1", *batch)
-    assert spec.runs[8].key == simulate_key(capsys, store, "--algorithm", "maml", "--alpha", "0.015",
+    assert spec.runs[8].key == simulate_key(run_cli, store, "--algorithm", "maml", "--alpha", "0.015",
                                             "--seed", "4", *batch)
 
 
-def test_planner_defaults_as_in_simulate(tmp_path: Path, capsys) -> None:
+def test_planner_defaults_as_in_simulate(tmp_path: Path, run_cli) -> None:
     base = {k: v for k, v in BASE.items() if k not in ("batch", "step_batch")}
     doc = {"name": "p", "base": base, "grid": {"algorithm": ["fo-maml", "hf-maml"], "k_shot": [5, 10]}}
     spec = load_sweep(write_config(tmp_path / "p.toml", doc))
     assert len(spec.runs) == 4
     store = tmp_path / "sim.sqlite"
-    assert spec.runs[0].key == simulate_key(capsys, store, "--algorithm", "fo-maml", "--k-shot", "5")
-    assert spec.runs[3].key == simulate_key(capsys, store, "--algorithm", "hf-maml")
+    assert spec.runs[0].key == simulate_key(run_cli, store, "--algorithm", "fo-maml", "--k-shot", "5")
+    assert spec.runs[3].key == simulate_key(run_cli, store, "--algorithm", "hf-maml")
     assert spec.runs[3].config.D_in == spec.runs[3].config.D_o == 10  # the K-shot plan: D_in = D_o = K
 
 

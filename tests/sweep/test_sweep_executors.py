@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sweeputil import BASE, numbers, reference, stored, write_config
 
-from mamltheory.cli import main
 from mamltheory.sweep.config import load_sweep
 from mamltheory.sweep.executors import LocalExecutor, Outcome, Task
 from mamltheory.sweep.worker import CRASH_ENV
@@ -40,24 +39,24 @@ def test_local_pool_matches_direct_runs_bit_for_bit(tmp_path: Path) -> None:
         assert one[t.key].failure is None and one[t.key].attempts == 1
 
 
-def test_dask_local_cluster_gives_the_local_results(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_dask_local_cluster_gives_the_local_results(tmp_path: Path, run_cli, monkeypatch) -> None:
     distributed = pytest.importorskip("distributed")
     import dask
 
     doc = {**GRID, "grid": {**GRID["grid"], "seed": [3]}}
     config = write_config(tmp_path / "exec.toml", doc)
     local_store, dask_store = tmp_path / "local.sqlite", tmp_path / "dask.sqlite"
-    assert main(["sweep", config, "--store", str(local_store), "--workers", "2"]) == 0
-    capsys.readouterr()
+    assert run_cli(["sweep", config, "--store", str(local_store), "--workers", "2"])[0] == 0
     # The workers inherit the crash hook (seed 1 only, absent from the first sweep); the scheduler
     # gives up on a task after one worker death.
     monkeypatch.setenv(CRASH_ENV, "1")
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
             distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                      worker_dashboard_address=None) as cluster:
-        assert main(["sweep", config, "--store", str(dask_store), "--scheduler", cluster.scheduler_address,
-                     "--json"]) == 0
-        obj = json.loads(capsys.readouterr().out)
+        code, out, _ = run_cli(["sweep", config, "--store", str(dask_store), "--scheduler", cluster.scheduler_address,
+                                "--json"])
+        assert code == 0
+        obj = json.loads(out)
         assert obj["executor"].startswith("Dask cluster at tcp://") and obj["counts"]["computed"] == 8
         local, remote = stored(local_store), stored(dask_store)
         assert set(local) == set(remote) and len(local) == 8
@@ -68,9 +67,10 @@ def test_dask_local_cluster_gives_the_local_results(tmp_path: Path, capsys, monk
         crash = write_config(tmp_path / "crash.toml", {**GRID, "name": "crash",
                                                         "grid": {"algorithm": ["fo-maml"], "alpha": [0.01],
                                                                  "seed": [0, 1]}})
-        assert main(["sweep", crash, "--store", str(dask_store), "--scheduler", cluster.scheduler_address,
-                     "--json"]) == 1
-        runs = json.loads(capsys.readouterr().out)["runs"]
+        code, out, _ = run_cli(["sweep", crash, "--store", str(dask_store), "--scheduler", cluster.scheduler_address,
+                                "--json"])
+        assert code == 1
+        runs = json.loads(out)["runs"]
     assert [r["status"] for r in runs] == ["computed", "failed"]
     assert runs[1]["failure"] == "worker process died once running it (the Dask scheduler's allowed-failures = 0)"
 
@@ -100,35 +100,39 @@ def test_worker_death_once_is_retried_with_identical_result(tmp_path: Path, monk
     assert numbers(got[again.key].result) == numbers(reference(again.config))
 
 
-def test_failed_run_in_store_exit_1_and_skipped_until_retry(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_failed_run_in_store_exit_1_and_skipped_until_retry(tmp_path: Path, monkeypatch, run_cli) -> None:
     doc = {**GRID, "grid": {"algorithm": ["fo-maml"], "alpha": [0.01], "seed": [0, 1]}}
     config = write_config(tmp_path / "f.toml", doc)
     store = tmp_path / "f.sqlite"
     monkeypatch.setenv(CRASH_ENV, "1")
-    assert main(["sweep", config, "--store", str(store), "--workers", "2", "--max-attempts", "2", "--json"]) == 1
-    obj = json.loads(capsys.readouterr().out)
+    code, out, _ = run_cli(["sweep", config, "--store", str(store), "--workers", "2", "--max-attempts", "2", "--json"])
+    assert code == 1
+    obj = json.loads(out)
     assert [r["status"] for r in obj["runs"]] == ["computed", "failed"]
     assert obj["runs"][1]["failure"] == "worker process died 2 times running it (killed, out of memory, or exited)"
     assert len(stored(store)) == 1
     # a second invocation does not recompute the failed run (nor the stored one) ...
-    assert main(["sweep", config, "--store", str(store), "--json"]) == 1
-    obj = json.loads(capsys.readouterr().out)
+    code, out, _ = run_cli(["sweep", config, "--store", str(store), "--json"])
+    assert code == 1
+    obj = json.loads(out)
     assert [r["status"] for r in obj["runs"]] == ["stored", "failed"]
     # ... until asked to; once it succeeds its failure record is gone
     monkeypatch.delenv(CRASH_ENV)
-    assert main(["sweep", config, "--store", str(store), "--retry-failed", "--json"]) == 0
-    obj = json.loads(capsys.readouterr().out)
+    code, out, _ = run_cli(["sweep", config, "--store", str(store), "--retry-failed", "--json"])
+    assert code == 0
+    obj = json.loads(out)
     assert [r["status"] for r in obj["runs"]] == ["stored", "computed"] and obj["runs"][1]["failure"] is None
     assert len(stored(store)) == 2
 
 
-def test_divergence_is_an_outcome_not_a_failure(tmp_path: Path, capsys) -> None:
+def test_divergence_is_an_outcome_not_a_failure(tmp_path: Path, run_cli) -> None:
     # A constant step far above 1/L blows the iterates up: every replicate diverges, the run is stored.
     doc = {"name": "div", "base": {**BASE, "algorithm": "fo-maml", "alpha": 0.01, "step": 1e6, "iterations": 100}}
     doc["runs"] = [{"seed": 0}]
     config = write_config(tmp_path / "div.toml", doc)
-    assert main(["sweep", config, "--store", str(tmp_path / "d.sqlite"), "--outside-theory", "--json"]) == 0
-    run = json.loads(capsys.readouterr().out)["runs"][0]
+    code, out, _ = run_cli(["sweep", config, "--store", str(tmp_path / "d.sqlite"), "--outside-theory", "--json"])
+    assert code == 0
+    run = json.loads(out)["runs"][0]
     assert run["status"] == "computed" and run["failure"] is None
     assert run["final_grad_norm"]["diverged"] == 2 and run["final_grad_norm"]["mean"] is None
     # w_k overflows at k = 51; F(w_k) ~ ‖w_k‖² overflows at about half that exponent, k = 26,

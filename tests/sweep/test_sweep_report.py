@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 from sweeputil import BASE, reference, write_config
 
-from mamltheory.cli import main
 from mamltheory.simulate import make_problem
 from mamltheory.sweep.worker import CRASH_ENV
 
 
-def test_report_marks_outside_theory_and_failures(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_report_marks_outside_theory_and_failures(tmp_path: Path, monkeypatch, run_cli) -> None:
     top = 1 / (10 * make_problem("quadratic", **BASE["params"]).constants.L)  # Theorem G.1's largest α
     outside = round(top * 1.5, 4)
     doc = {"name": "rep", "base": {**BASE, "algorithm": "fo-maml", "iterations": 20},
@@ -23,13 +22,14 @@ def test_report_marks_outside_theory_and_failures(tmp_path: Path, monkeypatch, c
     config = write_config(tmp_path / "rep.toml", doc)
     store = tmp_path / "rep.sqlite"
     # without the flag, nothing runs and nothing is written
-    assert main(["sweep", config, "--store", str(store)]) == 2
-    assert "grid.alpha[2]" in capsys.readouterr().err and not store.exists()
+    code, _, err = run_cli(["sweep", config, "--store", str(store)])
+    assert code == 2 and "grid.alpha[2]" in err and not store.exists()
 
     monkeypatch.setenv(CRASH_ENV, "1")  # the seed-1 runs die: recorded as failed
-    assert main(["sweep", config, "--store", str(store), "--outside-theory", "--max-attempts", "1",
-                 "--json"]) == 1
-    runs = json.loads(capsys.readouterr().out)["runs"]
+    code, out, _ = run_cli(["sweep", config, "--store", str(store), "--outside-theory", "--max-attempts", "1",
+                            "--json"])
+    assert code == 1
+    runs = json.loads(out)["runs"]
     assert [r["status"] for r in runs] == ["computed", "failed"] * 3
     con = sqlite3.connect(store)
     marks = dict(con.execute("SELECT key, outside_theory FROM sweep_runs WHERE sweep = 'rep'"))
@@ -38,8 +38,8 @@ def test_report_marks_outside_theory_and_failures(tmp_path: Path, monkeypatch, c
     assert [bool(marks[r["key"]]) for r in runs] == [False, False, False, False, True, True]
 
     out = tmp_path / "reports"
-    assert main(["report", "--sweep", "rep", "--store", str(store), "--out", str(out)]) == 0
-    assert capsys.readouterr().out.strip() == f"report written to {out / 'sweep-rep.md'}"
+    code, printed, _ = run_cli(["report", "--sweep", "rep", "--store", str(store), "--out", str(out)])
+    assert code == 0 and printed.strip() == f"report written to {out / 'sweep-rep.md'}"
     md = (out / "sweep-rep.md").read_text()
     png = out / "sweep-rep.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -58,8 +58,7 @@ def test_report_marks_outside_theory_and_failures(tmp_path: Path, monkeypatch, c
     assert "outside Theorem G.1" not in rows[2]
 
 
-def test_report_unknown_sweep_is_one_line(tmp_path: Path, capsys) -> None:
+def test_report_unknown_sweep_is_one_line(tmp_path: Path, run_cli) -> None:
     store = tmp_path / "none.sqlite"
-    assert main(["report", "--sweep", "x", "--store", str(store)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("mamltheory report: --store:") and len(err.splitlines()) == 1 and not store.exists()
+    code, _, err = run_cli(["report", "--sweep", "x", "--store", str(store)])
+    assert code == 2 and err.startswith("mamltheory report: --store:") and len(err.splitlines()) == 1 and not store.exists()

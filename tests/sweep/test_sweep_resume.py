@@ -18,9 +18,13 @@ from sweeputil import BASE, numbers, reference, stored, write_config
 
 from mamltheory.sweep.worker import TRACE_ENV
 
-# 24 runs of roughly 0.1 s each: long enough to be killed in the middle.
-DOC = {"name": "resume", "base": {**BASE, "iterations": 400, "record": "every"},
-       "grid": {"algorithm": ["fo-maml", "hf-maml"], "alpha": [0.01, 0.02], "seed": [0, 1, 2, 3, 4, 5]}}
+# 24 runs, in grid order: 12 short ones (25 iterations, ~0.02 s each), then 12 long ones (200
+# iterations, ~0.15 s each). A kill once 12 are stored leaves the 12 long ones, about 6 × 0.15 s of
+# work on 2 workers: a window that a faster machine narrows but does not close, and that costs a
+# slower one nothing (the kill waits for the count, not for a time).
+DOC = {"name": "resume", "base": {**BASE, "record": "every"},
+       "grid": {"iterations": [25, 200], "algorithm": ["fo-maml", "hf-maml"], "alpha": [0.01, 0.02],
+                "seed": [0, 1, 2]}}
 
 
 def sweep_cmd(config: str, store: Path, *extra: str) -> list[str]:
@@ -44,6 +48,30 @@ def traced(path: Path, event: str) -> Counter[str]:
     return Counter(line.split()[1] for line in lines if line.split()[0] == event)
 
 
+def traced_pids(path: Path) -> set[int]:
+    """The worker processes that traced a computation ("start KEY PID" lines)."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    return {int(line.split()[2]) for line in lines}
+
+
+def wait_gone(pids: set[int], timeout: float) -> None:
+    """Wait until none of these processes runs any more (gone, or a zombie nobody reaped yet)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = set()
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue  # gone
+            if state != "Z":
+                alive.add(pid)
+        if not alive:
+            return
+        assert time.monotonic() < deadline, f"orphaned workers {sorted(alive)} still running after {timeout} s"
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("kill_after", [0, 12])  # stored runs at the kill: none yet (just registered), half
 def test_sigkill_midway_then_resume_loses_nothing_and_recomputes_only_unfinished(tmp_path: Path,
                                                                                   kill_after: int) -> None:
@@ -65,8 +93,8 @@ def test_sigkill_midway_then_resume_loses_nothing_and_recomputes_only_unfinished
     first = stored(store)
     assert kill_after <= len(first) < 24
     # The killed sweep's orphaned workers notice their parent is gone and exit (0.5 s watchdog);
-    # whatever they were computing is never stored (only the parent writes).
-    time.sleep(1.5)
+    # whatever they were computing is never stored (only the parent writes). Wait for them to go.
+    wait_gone(traced_pids(trace1), timeout=60)
     started_1 = traced(trace1, "start")
 
     done = subprocess.run(sweep_cmd(config, store, "--json"), env={**os.environ, TRACE_ENV: str(trace2)},
@@ -91,10 +119,10 @@ def test_sigkill_midway_then_resume_loses_nothing_and_recomputes_only_unfinished
 def test_two_sweeps_on_one_store_at_once(tmp_path: Path) -> None:
     # Overlapping grids (seeds 0-3 and 2-5) started together on one store.
     store = tmp_path / "shared.sqlite"
-    a = write_config(tmp_path / "a.toml", {**DOC, "name": "a", "base": {**DOC["base"], "iterations": 100},
-                                           "grid": {**DOC["grid"], "seed": [0, 1, 2, 3]}})
-    b = write_config(tmp_path / "b.toml", {**DOC, "name": "b", "base": {**DOC["base"], "iterations": 100},
-                                           "grid": {**DOC["grid"], "seed": [2, 3, 4, 5]}})
+    grid = {"algorithm": ["fo-maml", "hf-maml"], "alpha": [0.01, 0.02]}
+    base = {**BASE, "iterations": 100, "record": "every"}
+    a = write_config(tmp_path / "a.toml", {"name": "a", "base": base, "grid": {**grid, "seed": [0, 1, 2, 3]}})
+    b = write_config(tmp_path / "b.toml", {"name": "b", "base": base, "grid": {**grid, "seed": [2, 3, 4, 5]}})
     procs = [subprocess.Popen(sweep_cmd(c, store, "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for c in (a, b)]
     outs = [p.communicate(timeout=300) for p in procs]

@@ -8,7 +8,6 @@ import sympy as sp
 
 from mamltheory.bounds import Bound
 from mamltheory.bounds import symbols as S
-from mamltheory.cli import main
 from mamltheory.verify import audit, dimensions
 
 
@@ -85,9 +84,10 @@ def test_dimensional_analysis_catches_a_broken_bound():
     assert "expression has units loss, the quantity loss·length^-1" in dimensions.check_bound(wrong_units, dimensions.GRAD).evidence
 
 
-def test_audit_json_contract(capsys):
-    assert main(["audit", "--json"]) == 0
-    found = json.loads(capsys.readouterr().out)
+def test_audit_json_contract(run_cli):
+    code, out, _ = run_cli(["audit", "--json"])
+    assert code == 0
+    found = json.loads(out)
     assert {"source", "kind", "verdict", "evidence"} <= set(found[0])
     assert {f["kind"] for f in found} == {"constant", "scaling", "proof step", "counterexample"}
     assert {f["verdict"] for f in found} == {"holds", "holds with slack", "fails"}

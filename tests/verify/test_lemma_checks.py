@@ -229,28 +229,29 @@ def test_lemma_4_12_moments_match_closed_form_on_quadratic(D_o: int) -> None:
     np.testing.assert_allclose(m["g_adapted"], np.linalg.norm(grad_mu, axis=-1), rtol=1e-12)
 
 
+def meta_gradient_hat_expected(p: QuadraticProblem, w: np.ndarray, a: float, D_test: int) -> np.ndarray:
+    """∇F̂ = ∇F + α² Σ_i p_i E_θ[(A_θ − M_i) M_i (s_θ − g_i)] / D_test (Theorem 4.13's setting: batch means of
+    D_test samples, so Cov(H̃, g̃) is the one-sample covariance over D_test)."""
+    P = pool_moments(p, w)
+    cross = np.einsum("nsde,nef,nsf->nd", P["A"] - P["M"][:, None], P["M"], P["s"] - P["g"][:, None]) / p.pool_size
+    return p.closed_form_meta(w, a)[1] + a**2 * (p.p @ cross) / D_test
+
+
 def test_meta_gradient_hat_matches_closed_form_on_quadratic() -> None:
-    # D_test = 1: ∇F̂ − ∇F = α² Σ_i p_i E_θ[(A_θ − M_i) M_i (s_θ − g_i)] (derivation in Theorem 4.13's setting).
     p = make_problem("quadratic", **SMALL)
     a = 0.2 / p.constants.L
     w = np.array([1.0, 0.5, -0.5, 0.0])
     est, tr = lc.meta_gradient_hat(p, w, a, 1, np.random.default_rng(0), 0)
-    P = pool_moments(p, w)
-    cross = np.einsum("nsde,nef,nsf->nd", P["A"] - P["M"][:, None], P["M"], P["s"] - P["g"][:, None]) / p.pool_size
-    expected = p.closed_form_meta(w, a)[1] + a**2 * (p.p @ cross)
+    expected = meta_gradient_hat_expected(p, w, a, D_test=1)
     assert tr == 0.0
     np.testing.assert_allclose(est, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_monte_carlo_meta_gradient_hat_within_its_radius_of_closed_form() -> None:
-    # Batch means of D_test samples: Cov(H̃, g̃) is the one-sample covariance over D_test, so
-    # ∇F̂ − ∇F = α² Σ_i p_i E_θ[(A_θ − M_i) M_i (s_θ − g_i)] / D_test.
     p = make_problem("quadratic", **SMALL)
     a = 0.2 / p.constants.L
     w = np.array([1.0, 0.5, -0.5, 0.0])
-    P = pool_moments(p, w)
-    cross = np.einsum("nsde,nef,nsf->nd", P["A"] - P["M"][:, None], P["M"], P["s"] - P["g"][:, None]) / p.pool_size
-    expected = p.closed_form_meta(w, a)[1] + a**2 * (p.p @ cross) / 4
+    expected = meta_gradient_hat_expected(p, w, a, D_test=4)
     est, tr = lc.meta_gradient_hat(p, w, a, 4, np.random.default_rng(1), 4000)
     err = np.linalg.norm(est - expected)
     assert 0 < err < float(lc.chebyshev_radius(np.array(tr * 4000), 4000, 1))

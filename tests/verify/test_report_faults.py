@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mamltheory.cli import main
 from mamltheory.verify import run as verify_run
-
-
-def code_and_err(capsys, argv):
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    return code, capsys.readouterr().err
 
 
 @pytest.fixture
@@ -29,13 +20,12 @@ def no_checks(monkeypatch):
     return calls
 
 
-def test_report_exits_3_when_a_check_could_not_run(tmp_path, capsys, no_checks):
-    code, err = code_and_err(capsys, ["report", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "r")])
+def test_report_exits_3_when_a_check_could_not_run(tmp_path, run_cli, no_checks):
+    code, _, err = run_cli(["report", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "r")])
     assert no_checks == ["audit"]
     assert code == 3  # as `verify`: the report is written, but one check did not run
     assert list((tmp_path / "r").glob("*.md"))
-    code, _ = code_and_err(capsys, ["verify", "--store", str(tmp_path / "s2.sqlite")])
-    assert code == 3
+    assert run_cli(["verify", "--store", str(tmp_path / "s2.sqlite")])[0] == 3
 
 
 @pytest.mark.parametrize("argv,flag", [
@@ -44,30 +34,30 @@ def test_report_exits_3_when_a_check_could_not_run(tmp_path, capsys, no_checks):
     (["report", "--seed", str(10**30)], "--seed"), (["report", "--out", "/proc/rep"], "--out"),
     (["report", "--sweep", "x", "--out", "/proc/rep"], "--out"),
 ])
-def test_bad_flags_fail_before_any_work(tmp_path, capsys, no_checks, argv, flag):
+def test_bad_flags_fail_before_any_work(tmp_path, run_cli, no_checks, argv, flag):
     store = tmp_path / "s.sqlite"
-    code, err = code_and_err(capsys, [*argv, "--store", str(store)])
+    code, _, err = run_cli([*argv, "--store", str(store)])
     assert code == 2 and err.count("\n") == 1 and flag in err and "Traceback" not in err, err
     assert no_checks == [] and not store.exists()  # nothing ran, nothing was opened
 
 
-def test_report_out_that_is_a_file(tmp_path, capsys, no_checks):
+def test_report_out_that_is_a_file(tmp_path, run_cli, no_checks):
     f = tmp_path / "file"
     f.write_text("x")
-    code, err = code_and_err(capsys, ["report", "--out", str(f), "--store", str(tmp_path / "s.sqlite")])
+    code, _, err = run_cli(["report", "--out", str(f), "--store", str(tmp_path / "s.sqlite")])
     assert code == 2 and "--out" in err and "not a folder" in err and no_checks == []
 
 
-def test_estimate_out_checked_before_computing(tmp_path, capsys):
-    code, err = code_and_err(capsys, ["estimate", "--problem", "quadratic", "--out", str(tmp_path)])
+def test_estimate_out_checked_before_computing(tmp_path, run_cli):
+    code, _, err = run_cli(["estimate", "--problem", "quadratic", "--out", str(tmp_path)])
     assert code == 2 and "--out" in err and "is a folder" in err
-    code, err = code_and_err(capsys, ["estimate", "--problem", "quadratic", "--out", "/proc/e.json"])
+    code, _, err = run_cli(["estimate", "--problem", "quadratic", "--out", "/proc/e.json"])
     assert code == 2 and "--out" in err and err.count("\n") == 1
-    code, err = code_and_err(capsys, ["estimate", "--problem", "quadratic", "--out", str(tmp_path / "no" / "e.json")])
+    code, _, err = run_cli(["estimate", "--problem", "quadratic", "--out", str(tmp_path / "no" / "e.json")])
     assert code == 2 and "does not exist" in err
 
 
 @pytest.mark.parametrize("flag", ["--points", "--run-steps"])
-def test_estimate_counts_beyond_any_computation(capsys, flag):
-    code, err = code_and_err(capsys, ["estimate", "--problem", "quadratic", flag, str(10**30)])
+def test_estimate_counts_beyond_any_computation(run_cli, flag):
+    code, _, err = run_cli(["estimate", "--problem", "quadratic", flag, str(10**30)])
     assert code == 2 and f"{flag}: must be an integer in" in err and err.count("\n") == 1

@@ -2,30 +2,26 @@
 
 import json
 
-import pytest
-
-from mamltheory.cli import main
 from mamltheory.report.markdown import build
 from mamltheory.verify.run import exit_status, verify
 
 
-def test_verify_audit_section_exit_codes(tmp_path, capsys):
+def test_verify_audit_section_exit_codes(tmp_path, run_cli):
     store = str(tmp_path / "s.sqlite")
-    assert main(["verify", "--only", "audit", "--store", store, "--json"]) == 0
-    record = json.loads(capsys.readouterr().out)
+    code, out, _ = run_cli(["verify", "--only", "audit", "--store", store, "--json"])
+    assert code == 0
+    record = json.loads(out)
     assert {"provenance", "checks"} <= set(record) and record["provenance"]["mode"] == "quick"
     assert any(c["verdict"] == "contradicted" for c in record["checks"])  # the audit's failing constants
     # --strict turns a contradicted claim into exit 1; the stored record is reused
-    assert main(["verify", "--only", "audit", "--store", store, "--strict"]) == 1
+    assert run_cli(["verify", "--only", "audit", "--store", store, "--strict"])[0] == 1
 
 
-def test_verify_bad_input_exit_2(capsys):
-    assert main(["verify", "--only", "lemmas"]) == 2
-    err = capsys.readouterr().err
-    assert "--only: sections must be among" in err and err.count("\n") == 1
-    with pytest.raises(SystemExit) as exc:
-        main(["verify", "--quick", "--full"])
-    assert exc.value.code == 2
+def test_verify_bad_input_exit_2(run_cli):
+    code, _, err = run_cli(["verify", "--only", "lemmas"])
+    assert code == 2 and "--only: sections must be among" in err and err.count("\n") == 1
+    code, _, err = run_cli(["verify", "--quick", "--full"])  # argparse's mutually exclusive group
+    assert code == 2 and err.count("\n") == 1
 
 
 def test_a_section_that_fails_is_could_not_run(monkeypatch):
