@@ -343,8 +343,16 @@ def _features(rng: np.random.Generator, n: int, N: int, d: int, curvature_spread
     X = scales * rng.standard_normal((n, N, d))
     if shift is not None:
         X = X + shift[:, None, :]
-    norms = np.linalg.norm(X, axis=-1, keepdims=True)
-    return X * np.minimum(1.0, radius / np.maximum(norms, 1e-300))
+    with np.errstate(over="ignore"):
+        norms = np.linalg.norm(X, axis=-1, keepdims=True)
+    factor = radius / np.maximum(norms, 1e-300)
+    if not np.isfinite(norms).all():
+        # Entries near the largest double overflow the plain norm (and would clip those rows to 0):
+        # there, ‖x‖ = m·‖x/m‖ with m = max_j |x_j|, and the factor radius/‖x‖ = (radius/m)/‖x/m‖.
+        peak = np.abs(X).max(axis=-1, keepdims=True)
+        scaled = (radius / peak) / np.linalg.norm(X / peak, axis=-1, keepdims=True)
+        factor = np.where(np.isfinite(norms), factor, scaled)
+    return X * np.minimum(1.0, factor)
 
 
 def _teachers(rng: np.random.Generator, n: int, d: int, norm: float, spread: float) -> Array:

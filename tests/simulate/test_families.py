@@ -231,3 +231,15 @@ def test_problem_is_deterministic_in_its_parameters() -> None:
     assert np.array_equal(a.X, b.X) and np.array_equal(a.y, b.y)
     c = make_problem("tanh-regression", **SMALL, seed=1)
     assert not np.array_equal(a.X, c.X)
+
+
+def test_huge_task_spread_clips_features_to_the_radius_instead_of_zeroing_them() -> None:
+    """task_spread = 1e200 shifts each task's features by ~1e200: ‖x‖ overflows a plain norm. Clipping to
+    ‖x‖ <= radius must keep such rows on the sphere of that radius (they were silently set to 0, giving a
+    degenerate family with σ = σ̃ = σ_H = 0)."""
+    p = make_problem("nonconvex-logistic", task_spread=1e200)
+    norms = np.linalg.norm(p.X, axis=-1)
+    assert np.all(norms <= 3.0 * (1 + 1e-12))          # the family's radius, 3
+    assert np.allclose(norms, 3.0, rtol=1e-12)          # every row is far outside the ball, so all are clipped to it
+    c = p.constants
+    assert min(c.sigma, c.sigma_tilde, c.sigma_H) > 0
