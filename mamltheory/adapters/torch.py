@@ -269,3 +269,26 @@ class TorchTasks:
         """Name, parameters, dimension."""
         return {"problem": self.name, "params": self.params, "d": self.d,
                 "hvp": "exact (torch.func forward-over-reverse)"}
+
+
+def from_factory(spec: str, flag: str = "--torch", **params: Any) -> TorchTasks:
+    """The TorchTasks a user's `FILE.py:factory` or `package.module:factory` returns (called with params).
+
+    Every failure (bad spec, the module or the factory raising, a wrong return type) is one InputError
+    naming `flag`.
+    """
+    from mamltheory.simulate.protocol import load_object
+
+    factory = load_object(spec, flag)
+    if not callable(factory):
+        raise InputError(f"{flag}: {spec!r} is not callable (a factory returning a TorchTasks)", field=flag)
+    try:
+        obj = factory(**params)
+    except InputError as e:
+        raise InputError(f"{flag} {spec}: {e}", field=e.field or flag) from None
+    except Exception as e:
+        raise InputError(f"{flag}: the factory {spec!r} raised {type(e).__name__}: {e}", field=flag) from None
+    if not isinstance(obj, TorchTasks):
+        raise InputError(f"{flag}: the factory {spec!r} must return a mamltheory.adapters.torch.TorchTasks, "
+                         f"got {type(obj).__name__}", field=flag)
+    return obj
