@@ -27,6 +27,15 @@ ROOT = Path(__file__).resolve().parents[2]
 N_TASKS, K, ALPHA = 4, 10, 0.01
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread: these tiny ops run several times faster so on a loaded 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def sq_err(out, target):
     """Per-sample squared error, the sinusoid network's loss (SinusoidNet.loss is its batch mean)."""
     return (out[:, 0] - target) ** 2
@@ -224,7 +233,9 @@ def make(hidden=6):
     for A, phi in rng.uniform([0.5, 0.0], [2.0, 3.0], (4, 2)):
         x = rng.uniform(-5, 5, (8, 1))
         tasks.append((torch.tensor(x), torch.tensor(A * np.sin(x[:, 0] - phi))))
-    return TorchTasks(net, lambda o, t: (o[:, 0] - t) ** 2, tasks, nonnegative_loss=True)
+    tt = TorchTasks(net, lambda o, t: (o[:, 0] - t) ** 2, tasks, nonnegative_loss=True)
+    tt.estimate_defaults = {"power_iters": 10, "hessian_points": 2}  # optional hints, as for --problem
+    return tt
 
 def boom():
     raise RuntimeError("no data here")
@@ -256,6 +267,7 @@ def test_estimate_torch_then_plan(factory_file: Path, tmp_path: Path, run_cli) -
     assert obj["exact_tasks"] is True and obj["problem"]["spec"] == f"{factory_file}:make"
     assert all(v > 0 for v in obj["constants"].values())
     assert obj["initial_gap_bound"] == obj["f_w0"]  # the factory declared a nonnegative loss
+    assert obj["config"]["power_iters"] == 10  # the factory's estimate_defaults were used
     code, out, err = run_cli(["plan", "--from-estimate", str(out_file), "--eps", "0.5", "--algorithm", "maml",
                               "--json"])
     assert code == 0, err
