@@ -29,9 +29,13 @@ def add_parser(sub: Any) -> None:
                     "MAML run. Each estimate is a sampled lower estimate of a supremum, not a certificate. "
                     "Plan from the result with `mamltheory plan --from-estimate FILE`.",
     )
-    p.add_argument("--problem", required=True,
-                   help="tanh-regression, nonconvex-logistic, quadratic, sinusoid, or FILE.py:factory / "
-                        "module:factory returning a problem of mamltheory.simulate.protocol")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--problem",
+                       help="tanh-regression, nonconvex-logistic, quadratic, sinusoid, or FILE.py:factory / "
+                            "module:factory returning a problem of mamltheory.simulate.protocol")
+    which.add_argument("--torch", metavar="FILE.py:factory",
+                       help="FILE.py:factory or module:factory returning a mamltheory.adapters.torch.TorchTasks "
+                            "(a torch model on a finite family of tasks; exact HVPs; needs the torch extra)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="problem parameter, repeatable (numbers, or text such as activation=softplus)")
     p.add_argument("--points", default="20", help="points w at which the constants are evaluated (default 20)")
@@ -122,10 +126,15 @@ def run(args: argparse.Namespace) -> int:
     build_config(args)  # flag errors before the (possibly slow) problem construction
     if args.out is not None:
         writable_file("--out", args.out)
-    problem = make_meta_problem(args.problem, **parse_params(args.param))
+    if args.torch is not None:
+        from mamltheory.adapters.torch import from_factory  # imports torch: only when asked for
+
+        problem = from_factory(args.torch, "--torch", **parse_params(args.param))
+    else:
+        problem = make_meta_problem(args.problem, **parse_params(args.param))
     cfg = build_config(args, problem)
     obj = estimate_constants(problem, cfg).to_json()
-    obj["problem"]["spec"] = args.problem
+    obj["problem"]["spec"] = args.problem if args.torch is None else args.torch
     text = json.dumps(obj, indent=2, ensure_ascii=False)
     if args.out is not None:
         Path(args.out).write_text(text + "\n", encoding="utf-8")

@@ -261,26 +261,39 @@ class LossGradProblem:
                 "hvp": "central differences of the gradient"}
 
 
-def _load_user(spec: str) -> Any:
-    target, _, attr = spec.rpartition(":")
-    if target.endswith(".py"):
-        path = Path(target)
-        if not path.is_file():
-            raise InputError(f"--problem: no file {target!r}")
-        mod_name = f"_mamltheory_user_{abs(hash(str(path.resolve())))}"
-        module_spec = importlib.util.spec_from_file_location(mod_name, path)
-        if module_spec is None or module_spec.loader is None:
-            raise InputError(f"--problem: cannot load {target!r}")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[mod_name] = module
-        module_spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ModuleNotFoundError:
-            raise InputError(f"--problem: no module {target!r}") from None
+def load_object(spec: str, flag: str = "--problem") -> Any:
+    """The object named by `path/to/file.py:name` or `package.module:name`; InputError naming `flag` otherwise.
+
+    Any error raised while importing the user's file or module becomes one InputError line.
+    """
+    target, sep, attr = spec.rpartition(":")
+    if not sep or not target or not attr:
+        raise InputError(f"{flag}: must be FILE.py:name or package.module:name, got {spec!r}", field=flag)
+    try:
+        if target.endswith(".py"):
+            path = Path(target)
+            if not path.is_file():
+                raise InputError(f"{flag}: no file {target!r}", field=flag)
+            mod_name = f"_mamltheory_user_{abs(hash(str(path.resolve())))}"
+            module_spec = importlib.util.spec_from_file_location(mod_name, path)
+            if module_spec is None or module_spec.loader is None:
+                raise InputError(f"{flag}: cannot load {target!r}", field=flag)
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[mod_name] = module
+            module_spec.loader.exec_module(module)
+        else:
+            try:
+                module = importlib.import_module(target)
+            except ModuleNotFoundError as e:
+                if e.name is not None and target.startswith(e.name):
+                    raise InputError(f"{flag}: no module {target!r}", field=flag) from None
+                raise
+    except InputError:
+        raise
+    except Exception as e:  # the user's code failed on import: say where, in one line
+        raise InputError(f"{flag}: importing {target!r} failed ({type(e).__name__}: {e})", field=flag) from None
     if not hasattr(module, attr):
-        raise InputError(f"--problem: {target!r} has no attribute {attr!r}")
+        raise InputError(f"{flag}: {target!r} has no attribute {attr!r}", field=flag)
     return getattr(module, attr)
 
 
@@ -304,7 +317,7 @@ def make_meta_problem(name: str, **params: Any) -> MetaProblem:
             raise InputError(f"activation: must be tanh or softplus, got {params['activation']!r}")
         return SinusoidProblem(**params)
     if ":" in name:
-        factory = _load_user(name)
+        factory = load_object(name)
         obj = factory(**params) if callable(factory) and not hasattr(factory, "grad_on") else factory
         return check_problem(obj, f"--problem {name}")
     raise InputError(f"problem: must be one of {', '.join(sorted([*FAMILIES, 'sinusoid']))} "

@@ -175,7 +175,10 @@ def test_benchmark_trains_stores_and_reuses(tmp_path: Path) -> None:
     md = sinusoid_section(store, tmp_path / "rep", cfg)
     s = res["maml"]["test_mse"]
     assert f"| maml | {s['mean'][1]:.3f} [{s['lo'][1]:.3f}, {s['hi'][1]:.3f}]" in md
-    assert "0.67 / 0.38 / 0.35" in md and "2.41 / 2.23 / 2.19" in md
+    # no comparison with numbers that have no source (Finn et al. 2017 show plots); the differences are listed
+    assert "0.67 / 0.38" not in md and "2.41 / 2.23" not in md and "Finn et al. 2017 (ReLU)" not in md
+    for words in ("not ReLU", "not 70,000", "2K = 20 points per task", "initialisation"):
+        assert words in md, words
     assert (tmp_path / "rep" / "sinusoid.png").stat().st_size > 10_000
     missing = sinusoid_section(store, tmp_path / "rep2", replace(cfg, seed=9))
     assert "Not run yet" in missing and not (tmp_path / "rep2").exists()

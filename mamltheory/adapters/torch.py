@@ -1,0 +1,294 @@
+"""A user's torch model and finite family of tasks as the exact-task protocol (`simulate.tasks.ExactTasks`).
+
+`TorchTasks(model, loss, tasks, probabilities=None)`: f_i(w) is the mean of the per-sample loss
+`loss(model_w(inputs_i), targets_i)` over task i's samples (eq. (2) with θ uniform over them), so
+F(w) = Σ_i p_i f_i(w − α∇f_i(w)) (eq. (3)) and ∇F(w) (eq. (30)) are exact for this finite family.
+Derivatives come from `torch.func`: ∇f_i by reverse mode (`grad`), ∇²f_i v by forward-over-reverse
+(`jvp` of `grad`, Pearlmutter's R-operator), every point, task and sample batch at once (`vmap`),
+in float64 on a `.double()` copy of the model (the caller's model is left untouched). w is the flat
+parameter vector in `torch.nn.utils.parameters_to_vector` order.
+
+The same object is a full problem of `mamltheory.simulate.protocol` (`loss_on`, `grad_on`, `hvp_on`,
+`initial_point`, `sample_tasks`, `sample_data`, `task_data`, `all_tasks`) so `mamltheory estimate`
+can use it. There a batch's "data" are sample keys into the family's pool, key = task·N + sample
+(X of shape (..., D, 1), y of shape (..., D), the same keys), which lets inputs and targets have
+any shape and dtype (class labels included) while the estimators only index and reshape them.
+
+Every task must have the same number of samples N and the same input and target shapes: the tasks
+are stacked into one (n, N, ...) tensor so one vmapped call covers them all.
+
+The model copy is put in eval mode: dropout would make f_i random and batch-norm statistics would
+make a sample's loss depend on its batch, and the theory's f_i(w, θ) is a fixed function of w.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from mamltheory.errors import InputError
+from mamltheory.simulate import tasks as exact
+
+try:
+    import torch
+    from torch.func import functional_call, grad, jvp, vmap
+except ImportError:
+    raise InputError("the torch extra is not installed: pip install 'mamltheory[torch]'", field="torch") from None
+
+Array = np.ndarray
+# Points × samples evaluated per vmapped call (memory: activations of this many forward passes).
+CHUNK_SAMPLES = 1 << 16
+# |Σ p_i − 1| allowed for user-given probabilities (rounding of a float64 list of a few thousand entries).
+P_SUM_TOL = 1e-9
+
+
+def _tensor(x: Any, what: str) -> torch.Tensor:
+    try:
+        return torch.as_tensor(x)
+    except Exception as e:  # numpy object arrays, ragged lists, ...
+        raise InputError(f"{what}: not convertible to a tensor ({type(e).__name__}: {e})", field="tasks") from None
+
+
+class TorchTasks:
+    """A torch module, a per-sample loss and a finite list of (inputs, targets) tasks (module doc)."""
+
+    name = "torch"
+
+    def __init__(self, model: torch.nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                 tasks: Sequence[tuple[Any, Any]], probabilities: Sequence[float] | Array | None = None, *,
+                 nonnegative_loss: bool = False) -> None:
+        if not isinstance(model, torch.nn.Module):
+            raise InputError(f"model: must be a torch.nn.Module, got {type(model).__name__}", field="model")
+        named = list(model.named_parameters())
+        if not named:
+            raise InputError("model: has no parameters", field="model")
+        for pname, prm in named:
+            if not prm.is_floating_point():
+                raise InputError(f"model: parameter {pname!r} has dtype {prm.dtype}; every parameter must be a "
+                                 "floating tensor", field="model")
+        if not callable(loss):
+            raise InputError(f"loss: must be callable loss(output, target), got {type(loss).__name__}", field="loss")
+        self.model = copy.deepcopy(model).double().eval()
+        self._names = [n for n, _ in self.model.named_parameters()]
+        self._shapes = [tuple(p.shape) for _, p in self.model.named_parameters()]
+        self._sizes = [p.numel() for _, p in self.model.named_parameters()]
+        self._buffers = dict(self.model.named_buffers())
+        self.d = int(sum(self._sizes))
+        self._w0 = torch.nn.utils.parameters_to_vector(self.model.parameters()).detach().numpy().copy()
+        self._loss = loss
+        self.nonnegative_loss = bool(nonnegative_loss)
+
+        X, Y = self._stack(tasks)
+        self.n_tasks, self.N = int(Y.shape[0]), int(Y.shape[1])
+        self._X = X.reshape((self.n_tasks * self.N,) + tuple(X.shape[2:]))  # pool, indexed by key = task·N + sample
+        self._Y = Y.reshape((self.n_tasks * self.N,) + tuple(Y.shape[2:]))
+        self.p = self._probabilities(probabilities, self.n_tasks)
+        self._keys = np.arange(self.n_tasks * self.N).reshape(self.n_tasks, self.N)
+        self._check_loss(X[0], Y[0])
+
+        g = grad(self._batch_loss)
+        self._fn = {
+            "loss": vmap(self._batch_loss),
+            "grad": vmap(g),
+            "hvp": vmap(lambda w, v, x, y: jvp(lambda u: g(u, x, y), (w,), (v,))[1]),
+        }
+        self.params: dict[str, Any] = {"model": type(model).__name__, "tasks": self.n_tasks, "samples": self.N}
+
+    # ---- construction checks ---------------------------------------------------------------------
+    @staticmethod
+    def _stack(tasks: Sequence[tuple[Any, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(tasks, (str, bytes, torch.Tensor, np.ndarray)) or not hasattr(tasks, "__iter__"):
+            raise InputError("tasks: must be a list of (inputs, targets) pairs", field="tasks")
+        tasks = list(tasks)
+        if not tasks:
+            raise InputError("tasks: must hold at least one (inputs, targets) pair", field="tasks")
+        xs, ys = [], []
+        for i, t in enumerate(tasks):
+            try:
+                x, y = t
+            except (TypeError, ValueError):
+                raise InputError(f"tasks[{i}]: must be a pair (inputs, targets)", field="tasks") from None
+            x, y = _tensor(x, f"tasks[{i}] inputs"), _tensor(y, f"tasks[{i}] targets")
+            if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+                raise InputError(f"tasks[{i}]: inputs and targets must hold the same positive number of samples "
+                                 f"along their first axis, got shapes {tuple(x.shape)} and {tuple(y.shape)}",
+                                 field="tasks")
+            if i > 0 and (x.shape != xs[0].shape or y.shape != ys[0].shape or x.dtype != xs[0].dtype
+                          or y.dtype != ys[0].dtype):
+                raise InputError(f"tasks[{i}]: every task must have the shapes and dtypes of tasks[0] (equal sample "
+                                 f"counts): inputs {tuple(xs[0].shape)} {xs[0].dtype}, targets {tuple(ys[0].shape)} "
+                                 f"{ys[0].dtype}; got {tuple(x.shape)} {x.dtype}, {tuple(y.shape)} {y.dtype}",
+                                 field="tasks")
+            for a, what in ((x, "inputs"), (y, "targets")):
+                if a.is_floating_point() and not bool(torch.isfinite(a).all()):
+                    raise InputError(f"tasks[{i}]: {what} must be finite", field="tasks")
+            xs.append(x)
+            ys.append(y)
+        X, Y = torch.stack(xs), torch.stack(ys)
+        # float64 throughout (DESIGN: conventions); integer targets (class labels) stay integers.
+        return (X.double() if X.is_floating_point() else X), (Y.double() if Y.is_floating_point() else Y)
+
+    @staticmethod
+    def _probabilities(probabilities: Any, n: int) -> Array:
+        if probabilities is None:
+            return np.full(n, 1.0 / n)
+        try:
+            p = np.asarray(probabilities, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError("probabilities: must be a list of numbers", field="probabilities") from None
+        if p.shape != (n,):
+            raise InputError(f"probabilities: need one per task ({n}), got shape {p.shape}", field="probabilities")
+        if not np.isfinite(p).all() or (p < 0).any():
+            raise InputError("probabilities: must be finite and nonnegative", field="probabilities")
+        if abs(float(p.sum()) - 1.0) > P_SUM_TOL:
+            raise InputError(f"probabilities: must sum to 1, got {float(p.sum())!r}", field="probabilities")
+        return p
+
+    def _check_loss(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        try:
+            with torch.no_grad():
+                out = self.model(x)
+        except Exception as e:
+            raise InputError(f"model: calling it on tasks[0]'s inputs failed ({type(e).__name__}: {e})",
+                             field="model") from None
+        try:
+            with torch.no_grad():
+                val = self._loss(out, y)
+        except Exception as e:
+            raise InputError(f"loss: loss(model(inputs), targets) on tasks[0] failed ({type(e).__name__}: {e})",
+                             field="loss") from None
+        if not isinstance(val, torch.Tensor) or val.ndim == 0 or val.shape[0] != self.N or not val.is_floating_point():
+            got = tuple(val.shape) if isinstance(val, torch.Tensor) else type(val).__name__
+            raise InputError(f"loss: must return per-sample values, a floating tensor whose first axis has one entry "
+                             f"per sample ({self.N}), e.g. reduction='none'; got {got}", field="loss")
+
+    # ---- the functional core ---------------------------------------------------------------------
+    def _batch_loss(self, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Mean per-sample loss of the model with flat parameters w on one batch (x, y)."""
+        params, start = {}, 0
+        for name, shape, size in zip(self._names, self._shapes, self._sizes):
+            params[name] = w[start:start + size].reshape(shape)
+            start += size
+        out = functional_call(self.model, (params, self._buffers), (x,))
+        # Trailing per-sample axes (e.g. an (N, 1) MSE) are averaged: the task loss is the mean of all entries.
+        return self._loss(out, y).mean()
+
+    def _evaluate(self, kind: str, W: Array, keys: Array, V: Array | None = None) -> Array:
+        """loss / grad / hvp of every batch of sample keys (..., D) at points W (..., d), broadcast."""
+        W = np.asarray(W, dtype=np.float64)
+        keys = np.asarray(keys)
+        shapes = [W.shape[:-1], keys.shape[:-1]] + ([] if V is None else [np.shape(V)[:-1]])
+        lead = np.broadcast_shapes(*shapes)
+        D, d = keys.shape[-1], self.d
+        M = int(np.prod(lead, dtype=np.int64))
+        Wf = torch.tensor(np.broadcast_to(W, lead + (d,)).reshape(M, d))
+        Kf = torch.tensor(np.broadcast_to(keys, lead + (D,)).reshape(M, D).astype(np.int64))
+        Vf = None if V is None else torch.tensor(np.broadcast_to(np.asarray(V, np.float64), lead + (d,)).reshape(M, d))
+        fn = self._fn[kind]
+        step = max(1, CHUNK_SAMPLES // max(1, D))
+        parts = []
+        for a in range(0, M, step):  # chunks bound memory; each chunk is one vmapped call
+            k = Kf[a:a + step]
+            x, y = self._X[k], self._Y[k]
+            args = (Wf[a:a + step], x, y) if Vf is None else (Wf[a:a + step], Vf[a:a + step], x, y)
+            parts.append(fn(*args).detach())
+        out = (torch.cat(parts) if parts else torch.zeros((0,) + (() if kind == "loss" else (d,)),
+                                                          dtype=torch.float64)).numpy()
+        return out.reshape(lead + out.shape[1:])
+
+    # ---- the exact-task protocol (simulate.tasks.ExactTasks) -------------------------------------
+    def task_loss(self, Wt: Array) -> Array:
+        """f_i at per-task points: (..., n|1, d) -> (..., n)."""
+        return self._evaluate("loss", Wt, self._keys)
+
+    def task_grad(self, Wt: Array) -> Array:
+        """∇f_i at per-task points: (..., n|1, d) -> (..., n, d); reverse mode."""
+        return self._evaluate("grad", Wt, self._keys)
+
+    def task_hvp(self, Wt: Array, V: Array) -> Array:
+        """∇²f_i(w_i) v_i: (..., n|1, d), (..., n, d) -> (..., n, d); forward-over-reverse, exact."""
+        return self._evaluate("hvp", Wt, self._keys, V)
+
+    def meta_objective(self, w: Array, alpha: float) -> Array:
+        """F(w), eq. (3), exact on the finite family."""
+        return exact.meta_objective(self, w, alpha)
+
+    def meta_gradient(self, w: Array, alpha: float) -> Array:
+        """∇F(w), eq. (30), exact on the finite family."""
+        return exact.meta_gradient(self, w, alpha)
+
+    def sample_grads(self, w: Array) -> Array:
+        """Per-sample gradients ∇f_i(w, θ) of every task's every sample, (n, N, d) (σ̃, eq. (21))."""
+        k = self._keys[..., None]  # (n, N, 1): batches of one sample
+        return self._evaluate("grad", np.asarray(w, np.float64)[..., None, None, :], k)
+
+    # ---- the problem protocol (simulate.protocol.MetaProblem); data are sample keys ----------------
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
+        """Mean loss over the batch of sample keys y (..., D) at W (..., d)."""
+        return self._evaluate("loss", W, y)
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
+        """∇ of the batch loss, eq. (5)."""
+        return self._evaluate("grad", W, y)
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
+        """∇² of the batch loss times V, eq. (6b); exact."""
+        return self._evaluate("hvp", W, y, V)
+
+    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
+        """Gradients at k points per batch, P (..., k, d) -> (..., k, d) (HF-MAML's pair, eq. (12))."""
+        return self._evaluate("grad", P, np.asarray(y)[..., None, :])
+
+    def initial_point(self) -> Array:
+        """The model's own parameters (after `.double()`), flat."""
+        return self._w0.copy()
+
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array:
+        """n task indices drawn from p."""
+        return rng.choice(self.n_tasks, size=n, p=self.p)
+
+    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]:
+        """D sample keys per task, uniformly with replacement from its pool: X (..., D, 1), y (..., D)."""
+        tasks = np.asarray(tasks)
+        keys = tasks[..., None] * self.N + rng.integers(0, self.N, size=tasks.shape + (int(D),))
+        return keys[..., None], keys
+
+    def task_data(self, tasks: Array) -> tuple[Array, Array]:
+        """Every sample key of each task (its whole pool): X (..., N, 1), y (..., N)."""
+        keys = self._keys[np.asarray(tasks)]
+        return keys[..., None], keys
+
+    def all_tasks(self) -> tuple[Array, Array]:
+        """All task indices and their probabilities p."""
+        return np.arange(self.n_tasks), self.p
+
+    def describe(self) -> dict[str, Any]:
+        """Name, parameters, dimension."""
+        return {"problem": self.name, "params": self.params, "d": self.d,
+                "hvp": "exact (torch.func forward-over-reverse)"}
+
+
+def from_factory(spec: str, flag: str = "--torch", **params: Any) -> TorchTasks:
+    """The TorchTasks a user's `FILE.py:factory` or `package.module:factory` returns (called with params).
+
+    Every failure (bad spec, the module or the factory raising, a wrong return type) is one InputError
+    naming `flag`.
+    """
+    from mamltheory.simulate.protocol import load_object
+
+    factory = load_object(spec, flag)
+    if not callable(factory):
+        raise InputError(f"{flag}: {spec!r} is not callable (a factory returning a TorchTasks)", field=flag)
+    try:
+        obj = factory(**params)
+    except InputError as e:
+        raise InputError(f"{flag} {spec}: {e}", field=e.field or flag) from None
+    except Exception as e:
+        raise InputError(f"{flag}: the factory {spec!r} raised {type(e).__name__}: {e}", field=flag) from None
+    if not isinstance(obj, TorchTasks):
+        raise InputError(f"{flag}: the factory {spec!r} must return a mamltheory.adapters.torch.TorchTasks, "
+                         f"got {type(obj).__name__}", field=flag)
+    return obj
