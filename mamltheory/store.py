@@ -610,8 +610,14 @@ def repair(path: str | Path) -> Repair:
     other mamltheory process uses the file.
     """
     p = Path(path)
+    if p.is_dir():
+        raise StoreError(f"{p} is a folder, not a store file; give the store file in it")
     if not p.is_file():
         raise StoreError(f"{p}: no such store file")
+    with open(p, "rb") as fh:
+        if p.stat().st_size and not fh.read(16).startswith(_SQLITE_MAGIC):
+            # Without SQLite's header no row can be read: a "repair" would only move the file away.
+            raise StoreError(f"{p} is not a mamltheory result store (not an SQLite file); nothing to repair")
     salvaged = _read_damaged(p)
     kept = {t: [r for r in rows if _valid(t, r)] for t, (rows, _) in salvaged.items() if t != "meta"}
     rows, unreadable = salvaged["runs"]

@@ -322,3 +322,14 @@ def test_read_only_open_serves_and_refuses_writes(tmp_path: Path) -> None:
         with pytest.raises(StoreError, match="cannot write"):
             s.require_writable()
     assert path.read_bytes() == before
+
+
+def test_repair_refuses_a_file_that_is_not_a_store(tmp_path: Path, run_cli) -> None:
+    """A typo (`store repair README.md`) must not move a foreign file aside and put an SQLite file in its place."""
+    path = tmp_path / "notes.txt"
+    path.write_text("not a store\n")
+    code, out, err = run_cli(["store", "repair", str(path)])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "not an SQLite file" in err
+    assert path.read_text() == "not a store\n" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    code, _, err = run_cli(["store", "repair", str(tmp_path)])
+    assert code == 2 and "is a folder" in err
