@@ -5,7 +5,7 @@ Every sampled function here takes batches already drawn, so the same samples can
 algorithms (the equivalence tests) and the runner decides how randomness is laid out.
 `exact_direction` is the same iteration in expectation (all tasks, exact task derivatives) on any
 `ExactTasks` family. HF-MAML's radius rule δ_k = δ/‖v‖ (eq. (142)) and its central difference
-(eq. (14)) are written once (`hf_delta`, `hf_difference`) and serve both.
+(eq. (14)) are written once (`hf_radius`, `hf_difference`) and serve both.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def task_directions(problem: PoolProblem, algorithm: str, W: Array, batch: TaskB
     raise ValueError(f"unknown algorithm {algorithm!r}")
 
 
-def hf_delta(V: Array, delta: float | None, rule: str = "theory") -> Array:
+def hf_radius(V: Array, delta: float | None, rule: str = "theory") -> Array:
     """δ_k^i per task, shape V.shape[:-1]: δ/‖v‖ (rule "theory", eq. (142)) or the fixed δ (rule "fixed").
 
     At v = 0 (and wherever δ/‖v‖ would overflow, ‖v‖ below δ/1.8e308) δ_k^i = δ. Algorithm 3 at
@@ -120,14 +120,14 @@ def hf_delta(V: Array, delta: float | None, rule: str = "theory") -> Array:
 
 def hf_difference(gradient_pair: Callable[[Array, Array], tuple[Array, Array]], W: Array, V: Array,
                   delta: float | None, rule: str = "theory") -> Array:
-    """d = [∇f(w + δ_k v) − ∇f(w − δ_k v)] / (2δ_k), eq. (14), with δ_k from `hf_delta`; shape of V.
+    """d = [∇f(w + δ_k v) − ∇f(w − δ_k v)] / (2δ_k), eq. (14), with δ_k from `hf_radius`; shape of V.
 
     gradient_pair(W_plus, W_minus) returns the two gradients (on the same data: D_h in Algorithm 3,
     the task's whole data in `exact_direction`). Where v = 0 the result is set to exactly 0, Algorithm
     3's value for every δ_k, so it holds even for a gradient whose two evaluations at the same point
     differ in the last bit (a batched kernel).
     """
-    dk = hf_delta(V, delta, rule)[..., None]
+    dk = hf_radius(V, delta, rule)[..., None]
     Gp, Gm = gradient_pair(W + dk * V, W - dk * V)
     return np.where((V == 0).all(axis=-1, keepdims=True), 0.0, (Gp - Gm) / (2.0 * dk))
 
@@ -154,7 +154,7 @@ def exact_direction(tasks: ExactTasks, algorithm: str, w: Array, alpha: float, d
 
     maml, maml-hvp: ∇F(w) (eq. (30)); fo-maml: E_i ∇f_i(w − α∇f_i(w)) (eq. (9)); hf-maml:
     E_i [v_i − α d_i] with the central difference d_i of eq. (14) on the task's whole data and the
-    radius rule of `hf_delta` (eq. (142)).
+    radius rule of `hf_radius` (eq. (142)).
     """
     m = meta_parts(tasks, w, alpha)
     p = np.asarray(tasks.p, dtype=np.float64)[:, None]

@@ -124,9 +124,9 @@ def test_hf_maml_is_exact_on_quadratics_for_any_delta() -> None:
 
 
 def test_hf_maml_zero_vector_gives_zero_correction() -> None:
-    from mamltheory.simulate.algorithms import hf_delta
+    from mamltheory.simulate.algorithms import hf_radius
     V = np.array([[[0.0, 0.0], [3.0, 4.0]]])
-    np.testing.assert_array_equal(hf_delta(V, 2.0, "theory"), [[2.0, 0.4]])
+    np.testing.assert_array_equal(hf_radius(V, 2.0, "theory"), [[2.0, 0.4]])
 
 
 def test_beta_tilde_by_hand() -> None:
