@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 HOLDS, CONTRADICTED, NOT_RUN = "holds", "contradicted", "could not run"
+# Verdicts of issue 11: a check that could not have failed is VACUOUS (never support); a test that ran but
+# cannot decide is INCONCLUSIVE; a check that crashed is ERROR. NOT_RUN is being replaced by these two.
+VACUOUS, INCONCLUSIVE, ERROR = "vacuous", "inconclusive", "error"
+VERDICTS = (HOLDS, VACUOUS, CONTRADICTED, INCONCLUSIVE, ERROR)
 
 
 @dataclass
@@ -29,6 +33,7 @@ class CheckResult:
     tight: bool = False
     evidence: str = ""        # how many points / replicates, where, the statistic used
     details: dict[str, Any] = field(default_factory=dict)
+    power: float | None = None  # the smallest violation ratio this check would have detected (None: not sized)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
