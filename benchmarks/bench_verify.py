@@ -1,0 +1,66 @@
+"""Wall time of each `mamltheory verify` section, quick and full, and of the whole quick report.
+
+Goals (issue 11): `mamltheory report` (quick) at most 45 s and `verify --full` at most 4 minutes on
+2 idle cores. The sections are timed in one process, in the order `verify` runs them, with nothing
+cached (each section computes from scratch; the result store is in memory).
+
+Run: python benchmarks/bench_verify.py [--mode quick|full|both] [--report]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+
+GOALS = {"quick": None, "full": 240.0}
+REPORT_GOAL = 45.0
+
+
+def time_sections(quick: bool) -> dict[str, float]:
+    """Seconds per section of one verify run (quick or full), computed from scratch."""
+    from mamltheory.verify.run import RUNNERS, SECTIONS
+
+    out: dict[str, float] = {}
+    for section in SECTIONS:
+        t0 = time.perf_counter()
+        RUNNERS[section](quick, 0, ":memory:", lambda _msg: None)
+        out[section] = time.perf_counter() - t0
+    return out
+
+
+def time_report() -> float:
+    """Seconds for the whole `mamltheory report` (quick) process, with a fresh store and output folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mamltheory.cli", "report", "--out", f"{tmp}/report",
+                        "--store", f"{tmp}/store.sqlite"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--mode", choices=("quick", "full", "both"), default="both")
+    ap.add_argument("--report", action="store_true", help="also time the whole quick `mamltheory report`")
+    args = ap.parse_args()
+    modes = ("quick", "full") if args.mode == "both" else (args.mode,)
+    for mode in modes:
+        times = time_sections(mode == "quick")
+        total = sum(times.values())
+        print(f"verify --{mode}")
+        for section, s in times.items():
+            print(f"  {section:<10} {s:7.1f} s")
+        goal = GOALS[mode]
+        verdict = "" if goal is None else f"   (goal <= {goal:.0f} s: {'met' if total <= goal else 'NOT met'})"
+        print(f"  {'total':<10} {total:7.1f} s{verdict}")
+    if args.report:
+        s = time_report()
+        print(f"mamltheory report (quick, fresh store): {s:.1f} s   (goal <= {REPORT_GOAL:.0f} s: "
+              f"{'met' if s <= REPORT_GOAL else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
