@@ -72,3 +72,93 @@ def loglog_slope(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> Slope:
     res = stats.linregress(lx, ly)
     half = stats.t.ppf(0.5 + level / 2, n - 2) * res.stderr
     return Slope(float(res.slope), float(res.slope - half), float(res.slope + half), float(res.intercept), level, n)
+
+
+def slope_se(s: Slope) -> float:
+    """Standard error of a fitted slope, recovered from its two-sided t interval."""
+    return (s.high - s.low) / (2.0 * stats.t.ppf(0.5 + s.level / 2, s.n - 2))
+
+
+def detectable_deviation(s: Slope, power: float = 0.8) -> float:
+    """Smallest |true exponent − predicted| that the interval of `s` excludes with probability `power`.
+
+    (t_{1−(1−level)/2} + t_power)·se with n − 2 degrees of freedom: the usual power of a two-sided
+    t test on a regression slope (a one-sided 'at most' claim decided by the same interval too).
+    """
+    df = s.n - 2
+    return float((stats.t.ppf(0.5 + s.level / 2, df) + stats.t.ppf(power, df)) * slope_se(s))
+
+
+@dataclass
+class Stationarity:
+    """Relative change of a replicated series' mean between its last two windows, with a t interval.
+
+    change = (mean of the last window − mean of the one before) / mean of both, per replicate, then
+    averaged; replicates are independent, so the interval is valid whatever the autocorrelation
+    inside a replicate. `stationary`: the interval lies within ±tol (an equivalence test, so a series
+    too short or too noisy to tell is not called stationary); `drifting`: the interval excludes 0.
+    """
+
+    change: float
+    low: float
+    high: float
+    tol: float
+    n: int
+
+    @property
+    def stationary(self) -> bool:
+        return -self.tol <= self.low and self.high <= self.tol
+
+    @property
+    def drifting(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+
+def window_change(G: np.ndarray, tol: float = 0.1, level: float = 0.95) -> Stationarity:
+    """Stationarity test of G (records, replicates): the last two windows' means agree within tol.
+
+    The records are split into two halves (the last two windows); the per-replicate relative
+    change of the window mean is tested with Student t over replicates (needs >= 2 replicates).
+    """
+    G = np.asarray(G, float)
+    h = G.shape[0] // 2
+    if h < 1 or G.shape[1] < 2:
+        raise ValueError("a stationarity test needs >= 2 records and >= 2 replicates")
+    first, last = G[-2 * h:-h].mean(axis=0), G[-h:].mean(axis=0)
+    rel = (last - first) / np.mean(G[-2 * h:])
+    n = rel.size
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * rel.std(ddof=1) / math.sqrt(n)
+    m = float(rel.mean())
+    return Stationarity(m, m - half, m + half, tol, n)
+
+
+@dataclass
+class LinearFit:
+    """Weighted least squares y = a + c·x with t intervals on a and c (weights 1/se²)."""
+
+    a: float
+    a_low: float
+    a_high: float
+    c: float
+    c_low: float
+    c_high: float
+    level: float
+    n: int
+
+
+def weighted_line(x: np.ndarray, y: np.ndarray, se: np.ndarray, level: float = 0.95) -> LinearFit:
+    """Fit y = a + c·x by weighted least squares; the intervals use the residual scatter (n − 2 dof)
+    when it exceeds the stated standard errors, so a wrong model widens them instead of hiding."""
+    x, y, se = (np.asarray(v, float) for v in (x, y, se))
+    n = x.size
+    if n < 3:
+        raise ValueError("a line with intervals needs at least 3 points")
+    A = np.column_stack([np.ones(n), x]) / se[:, None]
+    coef, *_ = np.linalg.lstsq(A, y / se, rcond=None)
+    resid = (y - coef[0] - coef[1] * x) / se
+    scale = max(1.0, float(resid @ resid) / (n - 2))
+    cov = np.linalg.inv(A.T @ A) * scale
+    t = stats.t.ppf(0.5 + level / 2, n - 2)
+    ha, hc = t * math.sqrt(cov[0, 0]), t * math.sqrt(cov[1, 1])
+    return LinearFit(float(coef[0]), float(coef[0] - ha), float(coef[0] + ha), float(coef[1]), float(coef[1] - hc),
+                     float(coef[1] + hc), level, n)

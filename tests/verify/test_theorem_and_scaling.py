@@ -71,8 +71,8 @@ def test_maml_expected_direction_is_grad_F_and_fo_differs():
 def test_bias_floor_zero_for_maml_positive_for_fo():
     p = make_problem("tanh-regression", d=5, n_tasks=4, pool_size=20)
     a = 0.5 / (10 * p.constants.L)
-    maml, resid = scaling.bias_floor(p, "maml", a)
-    fo, _ = scaling.bias_floor(p, "fo-maml", a)
+    maml, resid, _ = scaling.bias_floor(p, "maml", a)
+    fo, _, _ = scaling.bias_floor(p, "fo-maml", a)
     assert maml < 1e-12 and resid < 1e-12 and fo > 1e-7
 
 

@@ -90,21 +90,22 @@ def test_scaling_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(scaling, "make_problem", lambda name, **params: real_family(
         name, **{"d": 6, "n_tasks": 12, "pool_size": 40, **params}))
     shrink(monkeypatch, scaling, "fo_floor_sigma_scaling", n=3)
-    shrink(monkeypatch, scaling, "noise_floor", iterations=100, replicates=2)
+    shrink(monkeypatch, scaling, "stationary_noise_floor", burn=20, tail=40, stride=10, replicates=4)
     shrink(monkeypatch, scaling, "time_per_iteration", B=4, D=4, repeats=1)
     _, checks = run_section("scaling", tmp_path)
     by_name = {c["name"]: c for c in checks}
     # MAML and HF-MAML's bias floors, FO-MAML's against α and σ, noise floors against B and D_in, 4 timings
-    assert len(checks) == 10 and {c["kind"] for c in checks} == {"scaling"}
+    assert len(checks) == 10 and {c["kind"] for c in checks} <= {"scaling", "measurement"}
     assert by_name["maml bias floor vs α on tanh-regression"]["verdict"] == "holds"
     fo = by_name["fo-maml bias floor vs α on tanh-regression"]
-    assert fo["verdict"] == "holds" and abs(fo["observed"] - 1) < 0.1
+    assert fo["verdict"] == "holds" and abs(fo["observed"] - 1) < 0.01 and fo["power"] is not None
     # HF-MAML keeps a finite-difference floor (the audit's (144)-(145) finding): contradicted.
     assert by_name["hf-maml bias floor vs α on tanh-regression"]["verdict"] == "contradicted"
     assert by_name["fo-maml bias floor vs σ on tanh-regression"]["verdict"] == "holds"
     for var in ("B", "D_in"):
         noise = by_name[f"MAML noise floor vs {var} on tanh-regression"]
-        assert noise["verdict"] == "holds" and 0 < noise["ratio"] <= 1
+        # at this size the floors are judged only if stationary: never contradicted, always with a slope
+        assert noise["verdict"] in ("holds", "inconclusive") and "slope" in noise["details"]
     # Timing verdicts depend on the machine's load; that they ran and fitted four sizes is what is checked.
     for alg in ("maml", "maml-hvp", "fo-maml", "hf-maml"):
         assert len(by_name[f"{alg} time per iteration vs d"]["details"]["seconds"]) == 4
