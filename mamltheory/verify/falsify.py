@@ -478,13 +478,16 @@ def run_exact(inst: Instance, algorithm: str, w0: Array, alpha: float, iteration
 
 
 def future_floor_1d(inst: Instance, algorithm: str, alpha: float, w_n: float, w_star: float,
-                    delta: float | None = None, grid: int = 20001) -> float | None:
+                    delta: float | None = None, grid: int = 20001,
+                    step: Callable[[Instance, Array, float], Array] | None = None) -> float | None:
     """A lower bound on ‖∇F(w_k)‖ for every later iterate, when the 1-D iteration is trapped between w_n and
     its fixed point w*: the map φ(w) = w − β(w)D(w) is checked on a fine grid of [w_n, w*] to be
     nondecreasing and to send each point into [w, w*] (so the iterates stay there, monotonically); the
-    bound is then min |∇F| over the grid. None when the check fails."""
+    bound is then min |∇F| over the grid. None when the check fails. `step(inst, W, α)` is the step rule
+    (default: the paper's β = 1/(c·L(w)), `step_size`)."""
     z = np.linspace(w_n, w_star, grid)[:, None]
-    phi = (z - step_size(inst, algorithm, z, alpha)[:, None] * exact_direction(inst, algorithm, z, alpha, delta))[:, 0]
+    beta = step_size(inst, algorithm, z, alpha) if step is None else step(inst, z, alpha)
+    phi = (z - beta[:, None] * exact_direction(inst, algorithm, z, alpha, delta))[:, 0]
     lo, hi = min(w_n, w_star), max(w_n, w_star)
     toward = (phi - z[:, 0]) * np.sign(w_star - w_n) >= -1e-15
     inside = (phi >= lo - 1e-15) & (phi <= hi + 1e-15)

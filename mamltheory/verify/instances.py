@@ -403,3 +403,21 @@ def opposed_kinks(q: float = 0.5, kappa: float = 0.5, r: float = 1.0, b: float =
     opposite linear terms ±b: the task spread makes HF-MAML's finite-difference errors add up (Theorem H.1)."""
     return Instance(profiles=(Profile.tent(q, kappa, 0.0, r), Profile.tent(q, -kappa, 0.0, r)),
                     b=((b,), (-b,)), p=(0.5, 0.5), label="f_i'' = q ± kappa·tent(w/r), ± b w")
+
+
+def plateau(R: float = 5.0, b: float = 1.0, L: float = 1.0, rho: float = 1.0) -> Instance:
+    """One task f(w) = g(w) + b·w with g'' = 0 on [−R, 0], rising at slope ρ to L beyond (1-D).
+
+    On the plateau ∇F(w) = b exactly (the inner step stays on it while α·b <= R), so an algorithm started at
+    w_0 = 0 walks left with ‖∇F(w_k)‖ = b for about R/(β·b) iterations before the curvature stops it: the
+    iteration count of Theorems F.1, G.1, H.1 (a descent argument) is tightest here.
+    """
+    t = L / rho
+    pr = Profile((-R - t, -R, 0.0, t), (L, 0.0, 0.0, L))
+    return Instance(profiles=(pr,), b=((b,),), p=(1.0,), label="g'' = 0 on [-R, 0], rising to L; + b w")
+
+
+def quadratic_task(lam: float = 1.0) -> Instance:
+    """One task f(w) = (λ/2)w² (ρ = 0, σ = 0): F(w) = (λ/2)(1 − αλ)²w², so exact MAML with a constant step β has
+    ‖∇F(w_k)‖ = |1 − βλ(1 − αλ)²|^k ‖∇F(w_0)‖ (the hand-checked case of the tightness tests)."""
+    return Instance(profiles=(Profile.constant(lam),), b=((0.0,),), p=(1.0,), label="f(w) = (lam/2) w^2")

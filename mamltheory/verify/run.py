@@ -14,7 +14,7 @@ from mamltheory.errors import InputError
 from mamltheory.store import DEFAULT_STORE, ResultStore, config_key
 from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult
 
-SECTIONS = ("audit", "lemma", "theorem", "scaling", "falsify")
+SECTIONS = ("audit", "lemma", "theorem", "scaling", "falsify", "tightness")
 
 
 def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
@@ -57,7 +57,13 @@ def _falsify(quick: bool, seed: int, store: str, progress: Callable[[str], None]
     return module.falsification(quick=quick, seed=seed, progress=progress)
 
 
-RUNNERS = {"audit": _audit, "lemma": _lemma, "theorem": _theorem, "scaling": _scaling, "falsify": _falsify}
+def _tightness(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    module = importlib.import_module("mamltheory.verify.tightness")
+    return module.tightness(quick=quick, seed=seed, progress=progress)
+
+
+RUNNERS = {"audit": _audit, "lemma": _lemma, "theorem": _theorem, "scaling": _scaling, "falsify": _falsify,
+           "tightness": _tightness}
 
 
 def _commit() -> str | None:
