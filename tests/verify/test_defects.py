@@ -314,3 +314,21 @@ def test_a_wrong_units_claim_fails(product, units, right):
 
     assert (rescaling_units(product) == parse_units(units)) is right
     assert claim_holds(product, units) is right
+
+
+def test_live_named_counterexamples_are_explained():
+    """The falsification section's named counterexamples, computed (not typed in), land on their defects."""
+    import numpy as np
+
+    from mamltheory.bounds.theorems import alpha_max, hf_delta
+    from mamltheory.verify import falsify
+    from mamltheory.verify.instances import opposed_kinks
+
+    inst = opposed_kinks()
+    a = alpha_max("hf-maml", inst.L)
+    w = falsify.fixed_point_1d(inst, "hf-maml", a, -3.0, 3.0, hf_delta(inst.rho, a))
+    checks = [falsify.a2_counterexample(0.1).to_json(), falsify.hf_proof_step(inst, a, np.array([w])).to_json()]
+    assert all(c["verdict"] == CONTRADICTED for c in checks)
+    record = D.annotate({"checks": checks})
+    assert [c["defect"] for c in record["checks"]] == ["A2-44", "H1-task-spread"]
+    assert record["unexplained"] == []
