@@ -141,7 +141,7 @@ THEOREM_H1 = ConvergenceTheorem(
     alpha_L_max=6, step_divisor=25, K=36, M=3200, bias=sp.Integer(0),
     D_h_min=sp.ceiling(36 * (alpha * rho * sigma_H) ** 2), hessian_batches=2,
     accuracy_eq="131", iterations_eq="132", delta=1 / (6 * rho * alpha),  # eq. (142); numeric: hf_delta
-    notes=("Theorem H.1: D_h >= ⌈36(αρσ_H)²⌉ is not dimensionless (αρσ_H has units 1/length); it comes from the "
+    notes=("Theorem H.1: D_h >= ⌈36(αρσ_H)²⌉ is not dimensionless (αρσ_H has units loss·length⁻³, those of ρ: 36(αρσ_H)² has units loss²·length⁻⁶); it comes from the "
            "variance term σ_H²/(D_h(δ_k^i)²) of (150), which should read σ_H²‖v‖²/D_h; with that term (152) "
            "needs only D_h >= α²σ_H²·2/(4.3 − 2 − 8/36).",
            "Theorem H.1: step (144)-(145) replaces E_i‖∇F_i(w)‖ by ‖∇F(w)‖; with δ = 1/(6ρα) the finite-difference "

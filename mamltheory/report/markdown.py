@@ -64,10 +64,28 @@ def plan_section() -> str:
             + _table(header, rows) + "\n\n" + notes)
 
 
-def checks_table(checks: list[dict[str, Any]]) -> str:
-    rows = [[c["name"], c["source"], c["verdict"], _num(c.get("observed")), _num(c.get("bound")),
-             _num(c.get("ratio")), c["evidence"]] for c in checks]
-    return _table(["check", "source", "verdict", "observed", "bound", "ratio", "evidence"], rows)
+def checks_table(checks: list[dict[str, Any]], defect: bool = False) -> str:
+    """One row per check; with `defect`, the id of the paper's defect that explains it."""
+    rows = [[c["name"], c["source"], c["verdict"], *([c.get("defect", "unexplained")] if defect else []),
+             _num(c.get("observed")), _num(c.get("bound")), _num(c.get("ratio")), c["evidence"]] for c in checks]
+    return _table(["check", "source", "verdict", *(["defect"] if defect else []), "observed", "bound", "ratio",
+                   "evidence"], rows)
+
+
+def defects_section(record: dict[str, Any]) -> str:
+    """The lead: 'N defects in the paper (M break a conclusion)', each root cause once with its repair."""
+    from mamltheory.verify.defects import annotate, lead_line
+
+    if "defects" not in record:
+        annotate(record)
+    rows = [[d["id"], d["source"], d["severity"], d["wrong"], d["damage"], len(d["checks"]), d["repair"]]
+            for d in record["defects"]]
+    text = (f"## {lead_line(record['defects'])}\n\nEach root cause once; `checks` counts the contradicted checks and "
+            "failing audit findings it explains (`mamltheory verify --json`: `defects`).\n\n"
+            + _table(["defect", "source", "severity", "what is wrong", "damage", "checks", "repair"], rows))
+    if record.get("unexplained"):
+        text += "\n\nFailing checks no defect explains: " + "; ".join(u["name"] for u in record["unexplained"]) + "."
+    return text
 
 
 def _trajectory_plot(record: dict[str, Any], store: str, out: Path) -> list[str]:
@@ -113,9 +131,11 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
         "Meta-Learning Algorithms*; equation numbers refer to it. Every check pairs an observed value with the "
         "paper's bound; the ratio is observed/bound for upper bounds (bound/observed for lower ones), so a "
         "ratio above 1 is a violation.",
+        defects_section(record),
         f"**{len(checks)} checks: {counts['holds']} hold, {counts['contradicted']} contradicted, "
         f"{counts['could not run']} could not run.**",
-        "## What contradicts the paper\n\n" + checks_table([c for c in checks if c["verdict"] == "contradicted"]),
+        "## What contradicts the paper\n\n" + checks_table([c for c in checks if c["verdict"] == "contradicted"],
+                                                           defect=True),
         encoded_results_section(),
         plan_section(),
         "## Lemma checks\n\nOn the built-in task families with certified constants, over random points; "

@@ -173,20 +173,28 @@ def constant_findings() -> tuple[Finding, ...]:
 def proof_step_findings() -> list[Finding]:
     """Steps that fail as logic; each with a witness a reader can check by hand."""
     c2 = R(21, 79)
+    p = R(1, 10**6)  # (107): a two-point law of ‖∇F(w_k)‖, exact expectations
+    law = ((R(1, 10), 1 - p), (R(10**4), p))
+    e107 = {"min": sum(q * min(x**2, x) for x, q in law), "U": sum(q * x**2 for x, q in law),
+            "V": sum(q * x for x, q in law)}
     return [
         Finding(
             "Lemma A.2, eq. (44)", "counterexample", FAILS,
             "The proof bounds ‖A_i(w)‖²‖A_i(w̃_i)‖² by (1 + αL)²; the two factors give (1 + αL)⁴. Witness: "
             "two equally likely 1-D tasks f_i(w) = −w²/2 ± w (L = 1, ρ = 0, σ = 1), α = 0.1, w = 0: "
             "∇F_i(0) = ±(1.1)², ∇F(0) = 0, E‖∇F_i‖² = 1.1⁴ = 1.4641 > (1.1)²(2C2² + 1) = "
-            f"{float(R(121, 100) * (2 * c2**2 + 1)):.4f} (C2 = 21/79).",
+            f"{float(R(121, 100) * (2 * c2**2 + 1)):.4f} (C2 = 21/79). No final constant of F.1, G.1 or H.1 depends "
+            "on (44): (99), (122), (129) and (156) follow with the paper's numbers from (56) and (43) "
+            "(mamltheory.verify.defects.a2_route).",
             claimed="(1 + αL)²", derived="(1 + αL)⁴"),
         Finding(
             "Theorem H.1, eqs. (144)-(145)", "proof step", FAILS,
             "E_i‖(I − α∇²f_i(w))⁻¹∇F_i(w)‖ is bounded by ‖∇F(w)‖/(1 − αL); by Jensen E_i‖∇F_i‖ >= ‖E_i∇F_i‖ "
             "= ‖∇F‖, so the step drops the task spread (two tasks with ∇F_i = ±g have ∇F = 0 and E_i‖∇F_i‖ = ‖g‖). "
             "With δ = 1/(6ρα) fixed, the finite-difference bias α‖ẽ‖ <= ‖v‖/6 per task does not shrink with the "
-            "batch sizes, so s_k in (147) carries a term of order E_i‖∇f_i(w − α∇f_i(w))‖ that (131) omits.",
+            "batch sizes, so s_k in (147) carries a term of order E_i‖∇f_i(w − α∇f_i(w))‖ that (131) omits. "
+            "At a fixed point w* of HF-MAML with exact expectations ∇F(w*) = −s_k, so (147) would force ∇F(w*) = 0: "
+            "every nonzero HF-MAML bias floor is this step failing.",
             claimed="‖∇F(w)‖", derived="E_i‖∇F_i(w)‖ (>= ‖∇F(w)‖)"),
         Finding(
             "Theorem H.1, eq. (150)", "proof step", FAILS,
@@ -196,6 +204,16 @@ def proof_step_findings() -> list[Finding]:
             "This is where the condition D_h >= ⌈36(αρσ_H)²⌉ comes from; with the correct term (152) needs only "
             "D_h >= α²σ_H²·2/(4.3 − 2 − 4/36 − 4/36).",
             claimed="σ_H²/(D_h(δ_k^i)²)", derived="σ_H²‖v‖²/D_h"),
+        Finding(
+            "Theorem F.1, eq. (107)", "proof step", FAILS,
+            "(107) takes the expectation of (106), min{U, V} with U = ‖∇F(w_k)‖²/(8L + 8ρασ) and V = "
+            f"‖∇F(w_k)‖/(8ρα), as min{{E U, E V}}; but E[min{{U, V}}] <= min{{E U, E V}}. Witness: X = ‖∇F(w_k)‖ = 1/10 "
+            f"with probability 1 − 10⁻⁶ and 10⁴ with probability 10⁻⁶, L + ρασ = ρα = 1 (the factor 1/8 aside): "
+            f"E[min{{X², X}}] = {float(e107['min']):.8f} < min{{E X², E X}} = {float(min(e107['U'], e107['V'])):.7f}. "
+            "The convex envelope "
+            "of min{x²/c, x/b} is >= 3/4 of it, so by Jensen E[min{U, V}] >= (3/4)·min{(E‖∇F‖)²/c, E‖∇F‖/b}: "
+            "the decrease 1/800 becomes 3/3200. G.1 and H.1 repeat the step.",
+            claimed="E[min{U, V}] >= min{E U, E V}", derived="E[min{U, V}] >= (3/4)·min{(E‖∇F‖)²/c, E‖∇F‖/b}"),
         Finding(
             "Lemma A.2, statement", "proof step", FAILS,
             "The range α ∈ [0, (√2 − 1)/L] includes its endpoint, where 1 − 2αL − α²L² = 0 and C1, C2 divide by "

@@ -109,12 +109,36 @@ def run_verify(args: argparse.Namespace) -> int:
     return exit_status(record, args.strict)
 
 
-def print_checks(record: dict[str, Any], console: Any) -> None:
-    """One row per check: verdict, observed/bound ratio, and the evidence."""
+def print_defects(record: dict[str, Any], console: Any) -> None:
+    """The lead: 'N defects in the paper (M break a conclusion)', one row per defect, then what none explains."""
+    from rich.markup import escape
     from rich.table import Table
 
+    from mamltheory.verify.defects import annotate, lead_line
+
+    if "defects" not in record:
+        annotate(record)
+    console.print(f"[bold]{lead_line(record['defects'])}[/bold]")
+    table = Table(show_lines=False)
+    for col in ("defect", "source", "severity", "what is wrong", "checks", "repair"):
+        table.add_column(col, overflow="fold", ratio={"what is wrong": 3, "repair": 2}.get(col, 1))
+    for d in record["defects"]:  # escape: the paper's E[min{U, V}] would read as rich markup
+        table.add_row(*(escape(str(x)) for x in (d["id"], d["source"], d["severity"], d["wrong"], len(d["checks"]),
+                                                 d["repair"])))
+    console.print(table)
+    if record.get("unexplained"):
+        console.print("[yellow]failing checks no defect explains: "
+                      + escape("; ".join(f"{u['name']}" for u in record["unexplained"])) + "[/yellow]")
+
+
+def print_checks(record: dict[str, Any], console: Any) -> None:
+    """The defects first, then one row per check: verdict, observed/bound ratio, its defect, and the evidence."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    print_defects(record, console)
     table = Table(title="mamltheory verify", show_lines=False)
-    for col in ("check", "source", "verdict", "ratio", "evidence"):
+    for col in ("check", "source", "verdict", "ratio", "defect", "evidence"):
         table.add_column(col, overflow="fold", ratio={"evidence": 3}.get(col, 1))
     style = {"holds": "green", "contradicted": "bold red", "could not run": "yellow"}
     for c in record["checks"]:
@@ -122,7 +146,8 @@ def print_checks(record: dict[str, Any], console: Any) -> None:
             continue  # the audit's holding constants are in `mamltheory audit`; failures are shown here
         ratio = c.get("ratio")
         r = f"{ratio:.3g}" if isinstance(ratio, (int, float)) else ("—" if ratio is None else str(ratio))
-        table.add_row(c["name"], c["source"], f"[{style[c['verdict']]}]{c['verdict']}[/]", r, c["evidence"])
+        table.add_row(c["name"], c["source"], f"[{style.get(c['verdict'], 'white')}]{c['verdict']}[/]", r,
+                      c.get("defect", ""), escape(c["evidence"]))
     console.print(table)
     counts = {v: sum(c["verdict"] == v for c in record["checks"]) for v in style}
     p = record["provenance"]

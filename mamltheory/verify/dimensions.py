@@ -8,6 +8,7 @@ a sum, max or min only of terms with equal units. Anything else cannot be true a
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import sympy as sp
@@ -148,3 +149,76 @@ def scaling_findings() -> list[Finding]:
         f"σ_H²/(D_h(δ_k^i)²) has units {_fmt(got)}; ‖d_k^i‖², the quantity it bounds, has {_fmt(want)} "
         f"(δ_k^i is a step, loss⁻¹·length², since δ_k^i·v is a length)"))
     return out
+
+
+# --- units claimed in prose (plan notes, findings, defects) ---------------------------------------------------
+# "αρσ_H has units loss·length⁻³" is checkable: the product is parsed in the paper's notation and its units
+# computed from the table above. δ_k^i (eq. (142)) multiplies a gradient to give a length: a step.
+DELTA_K = sp.Symbol("delta_k", positive=True)
+_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_PAPER_SYMBOLS = (  # longest first: σ_H before σ
+    ("δ_k^i", DELTA_K), ("σ_H", S.sigma_H), ("σ̃", S.sigma_tilde), ("σ", S.sigma), ("α", S.alpha), ("ρ", S.rho),
+    ("ε", S.eps), ("Δ", S.initial_gap), ("δ", S.delta), ("D_h", S.D_h), ("D_in", S.D_in), ("D_o", S.D_o),
+    ("D_β", S.D_beta), ("B'", S.B_prime), ("L", S.L), ("B", S.B),
+)
+_TOKEN = re.compile("|".join([re.escape(t) for t, _ in _PAPER_SYMBOLS]
+                             + [r"\d+(?:\.\d+)?", r"[⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+", r"[()/·]", r"\s+"]))
+_CLAIM = re.compile(r"(\S+) (?:has units|rounds a quantity with units) ([^\s;,)]+)")
+
+
+def paper_expr(text: str) -> sp.Expr:
+    """A product in the paper's notation ("36(αρσ_H)²", "σ_H²/(D_h(δ_k^i)²)") or sympy's ("ceiling(36*alpha**2)")."""
+    if "*" in text or text.startswith(("ceiling(", "floor(")):  # sympy's printing, as in the scaling findings
+        inner = sp.sympify(text, locals={n: s for n, s in S.BY_NAME.items()})
+        return inner.args[0] if isinstance(inner, (sp.floor, sp.ceiling)) else inner
+    src, pos, last_operand = [], 0, False
+    symbols = dict(_PAPER_SYMBOLS)
+    names = {s: f"_s{i}" for i, (_, s) in enumerate(_PAPER_SYMBOLS)}
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ValueError(f"cannot read {text[pos:]!r} in {text!r}")
+        tok, pos = m.group(), m.end()
+        if tok.isspace():
+            continue
+        if tok[0] in "⁻⁰¹²³⁴⁵⁶⁷⁸⁹":
+            src.append(f"**({tok.translate(_SUP)})")
+            continue
+        starts = tok in symbols or tok[0].isdigit() or tok == "("
+        if starts and last_operand:
+            src.append("*")
+        src.append(names[symbols[tok]] if tok in symbols else {"·": "*"}.get(tok, tok))
+        last_operand = tok in symbols or tok[0].isdigit() or tok == ")"
+    return sp.sympify("".join(src), locals={v: k for k, v in names.items()})
+
+
+def parse_units(text: str) -> Units:
+    """'loss^2·length^-6', 'loss·length⁻³', '1/length', 'dimensionless' -> (loss power, length power)."""
+    text = text.strip().rstrip(".")
+    if text == "dimensionless":
+        return ONE
+    invert = text.startswith("1/")
+    e, x = Fraction(0), Fraction(0)
+    for factor in text.removeprefix("1/").split("·"):
+        m = re.fullmatch(r"(loss|length)(?:\^(-?\d+)|([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))?", factor)
+        if m is None:
+            raise ValueError(f"cannot read units {text!r}")
+        p = Fraction(int(m.group(2) or (m.group(3) or "1").translate(_SUP)))
+        e, x = (e + p, x) if m.group(1) == "loss" else (e, x + p)
+    return (-e, -x) if invert else (e, x)
+
+
+def units_claims(text: str) -> list[tuple[str, str]]:
+    """Every '<product> has units <units>' (or '... rounds a quantity with units ...') in `text`."""
+    out = []
+    for product, units in _CLAIM.findall(text):
+        while product.startswith("(") and product.count("(") > product.count(")"):  # "(αρσ_H has units ...)"
+            product = product[1:]
+        out.append((product, units))
+    return out
+
+
+def claim_holds(product: str, units: str, table: dict[sp.Symbol, Units] | None = None) -> bool:
+    """Whether `product` has the claimed `units` under `table` (default: UNITS with δ_k^i a step)."""
+    table = {**UNITS, DELTA_K: STEP} if table is None else table
+    return units_of(paper_expr(product), table) == parse_units(units)

@@ -89,7 +89,11 @@ def provenance(seed: int, mode: str, seconds: float, commit: str | None) -> dict
 
 def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections: tuple[str, ...] = SECTIONS,
            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run the sections; a section that raises is recorded as 'could not run' with the reason, never a crash."""
+    """Run the sections; a section that raises is recorded as 'could not run' with the reason, never a crash.
+
+    The record has `provenance`, `checks`, `defects` (each root cause once, with the indices of the checks it
+    explains; every explained check carries its `defect` id) and `unexplained` (failing checks no defect explains).
+    """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     commit = _commit()
@@ -101,8 +105,11 @@ def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections:
         except Exception as err:  # noqa: BLE001 - a failing section is a finding of this run, not a crash
             results.append(CheckResult(name=f"{section} checks", source="-", kind=section, verdict=NOT_RUN,
                                        evidence=f"{type(err).__name__}: {err}"))
-    return {"provenance": provenance(seed, "quick" if quick else "full", time.perf_counter() - t0, commit),
-            "checks": [r.to_json() for r in results]}
+    from mamltheory.verify.defects import annotate
+
+    record = {"provenance": provenance(seed, "quick" if quick else "full", time.perf_counter() - t0, commit),
+              "checks": [r.to_json() for r in results]}
+    return annotate(record)  # the paper's defects, each once, and which checks each explains
 
 
 def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_STORE,
@@ -121,7 +128,9 @@ def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_
     with ResultStore(store) as db:
         cached = db.get(key)
         if cached is not None:
-            return cached, True
+            from mamltheory.verify.defects import annotate
+
+            return (cached if "defects" in cached else annotate(cached)), True
         db.require_writable()
     record = verify(quick=quick, seed=seed, store=store, sections=sections, progress=progress)
     with ResultStore(store) as db:

@@ -1,0 +1,279 @@
+"""The paper's defects, each root cause once, and which checks of a verify record each one explains.
+
+A verify record counts checks; several checks often witness the same error of the paper (Lemma A.2's
+(44) alone is contradicted by a counterexample, two falsification searches, three lemma checks and
+the audit's corrected constants). This registry lists every root cause once: its source, what is
+wrong, how much damage it does (`severity`), a witness a reader can reproduce, the checks and audit
+findings it explains (matched by their `source`, `name`, `kind` and `evidence`), and where the
+repaired proof replaces the step (docs/repaired-theorems.md, step labels like "(150′)").
+
+`explain(checks)` assigns every contradicted check and every failing audit finding to exactly one
+defect, or lists it as unexplained; `annotate(record)` adds `defects` and `unexplained` to a record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import sympy as sp
+
+from mamltheory.verify.check import CONTRADICTED
+
+BREAKS = "breaks a conclusion"          # a theorem's conclusion is false, or does not follow from its hypotheses
+CONSTANT = "only a constant"            # a constant must change; the statement's form survives
+LEMMA_ONLY = "a lemma statement is false; no final constant of F.1/G.1/H.1 depends on it"
+COSMETIC = "cosmetic/vacuous"           # slack or an unused hypothesis: nothing to repair in the conclusions
+SEVERITIES = (BREAKS, CONSTANT, LEMMA_ONLY, COSMETIC)
+
+REPAIRS = "docs/repaired-theorems.md"
+
+
+@dataclass(frozen=True)
+class Consequence:
+    """Checks a defect explains: regular expressions searched in a check's fields (all given must match)."""
+
+    what: str
+    source: str
+    name: str | None = None
+    kind: str | None = None
+    evidence: str | None = None
+
+    def matches(self, check: dict[str, Any]) -> bool:
+        pairs = (("source", self.source), ("name", self.name), ("kind", self.kind), ("evidence", self.evidence))
+        return all(re.search(rx, str(check.get(key, ""))) for key, rx in pairs if rx is not None)
+
+
+@dataclass(frozen=True)
+class Defect:
+    """One root cause in the paper."""
+
+    id: str
+    source: str
+    wrong: str                 # one line: what is wrong
+    severity: str              # one of SEVERITIES
+    damage: str                # exactly the damage the proofs suffer, with the numbers
+    witness: str               # reproducible in a few lines, or "" when the defect is a matter of logic/units
+    repair: str                # pointer into the repaired theorems
+    consequences: tuple[Consequence, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "source": self.source, "wrong": self.wrong, "severity": self.severity,
+                "damage": self.damage, "witness": self.witness, "repair": self.repair,
+                "consequences": [c.what for c in self.consequences]}
+
+
+# --- Lemma A.2 (44): the route that avoids it -------------------------------------------------------------
+
+a = sp.symbols("a", positive=True)  # a = αL
+C1 = 1 / (1 - 2 * a - a**2)         # Lemma A.2
+C2 = (2 * a + a**2) / (1 - 2 * a - a**2)
+
+
+@lru_cache(maxsize=1)
+def a2_route() -> tuple[dict[str, Any], ...]:
+    """The constants of (99), (122), (129), (156) derived without (44), against the paper's numbers.
+
+    Route: (56) ‖∇f_i(w − α∇f_i(w))‖ <= (1 + αL)‖∇f_i(w)‖; Assumption 4.5 E_i‖∇f_i(w)‖² <= ‖∇f(w)‖² + σ²
+    (and E_i‖∇f_i(w)‖ <= ‖∇f(w)‖ + σ by (51)); (43) ‖∇f(w)‖ <= C1‖∇F(w)‖ + C2σ with (x + y)² <= 2x² + 2y².
+    Hence E_i‖∇f_i(w − α∇f_i(w))‖² <= (1 + αL)²(2C1²‖∇F‖² + (2C2² + 1)σ²), which the proofs use in
+    place of (44) divided by (1 − αL)²: (98) has 2·that inside (97)'s factor 2, (128) 2·that, (154) 5·that.
+    For (122), r_k's first term is E_i[α∇²f_i(w)∇f_i(w − α∇f_i(w))] (expand (120) with (45b)), of norm
+    <= αL(1 + αL)(‖∇f‖ + σ) <= αL(1 + αL)C1‖∇F‖ + (1 + αL)C1·αLσ, since C2 + 1 = C1.
+    Every expression is increasing in a on (0, a_max], so its supremum is its value at a_max.
+    """
+    sixth, tenth = sp.Rational(1, 6), sp.Rational(1, 10)
+    moment_F = 2 * C1**2 * (1 + a) ** 2           # ‖∇F‖² coefficient of E_i‖∇f_i(w − α∇f_i)‖²
+    moment_s = (2 * C2**2 + 1) * (1 + a) ** 2     # σ² coefficient
+    rows = [
+        ("Theorem F.1, eq. (99)", "‖∇F‖²", 4 * moment_F, sixth, 40),
+        ("Theorem F.1, eq. (99)", "σ²", 4 * moment_s, sixth, 14),
+        ("Theorem G.1, eq. (122)", "‖∇F‖", a * (1 + a) * C1, tenth, sp.Rational(22, 100)),
+        ("Theorem G.1, eq. (122)", "αLσ", (1 + a) * C1, tenth, 2),
+        ("Theorem G.1, eq. (129)", "‖∇F‖²", 2 * moment_F, tenth, 20),
+        ("Theorem G.1, eq. (129)", "σ²", 2 * moment_s, tenth, 7),
+        ("Theorem H.1, eq. (156)", "‖∇F‖²", 5 * moment_F, sixth, 50),
+        ("Theorem H.1, eq. (156)", "σ²", 5 * moment_s, sixth, 18),
+    ]
+    out = []
+    for source, term, expr, a_max, paper in rows:
+        slope = sp.fraction(sp.together(sp.diff(expr, a)))[0]
+        if any(0 < r < a_max for r in sp.Poly(slope, a).real_roots()) or slope.subs(a, a_max / 2) <= 0:
+            raise ArithmeticError(f"{source}: {expr} is not increasing on (0, {a_max}]")  # sup would not be at a_max
+        value = sp.Rational(expr.subs(a, a_max))
+        out.append({"source": source, "term": term, "alpha_L": str(a_max), "derived": str(value),
+                    "value": float(value), "paper": str(paper), "holds": bool(value <= paper)})
+    return tuple(out)
+
+
+def _route_text() -> str:
+    return "; ".join(f"{r['source'].split(', ')[1]} {r['term']}: {r['derived']} = {r['value']:.4g} <= {r['paper']}"
+                     for r in a2_route())
+
+
+# --- the registry --------------------------------------------------------------------------------------------
+
+H1_UNITS = Consequence("the units findings of H.1's D_h condition ((131), (132), Corollary 4.16 for HF-MAML)",
+                       source=r"Theorem H\.1|Corollary 4\.16 for HF-MAML", kind=r"^audit scaling$", evidence=r"D_h")
+
+
+@lru_cache(maxsize=1)
+def registry() -> tuple[Defect, ...]:
+    """Every root-cause defect of the paper, each once (verified against the appendix)."""
+    return (
+        Defect(
+            "A2-44", "Lemma A.2, eq. (44)",
+            "the proof bounds ‖A_i(w)‖²‖A_i(w̃_i)‖² by (1 + αL)²; the two factors give (1 + αL)⁴, and (44) is false",
+            LEMMA_ONLY,
+            "(44) is false (worst ratio 1.083 at αL = 0.0698), but every step that cites it follows with the paper's "
+            "own numbers from (56) + (43) via E_i‖∇f_i(w − α∇f_i(w))‖² <= (1 + αL)²(‖∇f‖² + σ²): " + _route_text()
+            + ". The audit's '(44) corrected' constants (52.29, 17.49, 0.2407, 65.36, 21.86) belong to the route "
+            "through (44), not to the theorems.",
+            "two equally likely 1-D tasks f_i(w) = −w²/2 ± w (L = 1, ρ = 0, σ = 1), α = 0.1, w = 0: ∇F_i(0) = ±1.1², "
+            "∇F(0) = 0, E_i‖∇F_i(0)‖² = 1.1⁴ = 1.4641 > (1.1)²(2C2² + 1) = 1.3810 (C2 = 21/79). Reproduce: "
+            "a2_sides(negative_curvature_pair(), np.zeros(1), 0.1) (mamltheory.verify.falsify, .instances)",
+            f"Lemma A.2 with (1 + αL)⁴ in (44); F.1 (98′), G.1 (122′)/(128′), H.1 (155′) use (56) + (43) instead "
+            f"({REPAIRS}, Lemma A.2 and the repaired F.1, G.1, H.1)",
+            (Consequence("the (44) counterexamples and falsification searches", source=r"^Lemma A\.2, eq\. \(44\)$"),
+             Consequence("the audit constants of (99), (122), (129), (156) recomputed with (44) corrected",
+                         source=r"^Theorem [FGH]\.1, eq\. \((99|122|129|156)\)$", kind=r"^audit constant$",
+                         evidence=r"\(44\)"))),
+        Defect(
+            "A2-range", "Lemma A.2, statement",
+            "the range α ∈ [0, (√2 − 1)/L] includes its endpoint, where 1 − 2αL − α²L² = 0 and C1, C2 divide by zero",
+            COSMETIC,
+            "none: the theorems use αL <= 1/6 and 1/10, far inside the range",
+            "αL = √2 − 1: 1 − 2αL − α²L² = 1 − 2(√2 − 1) − (3 − 2√2) = 0",
+            f"Lemma A.2 on α ∈ [0, (√2 − 1)/L) ({REPAIRS}, Lemma A.2)",
+            (Consequence("the audit's finding on the range", source=r"^Lemma A\.2, statement$"),)),
+        Defect(
+            "F1-107", "Theorem F.1, eq. (107)",
+            "(107) takes the expectation of (106)'s min{U, V} as if E[min{U, V}] >= min{E U, E V}; "
+            "Jensen gives the opposite, E[min{U, V}] <= min{E U, E V}",
+            CONSTANT,
+            "the step is invalid as written, in F.1 and in G.1 and H.1, which repeat it; with the convex envelope of "
+            "x ↦ min{x²/c, x/b} (equal to x²/c up to c/(2b), then x/b − c/(4b²), and >= 3/4 of it) and Jensen, "
+            "E[min{X²/c, X/b}] >= (3/4)·min{(E X)²/c, E X/b} for X = ‖∇F(w_k)‖, so the decrease 1/800 becomes "
+            "3/3200 and the constants 61 and 1600 (36 and 3200 for H.1) must be re-derived; (86)'s form survives",
+            "X = ‖∇F(w_k)‖ ∈ {1/10 with probability 1 − 10⁻⁶, 10⁴ with probability 10⁻⁶}, L + ρασ = ρα = 1: "
+            "E[min{X², X}] = 0.0200 < min{E X², E X} = 0.1100 (and >= (3/4)·min{(E X)², E X} = 0.009075)",
+            f"repaired Theorem F.1, step (107′) ({REPAIRS}); the same step in G.1 and H.1",
+            (Consequence("the audit's finding on (107)", source=r"^Theorem F\.1, eq\. \(107\)$",
+                         kind=r"^audit proof step$"),)),
+        Defect(
+            "G1-last-step", "Theorem G.1, end of proof",
+            "the last step collects 24α²L²σ²·(L_k/2)E[β_k²] + 12α²L²σ²·E[β_k] <= (169/864)α²Lσ² (≈ 0.196), "
+            "not the α²Lσ²/6 written",
+            CONSTANT,
+            "the constant 14 of (113) must be at least 845/54 = 15.65 (16 is enough); (113)'s form survives",
+            "(25/8)/(2·324)/4·24 + (1/72)·12 = 169/864 > 1/6 = 144/864",
+            f"repaired Theorem G.1, the end-of-proof step and (113′) ({REPAIRS})",
+            (Consequence("the audit's α²Lσ² constants of G.1", source=r"^Theorem G\.1, (end of proof|\(113\))$",
+                         kind=r"^audit constant$", evidence=r"α²Lσ²"),)),
+        Defect(
+            "H1-task-spread", "Theorem H.1, eqs. (144)-(145)",
+            "(145) bounds E_i‖(I − α∇²f_i(w))⁻¹∇F_i(w)‖ by ‖∇F(w)‖/(1 − αL), dropping the task spread "
+            "(E_i‖∇F_i‖ >= ‖∇F‖); with δ = 1/(6ρα) fixed by (142) the finite-difference bias stays",
+            BREAKS,
+            "(131) is false: at any fixed point w* of HF-MAML with exact expectations ∇F(w*) = −s(w*), so (147)'s "
+            "‖s‖ <= 0.2‖∇F‖ would force ∇F(w*) = 0; every nonzero HF-MAML bias floor is this step failing, not a "
+            "separate defect. The true bias αρδ·E_i‖∇f_i(w − α∇f_i(w))‖ = (1/6)E_i‖∇f_i(w − α∇f_i(w))‖ does not "
+            "shrink with B, D_in, D_o, so (131), which tends to ε for every ε as the batches grow, fails",
+            "opposed kinks (two equally likely 1-D tasks, f_i'' = 0.5 ± 0.5·tent(w), linear terms ±w, exact "
+            "constants): HF-MAML with exact expectations stalls at w* = 0.2096 with ‖∇F(w*)‖ = 0.0445 = ‖s‖ against "
+            "(147)'s 0.2‖∇F‖ = 0.0089 and (131)'s 0.0222 at ε = 0.0222 (mamltheory.verify.falsify.hf_proof_step)",
+            f"repaired Theorem H.1, steps (145′) and (142′): δ small enough that the bias fits in the ε budget "
+            f"({REPAIRS})",
+            (Consequence("the audit's proof-step finding", source=r"^Theorem H\.1, eqs\. \(144\)-\(145\)$"),
+             Consequence("the (147) bias check on the opposed kinks", source=r"^Theorem H\.1 proof, eq\. \(147\)$"),
+             Consequence("HF-MAML's bias floor (B, D → ∞)", source=r"^Theorem H\.1", name=r"^hf-maml bias floor"),
+             Consequence("H.1 on the opposed kinks", source=r"^Theorem H\.1", name=r"^Theorem H\.1 \(hf-maml\) on "))),
+        Defect(
+            "H1-150", "Theorem H.1, eq. (150)",
+            "the variance of d_k^i over D_h is σ_H²‖v‖²/D_h, not σ_H²/(D_h(δ_k^i)²); from the wrong term comes the "
+            "condition D_h >= ⌈36(αρσ_H)²⌉, which is not dimensionless",
+            BREAKS,
+            "(131) does not follow from H.1's hypotheses: (152) needs 2α²σ_H²/D_h <= 4.3 − 2 − 4α²L² − 4ρ²α²δ², but "
+            "36(αρσ_H)² has units loss²·length⁻⁶, so at a scale where it is <= 1 the condition admits D_h = 1 "
+            "whatever α²σ_H² (σ_H is not bounded by L in Assumption 4.6); no counterexample to (131) is claimed. "
+            "With the correct term D_h >= ⌈c·α²σ_H²⌉ suffices. The units findings of (131), (132), (150) and "
+            "Corollary 4.16 are this defect's consequences",
+            "g(u) = t·f(s·u) rescales 36(αρσ_H)² by t²s⁶ and α²σ_H² by 1: the same problem gets D_h = 4, 1 or 16 "
+            "in other units",
+            f"repaired Theorem H.1, steps (150′) and (152′): D_h >= ⌈c·α²σ_H²⌉ ({REPAIRS})",
+            (Consequence("the audit's proof-step and units findings on (150)", source=r"^Theorem H\.1, eq\. \(150\)$"),
+             Consequence("the (152) bracket, which carries the variance term", source=r"^Theorem H\.1, eq\. \(152\)$"),
+             H1_UNITS)),
+        Defect(
+            "S3-10", "Section 3, eq. (10)",
+            "Taylor's theorem gives the finite-difference error ρδ‖v‖²/2; the stated ρδ‖v‖² has a factor 2 of slack",
+            COSMETIC,
+            "none: a true bound, loose by 2 (every check of (10) has ratio <= 0.5)",
+            "f''(w) = min(|w|, 1) (ρ = 1), w = 0, v = 1, δ = 0.1: the error is 0.05 = ρδ‖v‖²/2 "
+            "(mamltheory.verify.falsify.hvp_kink_ratio(1.0, 0.1, 1.0))",
+            "(10) with ρδ‖v‖²/2 (Section 3)",
+            (Consequence("the checks of (10)", source=r"^Section 3, eq\. \(10\)$"),)),
+        Defect(
+            "G1-Dh", "Theorem G.1, statement",
+            "G.1 requires D_h >= ⌈2α²σ_H²⌉, but FO-MAML draws no Hessian batch and the proof never uses D_h",
+            COSMETIC,
+            "none: the condition is vacuous; plans count no Hessian samples for FO-MAML",
+            "",
+            f"repaired Theorem G.1 without the D_h condition ({REPAIRS})",
+            (Consequence("the audit's finding on G.1's statement", source=r"^Theorem G\.1, statement$"),)),
+    )
+
+
+# --- explaining a record ------------------------------------------------------------------------------------
+
+def failing(check: dict[str, Any]) -> bool:
+    """A contradicted check, or an audit finding whose audit verdict is 'fails'."""
+    audit = (check.get("details") or {}).get("audit_verdict")
+    return check.get("verdict") == CONTRADICTED or audit == "fails"
+
+
+def explain(checks: list[dict[str, Any]], defects: tuple[Defect, ...] | None = None) -> dict[str, Any]:
+    """{"defects": [...with explained check indices], "unexplained": [...], "ambiguous": [...]}.
+
+    Each failing check is explained by the one defect whose consequences match it; a failing check that
+    matches none is unexplained, one that matches several is ambiguous (a registry error: tests keep it empty).
+    Non-failing checks a defect matches (e.g. (10)'s ratio 0.5) are listed as its `related` checks.
+    """
+    defects = registry() if defects is None else defects
+    rows = [{**d.to_json(), "checks": [], "related": []} for d in defects]
+    unexplained, ambiguous = [], []
+    for i, c in enumerate(checks):
+        hits = [j for j, d in enumerate(defects) if any(q.matches(c) for q in d.consequences)]
+        ref = {"index": i, "name": c.get("name"), "source": c.get("source")}
+        if not failing(c):
+            for j in hits:
+                rows[j]["related"].append(ref)
+        elif len(hits) == 1:
+            rows[hits[0]]["checks"].append(ref)
+        elif not hits:
+            unexplained.append(ref)
+        else:
+            ambiguous.append({**ref, "defects": [defects[j].id for j in hits]})
+    return {"defects": rows, "unexplained": unexplained, "ambiguous": ambiguous}
+
+
+def lead_line(defects: list[dict[str, Any]]) -> str:
+    """'N defects in the paper (M break a conclusion)'."""
+    n, m = len(defects), sum(d["severity"] == BREAKS for d in defects)
+    return f"{n} defect{'s' if n != 1 else ''} in the paper ({m} break{'s' if m == 1 else ''} a conclusion)"
+
+
+def annotate(record: dict[str, Any]) -> dict[str, Any]:
+    """Add `defects`, `unexplained` (and `ambiguous`, when any) to a verify record, and to each failing
+    check the id of the defect that explains it (`defect`). Idempotent; returns the record."""
+    found = explain(record["checks"])
+    for d in found["defects"]:
+        for ref in d["checks"]:
+            record["checks"][ref["index"]]["defect"] = d["id"]
+    record["defects"] = found["defects"]
+    record["unexplained"] = found["unexplained"]
+    if found["ambiguous"]:
+        record["ambiguous"] = found["ambiguous"]
+    return record
