@@ -66,7 +66,8 @@ def _steps() -> list[Step]:
              justification="(125)."),
         Step("(130)", "coefficient of σ̃²/D_in there", R(3, 100), ref("(125) σ̃²/D_in"), uses=("(125) σ̃²/D_in",),
              term="σ̃²/D_in", justification="(125)."),
-        *step_size(18, "after (130)", {"Eb_low": R(2, 45), "Eb_up": R(1, 72), "Eb2": R(1, 207), "Eb2_L": R(1, 828)}),
+        # The paper prints no numbers for β_k = β̃/18 ("with similar analysis as Theorem F.1"): exact values.
+        *step_size(18, "after (130)", {"Eb_low": None, "Eb_up": None, "Eb2": None, "Eb2_L": None}),
         Step(END, "L_k × the coefficient of −‖∇F(w_k)‖² (B >= 20)", R(1, 100),
              (1 - ref("(130) ‖∇F‖²")) * ref("after (130) E[β] lower")
              - ref("after (130) E[β²]") * (ref("(126) ‖∇F‖²") + ref("(129) ‖∇F‖²") * b),
@@ -78,8 +79,8 @@ def _steps() -> list[Step]:
         Step(END, "coefficient of α²Lσ²", R(1, 6),
              ref("after (130) E[β²]·L") * ref("(126) α²L²σ²") + ref("after (130) E[β] upper") * ref("(130) α²L²σ²"),
              uses=("after (130) E[β²]·L", "(126) α²L²σ²", "after (130) E[β] upper", "(130) α²L²σ²"), term="α²Lσ²",
-             justification="(L_k/2)E[β_k²]·24α²L²σ² + E[β_k]·12α²L²σ²: the terms sum to 169/864 > 1/6 with the "
-                           "paper's own numbers."),
+             justification="(L_k/2)E[β_k²]·24α²L²σ² + E[β_k]·12α²L²σ² with (L_k/2)E[β_k²] <= 25/(20736L), "
+                           "E[β_k] <= 1/(72L): 169/864 > 1/6; carried into (113) it would need K >= 15.65."),
         Step(END, "coefficient of σ̃²/(D_o·LB)", R(1, 828), ref("(129) σ̃²/D_o") * ref("after (130) E[β²]·L"),
              uses=("(129) σ̃²/D_o", "after (130) E[β²]·L"), term="σ̃²/(D_o LB)", justification="(L_k/2)E[β_k²]σ̃²/(D_oB)."),
         Step(END, "coefficient of σ̃²/(D_in·L) (B >= 20)", R(1, 600),
