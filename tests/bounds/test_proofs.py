@@ -276,3 +276,15 @@ def test_audit_chain_bad_input(run_cli, argv, needle):
     assert code == 2 and out == "" and needle in err and len(err.strip().splitlines()) == 1
     if argv[2] == "X.9":
         assert "available: F.1 (paper), F.1 (repaired), G.1 (paper), G.1 (repaired)" in err
+
+
+def test_repaired_theorems_doc_prints_the_chains():
+    """docs/repaired-theorems.md holds each repaired chain exactly as `chain_markdown` prints it."""
+    from pathlib import Path
+
+    from mamltheory.bounds.proofs.document import chain_markdown
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "repaired-theorems.md").read_text(encoding="utf-8")
+    for theorem in ("F.1", "G.1"):
+        assert chain_markdown(get_chain(theorem, "repaired")) in text
+    assert text.rstrip().endswith("## Theorem H.1 (repaired)")  # filled by the H.1 repair
