@@ -12,8 +12,18 @@ import pytest
 import sympy as sp
 
 from mamltheory.bounds import symbols as S
-from mamltheory.bounds.proofs import FAILS, HOLDS, SLACK, Chain, Step, a, extremum_over, get_chain, ref
-from mamltheory.bounds.proofs import f1, g1
+from mamltheory.bounds.proofs import (
+    FAILS,
+    SLACK,
+    Chain,
+    Step,
+    a,
+    extremum_over,
+    f1,
+    g1,
+    get_chain,
+    ref,
+)
 
 
 def const(theorem, theory):
@@ -240,8 +250,8 @@ def test_repaired_bounds():
     assert REPAIRED_G1.accuracy.source == "repaired Theorem G.1, steps (44′), (122′), (128′), (107′)"
     assert THEOREM_F1.K == 61 and THEOREM_F1.M == 1600  # the paper's result is untouched
     assert "D_h" not in REPAIRED_G1.accuracy.parameters and "D_h" in REPAIRED_F1.accuracy.parameters
-    v = dict(L=1, rho=1, sigma=1, sigma_tilde=1, sigma_H=1, alpha=Fr(1, 6), B=20, D_in=10, D_o=10, D_h=1,
-             B_prime=1, D_beta=1, eps=Fr(1, 100), initial_gap=1)
+    v = {"L": 1, "rho": 1, "sigma": 1, "sigma_tilde": 1, "sigma_H": 1, "alpha": Fr(1, 6), "B": 20, "D_in": 10,
+         "D_o": 10, "D_h": 1, "B_prime": 1, "D_beta": 1, "eps": Fr(1, 100), "initial_gap": 1}
     S_ = Fr(1, 20) + Fr(1, 200) + Fr(1, 10)
     # the √ branch: √(20(1 + 1/6)S)
     assert REPAIRED_F1.accuracy(**v) == pytest.approx(float(20 * Fr(7, 6) * S_) ** 0.5)
