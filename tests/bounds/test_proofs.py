@@ -298,3 +298,21 @@ def test_repaired_theorems_doc_prints_the_chains():
     for theorem in ("F.1", "G.1"):
         assert chain_markdown(get_chain(theorem, "repaired")) in text
     assert text.rstrip().endswith("## Theorem H.1 (repaired)")  # filled by the H.1 repair
+
+
+@pytest.mark.parametrize("module, carried, K, M", [
+    # F.1: d = (19/1150)(3/4)/8 = 57/36800; K = 2(14/368)/d = 257600/5244; M = 2/d = 73600/57
+    (f1, ("(103) decrease", "(107) decrease", "(108)", "(109)"), Fr(257600, 5244), Fr(73600, 57)),
+    # G.1: d = (929/86400)(3/32), the α²Lσ² noise 169/864: K = 2(169/864)/20/d, M = 2/d
+    (g1, ("end of G.1 decrease", "end of G.1 α²Lσ²", "(107) decrease", "(113)", "(114)"),
+     2 * Fr(169, 864) / 20 / (Fr(929, 86400) * Fr(3, 32)), 2 / (Fr(929, 86400) * Fr(3, 32))),
+])
+def test_minimal_repair_keeps_the_papers_other_numbers(module, carried, K, M):
+    """(107′) alone, the paper's numbers kept except where a step carries its derived value: F.1 still fits
+    61 and 1600 (K ≈ 49.1, M ≈ 1291); G.1 needs K ≈ 19.4 > 14 and M ≈ 1984 > 1600 on that route."""
+    chain = module.PAPER.replace_all(module.ENVELOPE)
+    for key in carried:
+        chain = chain.replace(key, replace(chain.step(key), claimed=None, repairs=key))
+    c = chain.result.constants
+    assert (Fr(str(c["K"])), Fr(str(c["M"]))) == (K, M)
+    assert [r.key for r in chain.result.failing] == ["(44)"]  # (44) is not used by any constant that changed
