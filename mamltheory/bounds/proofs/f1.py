@@ -1,0 +1,101 @@
+"""Theorem F.1 (MAML, αL <= 1/6, β_k = β̃(w_k)/12, B >= 20), proof (88)-(112), as a chain of steps.
+
+PAPER carries the paper's numbers; REPAIRED replaces (44) and (98) by the route through (56), and the
+expectation of a minimum in (107) by Jensen on the convex envelope (107′), and carries exact values.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from mamltheory.bounds.proofs.chain import Chain, Step, ref, register
+from mamltheory.bounds.proofs.extremum import a
+from mamltheory.bounds.proofs.lemmas import (
+    a2_repair, a_range, b, descent_tail, envelope_repair, lemma_4_11, lemma_4_12, lemma_a2, step_size,
+)
+
+R = sp.Rational
+A_MAX = R(1, 6)
+A = a_range(A_MAX)
+AB = {**A, b: (sp.Integer(0), R(1, 20))}
+OUTPUTS = {"K": "(108)", "decrease": "(107) decrease", "M": "(109)"}
+
+
+def _steps() -> list[Step]:
+    C1, C2 = ref("(43) C1"), ref("(43) C2")
+    return [
+        *lemma_a2(A_MAX), *lemma_4_12(A_MAX), *lemma_4_11(),
+        Step("(91)", "‖r_k‖ over σ̃/√D_in", R(1, 5), (1 + a) * a * ref("(73)"), ranges=A, uses=("(73)",),
+             justification="(90): r_k = E_i[(I − α∇²f_i)e_{i,k}], ‖I − α∇²f_i‖ <= 1 + αL, ‖e_{i,k}‖ <= αLσ̃/√D_in."),
+        Step("(92)", "coefficient of ‖∇F‖² in ‖E G_i‖²", 2, 2, term="‖∇F‖²",
+             justification="‖E G_i‖ <= ‖∇F‖ + ‖r_k‖ and (x + y)² <= 2x² + 2y²."),
+        Step("(92)", "coefficient of σ̃²/D_in in ‖E G_i‖²", R(2, 25), 2 * ref("(91)") ** 2, uses=("(91)",), term="σ̃²/D_in",
+             justification="2‖r_k‖² with (91)."),
+        Step("(96)", "‖I − α∇²f_i‖² + α²σ_H²/D_h", 2, (1 + a) ** 2 + R(1, 2), ranges=A,
+             justification="(94): ‖I − α∇²f_i‖ <= 1 + αL, and D_h >= 2α²σ_H² gives α²σ_H²/D_h <= 1/2."),
+        Step("(98)", "κ: E_D‖∇̃f_i(w − α∇̃f_i(w, D_in), D_o)‖² <= κ‖∇F_i(w)‖² + ... (the paper's route)",
+             2 / (1 - a) ** 2, ref("(75) grad") / (1 - a) ** 2, ranges=A, uses=("(75) grad",),
+             justification="(75) with φ = 1, then ‖∇f_i(w − α∇f_i(w))‖ <= ‖∇F_i(w)‖/(1 − αL) by (45b), "
+                           "‖I − α∇²f_i‖ >= 1 − αL."),
+        Step("(99)", "coefficient of ‖∇F‖² in E‖G_i‖²", 40, ref("(96)") * ref("(98)") * ref("(44)") * 2 * C1**2,
+             ranges=A, uses=("(96)", "(98)", "(44)", "(43) C1"), term="‖∇F‖²",
+             justification="(97) and (98) averaged over tasks, then the bound on the averaged quantity ((44))."),
+        Step("(99)", "coefficient of σ² in E‖G_i‖²", 14, ref("(96)") * ref("(98)") * ref("(44)") * (2 * C2**2 + 1),
+             ranges=A, uses=("(96)", "(98)", "(44)", "(43) C2"), term="σ²", justification="As for ‖∇F‖²."),
+        Step("(99)", "coefficient of σ̃²/D_o in E‖G_i‖²", 2, ref("(96)") * ref("(75) D_o"), uses=("(96)", "(75) D_o"),
+             term="σ̃²/D_o", justification="(97) times the σ̃²/D_o of (75)."),
+        Step("(99)", "coefficient of σ̃²/D_in in E‖G_i‖²", R(1, 6), ref("(96)") * ref("(75) D_in") * a**2, ranges=A,
+             uses=("(96)", "(75) D_in"), term="σ̃²/D_in", justification="(97) times the 2α²L²σ̃²/D_in of (75)."),
+        Step("(102)", "coefficient of σ̃²/D_in in ‖∇F‖‖r_k‖ <= ‖∇F‖²/10 + 10‖r_k‖²", R(2, 5), 10 * ref("(91)") ** 2,
+             uses=("(91)",), term="Young", justification="Young's inequality with weight 10, then (91)."),
+        *step_size(12, "(102)", {"Eb_low": R(1, 15), "Eb_up": R(1, 48), "Eb2": R(1, 92), "Eb2_L": R(1, 368)}),
+        Step("(103)", "L_k × the coefficient of −‖∇F(w_k)‖² (B >= 20)", R(1, 100),
+             R(9, 10) * ref("(102) E[β] lower") - ref("(102) E[β²]") * (ref("(92) ‖∇F‖²") + ref("(99) ‖∇F‖²") * b),
+             sense="lower", ranges=AB, uses=("(102) E[β] lower", "(102) E[β²]", "(92) ‖∇F‖²", "(99) ‖∇F‖²"),
+             term="decrease", justification="(102): (9/10)E[β_k] − (L_k/2)E[β_k²](2 + 40/B), b = 1/B <= 1/20."),
+        Step("(103)", "coefficient of σ²/(LB)", R(14, 368), ref("(99) σ²") * ref("(102) E[β²]·L"),
+             uses=("(99) σ²", "(102) E[β²]·L"), term="σ²/(LB)", justification="(L_k/2)E[β_k²]·14σ²/B."),
+        Step("(103)", "coefficient of σ̃²/(D_o·LB)", R(2, 368), ref("(99) σ̃²/D_o") * ref("(102) E[β²]·L"),
+             uses=("(99) σ̃²/D_o", "(102) E[β²]·L"), term="σ̃²/(D_o LB)", justification="(L_k/2)E[β_k²]·2σ̃²/(D_oB)."),
+        Step("(103)", "coefficient of σ̃²/(D_in·L) (B >= 20)", R(1, 96),
+             ref("(102) E[β] upper") * ref("(102) Young")
+             + ref("(102) E[β²]·L") * (ref("(92) σ̃²/D_in") + ref("(99) σ̃²/D_in") * b),
+             ranges=AB, uses=("(102) E[β] upper", "(102) Young", "(102) E[β²]·L", "(92) σ̃²/D_in", "(99) σ̃²/D_in"),
+             term="σ̃²/(D_in L)", justification="0.4E[β_k] + (L_k/2)E[β_k²](0.08 + (1/6)/B): the three D_in terms merged."),
+        *descent_tail(A_MAX, "(103) decrease"),
+        Step("(108)", "K of (86): K·c/2 must cover each noise coefficient of (103), c the decrease of (107)", 61,
+             2 * sp.Max(ref("(103) σ²/(LB)"), ref("(103) σ̃²/(D_o LB)"), ref("(103) σ̃²/(D_in L)")) / ref("(107) decrease"),
+             uses=("(103) σ²/(LB)", "(103) σ̃²/(D_o LB)", "(103) σ̃²/(D_in L)", "(107) decrease"),
+             justification="If (86) fails, min{(E‖∇F‖)²/(L + ρασ), E‖∇F‖/(ρα)} >= γ/L with γ = K·S, and half the "
+                           "decrease, (c/2)γ/L, must dominate the noise of (103) term by term."),
+        Step("(109)", "M of (112): T <= M·Δ(L + ρα(σ + ε))/ε²", 1600, 2 / ref("(107) decrease"),
+             uses=("(107) decrease",),
+             justification="The other half of the decrease, c/2 = 1/M, with min{ε²/(L + ρασ), ε/(ρα)} >= "
+                           "ε²/(L + ρα(σ + ε)); summing (110)-(112)."),
+    ]
+
+
+PAPER = register(Chain("F.1", "paper", tuple(_steps()), OUTPUTS))
+
+
+def _repaired_98() -> Step:
+    return Step("(98′)", "κ: E_D‖∇̃f_i(w − α∇̃f_i(w, D_in), D_o)‖² <= κ‖∇f_i(w)‖² + ... (through (56))", None,
+                ref("(75) grad") * ref("(56)") ** 2, ranges=A, uses=("(75) grad", "(56)"), repairs="(98)",
+                justification="(75) with φ = 1, then (56): ‖∇f_i(w − α∇f_i(w))‖ <= (1 + αL)‖∇f_i(w)‖; the task "
+                               "average of ‖∇f_i(w)‖² is bounded by (44′), so (44) is not needed.")
+
+
+def _final(chain: Chain) -> Chain:
+    """Round the final K and M up to integers (claimed = ⌈derived⌉): the statement a user plans with."""
+    out = chain
+    for key in ("(108)", "(109)"):
+        s = out.step(key)
+        out = Chain(out.theorem, out.theory,
+                    tuple(s.with_claimed(sp.ceiling(s.derived)) if x.key == key else x for x in out.steps), out.outputs)
+    return out
+
+
+REPAIRED = register(_final(
+    PAPER.replace("(44)", a2_repair(A_MAX)).replace("(98)", _repaired_98())
+    .replace("(107) κ", *envelope_repair()).exact()
+))
