@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from mamltheory.bounds.proofs import get_chain
+from mamltheory.bounds.proofs.chain import Step, StepResult, evaluate_step, ref
 from mamltheory.verify.finding import FAILS, HOLDS, SLACK, Finding
 
 a = sp.symbols("a", positive=True)  # a = αL, the only free quantity in most constants
@@ -143,30 +145,43 @@ def constant_findings() -> tuple[Finding, ...]:
     out.append(constant("Theorem G.1, (113)", "least K with 20K/1600 >= the α²Lσ² coefficient (1/6 as written)", 14, R(1600, 20) * R(1, 6)))
     out.append(constant("Theorem G.1, (113)", "least K with 20K/1600 >= the α²Lσ² coefficient as derived", 14, R(1600, 20) * g_alpha))
     out.append(constant("Theorem G.1, (113)", "least K with K/1600 >= 7/828", 14, R(1600 * 7, 828)))
-    # --- Theorem H.1 (HF-MAML), αL <= 1/6, ρδα = 1/6
-    out.append(constant("Theorem H.1, eq. (147)", "ρδα/(1 − αL) with ρδα = 1/6", R(1, 5), sixth / (1 - a), sixth))
-    out.append(constant("Theorem H.1, eq. (147)", "(1 + αL + ρδα)αL", R(3, 10), (1 + a + sixth) * a, sixth))
-    out.append(constant("Theorem H.1, eq. (148)", "2 + 2·2·0.2²", R(22, 10), 2 + 4 * R(1, 5) ** 2))
-    out.append(constant("Theorem H.1, eq. (148)", "2·2·0.3²", R(4, 10), 4 * R(3, 10) ** 2))
-    # 2α²σ_H²/(D_hδ²) <= 2α² under the paper's D_h condition: not dimensionless, evaluated at L = 1.
-    out.append(constant("Theorem H.1, eq. (152)", "2 + 2α²σ_H²/(D_hδ²) + 4α²L² + 4(ραδ)² with D_h >= 36(αρσ_H)², L = 1",
-                        R(43, 10), 2 + 2 * a**2 + 4 * a**2 + 4 * sixth**2, sixth))
-    out.append(constant("Theorem H.1, eq. (154)", "4.3·(1 + 1/10), coefficient of ‖∇f_i(w − α∇f_i(w))‖²", 5, R(43, 10) * R(11, 10)))
-    out.append(constant("Theorem H.1, eq. (154)", "4.3·11·α²L², coefficient of σ̃²/D_in", 5, R(473, 10) * a**2, sixth))
-    for corrected in (False, True):
-        f = _a2_moment_factor(corrected)
-        tag = " with (44) corrected" if corrected else " from (44) as stated"
-        out.append(constant("Theorem H.1, eq. (156)", "coefficient of ‖∇F‖²: 5/(1−αL)²·2C1²·factor" + tag,
-                            50, 10 * f * C1**2 / (1 - a) ** 2, sixth))
-        out.append(constant("Theorem H.1, eq. (156)", "coefficient of σ²: 5/(1−αL)²·(2C2² + 1)·factor" + tag,
-                            18, 5 * f * (2 * C2**2 + 1) / (1 - a) ** 2, sixth))
-    out.append(constant("Theorem H.1, end of proof", "0.6·0.8/25 − 3.125/(2·625)·(2.2 + 50/B), B >= 20: the 1/(200L_k) decrease",
-                        R(1, 200), R(6, 10) * R(4, 5) / 25 - R(25, 8) / 1250 * (R(22, 10) + R(50, 20)), sense="lower"))
-    out.append(constant("Theorem H.1, (131)", "least K with K/3200 >= 18/1600", 36, R(18 * 3200, 1600)))
-    out.append(constant("Theorem H.1, (131)", "least K with K/3200 >= 1/100 (σ̃²/D_in noise)", 36, R(3200, 100)))
+    # --- Theorem H.1 (HF-MAML): every step of its paper chain (bounds/proofs/h1.py), judged over the whole range
+    out += h1_chain_findings()
     # --- eq. (10)
     out.append(constant("Section 3, eq. (10)", "finite-difference HVP error over ρδ‖v‖²: Taylor with ρ-Lipschitz Hessian gives 1/2",
                         1, R(1, 2)))
+    return tuple(out)
+
+
+def _chain_finding(theorem: str, r: StepResult) -> Finding:
+    """A judged step of a proof chain as an audit finding (its claimed number against its exact extremum)."""
+    s = r.step
+    show = lambda x: _fmt(x) if x.is_number else sp.sstr(x)  # noqa: E731 — a claim may be an expression in αL
+    where = ", ".join(f"{x} ∈ ({sp.sstr(lo)}, {sp.sstr(hi)}]" for x, (lo, hi) in s.ranges.items())
+    worst = "—" if r.worst is None else show(r.worst)
+    evidence = (f"{s.quantity}: exact {'sup' if s.sense == 'upper' else 'inf'}{' over ' + where if where else ''} is "
+                f"{worst}; the paper uses {show(s.claimed)}" + (f"; {r.reason}" if r.reason else "")
+                + (f". {s.justification}" if s.justification else ""))
+    margin = None if r.margin is None or not r.margin.is_finite else float(r.margin)
+    source = f"Theorem {theorem}, eq. {s.label}" if s.label.startswith("(") else f"Theorem {theorem}, {s.label}"
+    return Finding(source, "constant", r.verdict, evidence, show(s.claimed), worst, margin)
+
+
+@lru_cache(maxsize=1)
+def h1_chain_findings() -> tuple[Finding, ...]:
+    """Theorem H.1's own steps ((139) on; the lemma steps are audited with their lemmas), from its paper chain,
+    and (156) without Lemma A.2 (44): the route through (56), (51), (43) keeps the paper's 50 and 18."""
+    res = get_chain("H.1", "paper").result
+    keys = [r.key for r in res.steps]
+    out = [_chain_finding("H.1", r) for r in res.steps[keys.index("(139)"):] if r.step.claimed is not None]
+    C1, C2 = 1 / (1 - 2 * a - a**2), (2 * a + a**2) / (1 - 2 * a - a**2)
+    rng = {a: (sp.Integer(0), R(1, 6))}
+    for term, claimed, factor in (("‖∇F‖²", 50, 2 * C1**2), ("σ²", 18, 2 * C2**2 + 1)):
+        step = Step("(156)", f"coefficient of {term} in E‖G_i‖² via (56), (51), (43) instead of (155) and (44)", claimed,
+                    ref("(154) grad") * ref("(56)") ** 2 * factor, ranges=rng, uses=("(154) grad", "(56)"),
+                    justification="E_i‖∇f_i(w − α∇f_i(w))‖² <= (1 + αL)²E_i‖∇f_i(w)‖² <= (1 + αL)²(2C1²‖∇F‖² + "
+                                  "(2C2² + 1)σ²): (44) damages no constant of Theorem H.1.")
+        out.append(_chain_finding("H.1", evaluate_step(step, res.carried)))
     return tuple(out)
 
 
@@ -186,15 +201,25 @@ def proof_step_findings() -> list[Finding]:
             "E_i‖(I − α∇²f_i(w))⁻¹∇F_i(w)‖ is bounded by ‖∇F(w)‖/(1 − αL); by Jensen E_i‖∇F_i‖ >= ‖E_i∇F_i‖ "
             "= ‖∇F‖, so the step drops the task spread (two tasks with ∇F_i = ±g have ∇F = 0 and E_i‖∇F_i‖ = ‖g‖). "
             "With δ = 1/(6ρα) fixed, the finite-difference bias α‖ẽ‖ <= ‖v‖/6 per task does not shrink with the "
-            "batch sizes, so s_k in (147) carries a term of order E_i‖∇f_i(w − α∇f_i(w))‖ that (131) omits.",
+            "batch sizes, so s_k in (147) carries a term of order E_i‖∇f_i(w − α∇f_i(w))‖ that (131) omits. Repair "
+            "(docs/repaired-theorems.md, (145′)): E_i‖∇f_i(w − α∇f_i(w))‖ <= (1 + αL)C1(‖∇F‖ + σ) by (56), (51), "
+            "(43), and a term 35ν²(σ² + σ̃²/D_o) inside the accuracy bound, ν = ραδ.",
             claimed="‖∇F(w)‖", derived="E_i‖∇F_i(w)‖ (>= ‖∇F(w)‖)"),
         Finding(
+            "Theorem H.1, eq. (144)", "proof step", FAILS,
+            "E‖v‖ <= ‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in is attributed to Lemma 4.12, whose (31) bounds ‖E v − "
+            "∇f_i(w − α∇f_i(w))‖, not E‖v‖: the outer-batch noise σ̃/√D_o is dropped. Witness: f(w) = Lw²/2 with "
+            "gradient noise ±s, w = 0, D_in = D_o = 1: v = ξ_o − αLξ_in, E|v| = s against αLs. Repair (144′): "
+            "E‖v‖ <= ‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in + σ̃/√D_o.",
+            claimed="‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in", derived="+ σ̃/√D_o"),
+        Finding(
             "Theorem H.1, eq. (150)", "proof step", FAILS,
-            "The variance of the finite-difference estimate d_k^i over D_h is at most σ_H²‖v‖²/D_h (the average "
-            "Hessian along the segment, times v); the proof writes σ_H²/(D_h(δ_k^i)²), which with δ_k^i = δ/‖v‖ "
-            "is σ_H²‖v‖²/(D_hδ²): off by 1/δ² and not dimensionally consistent (see the scaling findings). "
-            "This is where the condition D_h >= ⌈36(αρσ_H)²⌉ comes from; with the correct term (152) needs only "
-            "D_h >= α²σ_H²·2/(4.3 − 2 − 4/36 − 4/36).",
+            "The variance of the finite-difference estimate d_k^i over D_h is at most σ_H²‖v‖²/D_h (the sample "
+            "Hessian averaged along the segment [w − δ_k v, w + δ_k v], times v; (22) at every point, Jensen); the "
+            "proof writes σ_H²/(D_h(δ_k^i)²), which with δ_k^i = δ/‖v‖ is σ_H²‖v‖²/(D_hδ²): off by 1/δ² and not "
+            "dimensionally consistent (see the scaling findings). This is where D_h >= ⌈36(αρσ_H)²⌉ (units of αρσ_H: "
+            "loss/length³) comes from; with the correct term (152) becomes 2 + 4α²L² + 4(ραδ)² + 2α²σ_H²/D_h "
+            "<= 38/9 under the dimensionless D_h >= ⌈α²σ_H²⌉ (repaired Theorem H.1, (150′)-(152′)).",
             claimed="σ_H²/(D_h(δ_k^i)²)", derived="σ_H²‖v‖²/D_h"),
         Finding(
             "Lemma A.2, statement", "proof step", FAILS,
