@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mamltheory.bounds.proofs import get_chain
-from mamltheory.bounds.repaired_h1 import repaired_h1
+from mamltheory.bounds.repaired_h1 import REPAIRED_H1
 from mamltheory.bounds.theorems import THEOREM_H1, hf_delta
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.verify.falsify import fixed_point_1d, min_F_1d, run_exact
@@ -102,8 +102,8 @@ def test_paper_chain_verdicts_and_its_constants(paper):
 
 
 def test_repairs_named(repaired):
-    assert set(repaired_h1().repairs) == {r.key for r in repaired.steps if r.step.repairs}
-    assert {"(150′)", "(152′)", "(144′) E‖v‖", "(145′)", "(107′) κ", "(44′)"} <= set(repaired_h1().repairs)
+    assert set(REPAIRED_H1.repairs) == {r.key for r in repaired.steps if r.step.repairs}
+    assert {"(150′)", "(152′)", "(144′) E‖v‖", "(145′)", "(107′) κ", "(44′)"} <= set(REPAIRED_H1.repairs)
 
 
 # ---- (150′): the variance of the finite-difference estimate, by exact enumeration ---------------------------
@@ -181,7 +181,7 @@ BASE = dict(L=Fr(2), rho=Fr(3), sigma=Fr(1, 2), sigma_tilde=Fr(1, 3), sigma_H=Fr
 
 @pytest.mark.parametrize("t,s", [(Fr(1), Fr(2)), (Fr(10), Fr(1, 3)), (Fr(1, 7), Fr(5))])
 def test_repaired_conditions_are_unit_free_and_the_papers_is_not(t, s):
-    r = repaired_h1()
+    r = REPAIRED_H1
     g = rescaled(BASE, t, s)
     dh = lambda v: r.D_h.exact(alpha=v["alpha"], sigma_H=v["sigma_H"])   # noqa: E731
     assert dh(g) == dh(BASE) == 7                                         # ⌈α²σ_H²⌉ = ⌈2500/400⌉ = ⌈6.25⌉
@@ -196,7 +196,7 @@ def test_repaired_conditions_are_unit_free_and_the_papers_is_not(t, s):
 
 @pytest.mark.parametrize("t,s", [(Fr(1), Fr(2)), (Fr(10), Fr(1, 3))])
 def test_repaired_accuracy_scales_like_a_gradient_and_T_is_invariant(t, s):
-    r = repaired_h1()
+    r = REPAIRED_H1
     v = dict(BASE, delta=Fr(1, 100), D_h=7)
     g = rescaled(v, t, s)
     assert r.accuracy(**g) == pytest.approx(float(t * s) * r.accuracy(**v), rel=1e-12)
@@ -226,7 +226,7 @@ def test_bias_bound_on_opposed_kinks(kinks, nu):
 
 
 def test_repaired_hf_maml_reaches_its_bound_where_the_papers_stalls(kinks):
-    r = repaired_h1()
+    r = REPAIRED_H1
     al = 1 / 6
     w_star = fixed_point_1d(kinks, "hf-maml", al, -3.0, 3.0, hf_delta(kinks.rho, al))
     floor = abs(kinks.grad_F(np.array([w_star]), al)[0])
@@ -248,3 +248,23 @@ def test_repaired_hf_maml_reaches_its_bound_where_the_papers_stalls(kinks):
     # with the paper's ν = 1/6 the repaired bound does not promise what HF-MAML cannot reach
     paper_nu = dict(v, delta=hf_delta(kinks.rho, al), initial_gap=1.0)
     assert r.accuracy(**paper_nu) > floor
+
+
+def test_bounds_provenance_and_the_doc():
+    from pathlib import Path
+
+    from mamltheory.bounds.proofs.document import chain_markdown
+
+    r = REPAIRED_H1
+    assert r.D_h.source == "repaired Theorem H.1, step (150′)" and r.D_h.kind == "lower"
+    assert r.delta.source == "repaired Theorem H.1, condition (δ′)"
+    assert "(150′)" in r.accuracy.source and r.accuracy.source.endswith("eq. (131′)")
+    assert r.accuracy.name == "repaired Theorem H.1 accuracy" and (r.K, r.M) == (17, 2579)
+    # a precondition outside the theorem: ν = ραδ > 1/6 (the paper's radius at twice its size)
+    from mamltheory.errors import PreconditionError
+    v = dict(BASE, D_h=7, delta=Fr(1, 3) / (BASE["rho"] * BASE["alpha"]))
+    with pytest.raises(PreconditionError, match="ν = ραδ"):
+        r.accuracy(**v)
+    text = (Path(__file__).resolve().parents[2] / "docs" / "repaired-theorems.md").read_text(encoding="utf-8")
+    for theory in ("repaired", "paper"):
+        assert chain_markdown(get_chain("H.1", theory)) in text

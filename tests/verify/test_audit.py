@@ -19,43 +19,52 @@ def find(source, text):
 
 def test_f1_eq_91_slack_by_hand():
     # (1 + αL)αL at αL = 1/6 is (7/6)(1/6) = 7/36 < 0.2: slack 1/5 − 7/36 = 1/180
-    f = find("Theorem F.1, eq. (91)", "(1 + αL)αL")
+    f = find("Theorem F.1, eq. (91)", "‖r_k‖")
     assert f.verdict == "holds with slack" and f.derived.startswith("7/36")
     assert f.margin == pytest.approx(1 / 180)
 
 
 def test_f1_eq_99_constants_by_hand():
-    # 8(1+a)²C1²/(1−a)² at a = 1/6: 8·(49/36)(36/23)²/(25/36) = 508032/13225 ≈ 38.41 <= 40
-    f = find("Theorem F.1, eq. (99)", "coefficient of ‖∇F‖²: 2·2/(1−αL)²·2C1²·(1+αL)² from")
+    # 2·2/(1−a)²·(1+a)²·2C1² at a = 1/6 (the paper's route through (44)): 8·(49/36)(36/23)²/(25/36) = 508032/13225
+    f = find("Theorem F.1, eq. (99) [‖∇F‖²]", "coefficient of ‖∇F‖²")
     a = Fraction(1, 6)
     C1 = 1 / (1 - 2 * a - a * a)
     assert Fraction(f.derived.split(" ")[0]) == 8 * (1 + a) ** 2 * C1**2 / (1 - a) ** 2 == Fraction(508032, 13225)
     assert f.verdict == "holds with slack"
-    # with (44)'s factor corrected to (1 + αL)⁴ the paper's 40 is too small
-    g = find("Theorem F.1, eq. (99)", "coefficient of ‖∇F‖²: 2·2/(1−αL)²·2C1²·(1+αL)⁴")
-    assert g.verdict == "fails" and g.margin == pytest.approx(40 - 8 * (7 / 6) ** 4 * float(C1) ** 2 * 1.44)
+    # (44) itself fails, but its finding says which final constants it affects: none of F.1's or G.1's
+    w = next(f for f in audit.proof_step_findings() if f.source == "Lemma A.2, eq. (44)")
+    assert "none of their final constants" in w.evidence and "26.68 and 8.92" in w.evidence
 
 
 def test_f1_final_decrease_and_61():
-    f = find("Theorem F.1, eq. (103)", "the 1/(100L_k) decrease")
+    f = find("Theorem F.1, eq. (103) [decrease]", "coefficient of −‖∇F(w_k)‖²")
     assert f.derived.startswith("19/1150")  # 0.06 − 4/92
-    k = find("Theorem F.1, (108)", "σ²/B noise")
+    k = find("Theorem F.1, eq. (108)", "K of (86)")
     assert k.derived.startswith("1400/23") and k.verdict == "holds with slack"  # 14·1600/368
+
+
+def test_f1_g1_statements_survive_the_repairs():
+    for theorem in ("F.1", "G.1"):
+        f = find(f"Theorem {theorem}, statement", "survives")
+        assert f.verdict == "holds with slack" and "(107) κ" in f.evidence
+    # the expectation of a minimum is a proof-step failure of both chains
+    k = find("Theorem F.1, eq. (107) [κ]", "E[min")
+    assert k.kind == "proof step" and k.verdict == "fails" and k.margin == pytest.approx(-1 / 4)
 
 
 def test_g1_alpha_term_fails_by_hand():
     # (L_k/2)E[β²]·24 + E[β]·12 per α²Lσ², with (L_k/2)E[β²] <= 3.125/(2·324·4L), E[β] <= 1/(72L)
     expected = Fraction(25, 8) / 2592 * 24 + Fraction(12, 72)
-    f = find("Theorem G.1, end of proof", "coefficient of α²Lσ²")
+    f = find("Theorem G.1, end of G.1 [α²Lσ²]", "coefficient of α²Lσ²")
     assert expected == Fraction(169, 864)
+    assert f.derived.startswith("169/864")
     assert f.verdict == "fails" and f.margin == pytest.approx(1 / 6 - 169 / 864)
-    k = find("Theorem G.1, (113)", "as derived")
-    assert k.derived.startswith("845/54") and k.verdict == "fails"
 
 
 def test_exact_holds_and_lemma_4_11():
     assert find("Theorem H.1, (131)", "18/1600").verdict == "holds"  # 36/3200 = 18/1600 exactly
-    assert find("Lemma 4.11, eq. (71)", "E[β̃]").verdict == "holds"
+    assert find("Lemma 4.11, eq. (71) (in Theorem F.1) [E[β̃]]", "L(w)E[β̃(w)]").verdict == "holds"
+    assert find("Lemma 4.11, eq. (65) (in Theorem G.1)", "2σ_b²").derived.startswith("9/8")
     assert find("Section 3, eq. (10)", "finite-difference").margin == pytest.approx(0.5)
 
 

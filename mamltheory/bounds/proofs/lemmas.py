@@ -105,10 +105,10 @@ def descent_tail(a_max: sp.Expr, decrease_key: str) -> list[Step]:
              justification="L_k <= 4L + 2(1 + C2)ρασ + 2C1ρα‖∇F‖ <= 2·max{c'(L + ρασ), 2C1ρα‖∇F‖}, "
                            "c' = max{4, 2(1 + C2)}; x/(2 max{u, v}) = min{x/(2u), x/(2v)}."),
         Step("(107)", "κ with E[min{X²/u, X/v}] >= κ·min{E[X²]/u, E[X]/v} (the paper takes κ = 1)", 1,
-             (3 - p) / (4 - 2 * p), sense="lower", ranges={p: (sp.Integer(0), sp.Integer(1))}, term="κ",
+             (3 - p) / (4 - 2 * p), sense="lower", ranges={p: (sp.Integer(0), R(1, 3))}, term="κ",
              justification="Taking the expectation of (106) swaps E and min, but E[min] <= min E. Witness (u = v = 1): "
-                           "X = 1/2 w.p. 1 − p, 1/(2p) w.p. p gives E[min{X², X}] = 3/4 − p/4 and "
-                           "min{E X², E X} = 1 − p/2; their ratio (3 − p)/(4 − 2p) tends to 3/4."),
+                           "X = 1/2 w.p. 1 − p, 1/(2p) w.p. p gives E[min{X², X}] = 3/4 − p/4 and, for p <= 1/3 "
+                           "(where E X² >= E X), min{E X², E X} = 1 − p/2; their ratio (3 − p)/(4 − 2p) tends to 3/4."),
         Step("(107)", "c with E[F(w_{k+1})] <= E[F(w_k)] − c·min{E‖∇F‖²/(L + ρασ), E‖∇F‖/(ρα)} + noise",
              R(1, 800), ref(decrease_key) * ref("(107) κ") / ref("(106)"), sense="lower",
              uses=(decrease_key, "(107) κ", "(106)"), term="decrease",
