@@ -58,7 +58,7 @@ def constant(source: str, what: str, claimed: sp.Expr, derived: sp.Expr, a_max: 
 
 
 # Steps of the chains that fail as logic, not as arithmetic; (44) has its own counterexample finding.
-_LOGIC_STEPS = {"(107) κ": "proof step"}
+_LOGIC_STEPS = {"(107) κ": "proof step", "(144) E‖v‖": "proof step", "(145) spread": "proof step", "(150)": "proof step"}
 _SKIP = {"(44)"}
 _LEMMA_OF = {"(43)": "Lemma A.2", "(49)": "Lemma A.2", "(51)": "Lemma A.2", "(56)": "Lemma 4.9", "(65)": "Lemma 4.11",
              "(28)": "Lemma 4.11", "(71)": "Lemma 4.11", "(73)": "Lemma 4.12", "(75)": "Lemma 4.12"}
