@@ -269,7 +269,7 @@ class Chain:
 
 
 # --- registry: chains by (theorem, theory); modules register on import -----------------------------------
-CHAIN_MODULES: list[str] = ["mamltheory.bounds.proofs.f1", "mamltheory.bounds.proofs.g1"]
+CHAIN_MODULES: list[str] = ["mamltheory.bounds.proofs.f1", "mamltheory.bounds.proofs.g1", "mamltheory.bounds.proofs.h1"]
 _REGISTRY: dict[tuple[str, str], Chain] = {}
 
 
