@@ -80,7 +80,7 @@ def test_reference_record_each_contradiction_explained_once():
     # by hand from the table above: (44): 5 constants + 1 audit counterexample + 2 searches + 3 lemma checks;
     # H.1 variance: the (150) proof step + 5 units findings; H.1 task spread: audit step, (147) check, floor, 2 runs
     assert counts == {"A2-44": 11, "A2-range": 1, "F1-107": 1, "G1-last-step": 2, "H1-task-spread": 5,
-                      "H1-150": 6, "S3-10": 0, "G1-Dh": 0}
+                      "H1-150": 6, "S3-10": 0, "G1-Dh": 0, "H1-144-Do": 0}
     assert sum(counts.values()) == 26
     s310 = next(d for d in found["defects"] if d["id"] == "S3-10")
     assert [r["index"] for r in s310["related"]] == [27]  # the (10) kink check holds at ratio 0.5: related, not failing
@@ -124,13 +124,14 @@ def test_registry_is_well_formed():
     assert all(d.consequences and d.repair and d.wrong for d in D.registry())
     by = {d.id: d.severity for d in D.registry()}
     assert by["H1-task-spread"] == by["H1-150"] == D.BREAKS
-    assert by["F1-107"] == by["G1-last-step"] == D.CONSTANT
+    assert by["F1-107"] == by["G1-last-step"] == D.STEP_ONLY  # the repaired chains prove F.1, G.1 as stated
+    assert by["H1-144-Do"] == D.BREAKS
     assert by["A2-44"] == D.LEMMA_ONLY and by["S3-10"] == by["G1-Dh"] == by["A2-range"] == D.COSMETIC
 
 
 def test_lead_line_format():
     rows = [d.to_json() for d in D.registry()]
-    assert D.lead_line(rows) == "8 defects in the paper (2 break a conclusion)"
+    assert D.lead_line(rows) == "9 defects in the paper (3 break a conclusion)"
     assert D.lead_line([{"severity": D.BREAKS}]) == "1 defect in the paper (1 breaks a conclusion)"
     assert D.lead_line([]) == "0 defects in the paper (0 break a conclusion)"
 
@@ -143,7 +144,7 @@ def test_report_and_cli_lead_with_the_defects():
 
     record = {"provenance": {"mode": "quick", "seed": 0, "wall_seconds": 0.0}, "checks": reference_contradictions()}
     text = defects_section(record)
-    assert text.startswith("## 8 defects in the paper (2 break a conclusion)\n")
+    assert text.startswith("## 9 defects in the paper (3 break a conclusion)\n")
     assert "| A2-44 | Lemma A.2, eq. (44) | a lemma statement is false" in text
     table = checks_table(record["checks"], defect=True)
     assert table.splitlines()[0].startswith("| check | source | verdict | defect |")
@@ -151,7 +152,7 @@ def test_report_and_cli_lead_with_the_defects():
     console = Console(record=True, width=200)
     print_checks(record, console)
     out = console.export_text()
-    assert out.splitlines()[0] == "8 defects in the paper (2 break a conclusion)"
+    assert out.splitlines()[0] == "9 defects in the paper (3 break a conclusion)"
     assert "E[min{U, V}]" in out  # escaped, not swallowed as rich markup
 
 
