@@ -15,11 +15,17 @@ def add_audit_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the findings as a JSON list")
     p.add_argument("--only", choices=("constant", "scaling", "proof"), default=None,
                    help="only one kind of finding")
+    p.add_argument("--chain", default=None, metavar="THEOREM",
+                   help="print the proof chain of THEOREM (F.1, G.1, ...) step by step, with verdicts and final constants")
+    p.add_argument("--theory", choices=("paper", "repaired"), default="paper",
+                   help="with --chain: the paper's proof or the repaired one (default paper)")
     p.set_defaults(run=run_audit)
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    """Print the audit findings (a table, or JSON with --json)."""
+    """Print the audit findings (a table, or JSON with --json), or one proof chain with --chain."""
+    if args.chain is not None:
+        return run_chain(args)
     from mamltheory.verify.audit import findings
 
     found = findings()
@@ -46,6 +52,57 @@ def run_audit(args: argparse.Namespace) -> int:
     console.print(table)
     counts = {v: sum(f.verdict == v for f in found) for v in style}
     console.print(", ".join(f"{n} {v}" for v, n in counts.items()))
+    return 0
+
+
+def run_chain(args: argparse.Namespace) -> int:
+    """`audit --chain`: every step of a proof chain (label, quantity, claimed, exact sup/inf, verdict, slack,
+    uses), then the theorem's final constants."""
+    from mamltheory.bounds.proofs import available, get_chain
+    from mamltheory.errors import InputError
+
+    if args.only is not None:
+        raise InputError("--only: cannot be combined with --chain", field="only")
+    known = available()
+    if (args.chain, args.theory) not in known:
+        names = ", ".join(f"{t} ({th})" for t, th in known)
+        raise InputError(f"--chain: no proof chain {args.chain!r} under theory {args.theory!r}; available: {names}",
+                         field="chain")
+    result = get_chain(args.chain, args.theory).result
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    import sympy as sp
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    def num(x: Any) -> str:
+        if x is None:
+            return "—"
+        text = sp.sstr(x)
+        return text if x.is_Integer or not x.is_number or len(text) <= 12 else f"{float(x):.6g}"
+
+    table = Table(title=f"Theorem {args.chain} ({args.theory}): the proof step by step", show_lines=False)
+    for col in ("step", "quantity", "claimed", "sup / inf", "verdict", "slack", "uses"):
+        table.add_column(col, overflow="fold")
+    style = {"holds": "green", "holds with slack": "cyan", "fails": "bold red"}
+    for r in result.steps:
+        s = r.step
+        claimed = "exact" if s.claimed is None else num(r.carried)  # a rounded-up final constant shows its value
+        worst = ("sup " if s.sense == "upper" else "inf ") + num(r.worst) if r.worst is not None else r.reason
+        slack = "" if r.margin is None or r.margin == 0 else f"{float(r.margin):+.4g}"
+        label = s.key + (f" (repairs {s.repairs})" if s.repairs else "")
+        table.add_row(*(escape(x) for x in (label, s.quantity, claimed, worst)),
+                      f"[{style[r.verdict]}]{r.verdict}[/]", slack, escape(", ".join(s.uses)))
+    console = Console()
+    console.print(table)
+    consts = ", ".join(f"{k} = {sp.sstr(v)}" + ("" if v.is_Integer else f" ≈ {float(v):.6g}")
+                       for k, v in result.constants.items())
+    console.print(f"final constants: {consts}")
+    failing = ", ".join(r.key for r in result.failing)
+    console.print(f"failing steps: {failing}" if failing else "every step holds")
     return 0
 
 

@@ -133,6 +133,8 @@ def evaluate_step(step: Step, carried: Mapping[str, sp.Expr]) -> StepResult:
         worst = extremum_over(derived, step.ranges, step.sense)
         if claimed is None:
             margin = sp.Integer(0)
+        elif claimed.free_symbols.isdisjoint(step.ranges):
+            margin = claimed - worst if step.sense == "upper" else worst - claimed
         else:
             gap = claimed - derived if step.sense == "upper" else derived - claimed
             margin = extremum_over(sp.simplify(gap), step.ranges, "lower")
@@ -254,7 +256,7 @@ class Chain:
 
 
 # --- registry: chains by (theorem, theory); modules register on import -----------------------------------
-CHAIN_MODULES: list[str] = ["mamltheory.bounds.proofs.f1", "mamltheory.bounds.proofs.h1"]
+CHAIN_MODULES: list[str] = ["mamltheory.bounds.proofs.f1", "mamltheory.bounds.proofs.g1", "mamltheory.bounds.proofs.h1"]
 _REGISTRY: dict[tuple[str, str], Chain] = {}
 
 

@@ -14,6 +14,14 @@ a = sp.symbols("a", positive=True)  # a = αL, the only free quantity in most co
 Interval = tuple[sp.Expr, sp.Expr]
 
 
+def _end(expr: sp.Expr, x: sp.Symbol, at: sp.Expr, side: str) -> sp.Expr:
+    """The one-sided limit of `expr` at an end of the range (plain substitution where that is finite)."""
+    if at in (sp.oo, -sp.oo):
+        return sp.limit(expr, x, at)
+    value = sp.simplify(expr.subs(x, at))
+    return value if value.is_finite else sp.limit(expr, x, at, side)
+
+
 def _pick(values: list[sp.Expr], sense: str) -> sp.Expr:
     pick = max if sense == "upper" else min
     return pick(values, key=lambda v: sp.N(v, 50))
@@ -23,7 +31,9 @@ def _one_variable(expr: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr, sense: 
     """sup / inf over x ∈ (lo, hi) (closure values by limits; hi may be oo) of c·P(x)/Q(x) or c·√(P/Q)."""
     c, r = expr.as_independent(x, as_Add=False)
     if not sp.together(r).is_rational_function(x):
-        squared = sp.expand(r**2)
+        # |u|^(2k) = u^(2k) for the real u of a step's expression: a root of a square comes back squared.
+        squared = sp.expand(r**2).replace(
+            lambda e: e.is_Pow and isinstance(e.base, sp.Abs) and e.exp.is_even, lambda e: e.base.args[0] ** e.exp)
         if not sp.together(squared).is_rational_function(x):
             raise NotImplementedError(f"{expr}: neither rational in {x} nor the root of a rational function")
         if sp.N(c, 30) < 0:
@@ -36,10 +46,8 @@ def _one_variable(expr: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr, sense: 
     if any(lo < root < hi for root in Q.real_roots()):
         raise ValueError(f"{expr} has a pole in ({lo}, {hi})")
     crit = [z for z in (P.diff(x) * Q - P * Q.diff(x)).real_roots() if lo < z < hi] if P.degree() > 0 else []
-    values = [sp.limit(r, x, lo, "+"), sp.limit(r, x, hi, "-") if hi != sp.oo else sp.limit(r, x, sp.oo)]
-    values += [r.subs(x, z) for z in crit]
-    best = _pick([sp.simplify(v) for v in values], sense)
-    return sp.nsimplify(c * best) if not crit else c * best
+    values = [_end(r, x, lo, "+"), _end(r, x, hi, "-"), *(r.subs(x, z) for z in crit)]
+    return c * _pick([sp.simplify(v) for v in values], sense)
 
 
 def extremum_over(expr: sp.Expr, ranges: Mapping[sp.Symbol, Interval], sense: str = "upper") -> sp.Expr:
@@ -60,7 +68,7 @@ def extremum_over(expr: sp.Expr, ranges: Mapping[sp.Symbol, Interval], sense: st
         if len(free) > 1 and sp.diff(expr, x).free_symbols.isdisjoint({x}):
             lo, hi = ranges[x]
             rest = {s: r for s, r in ranges.items() if s != x}
-            ends = [sp.limit(expr, x, lo, "+"), sp.limit(expr, x, hi, "-") if hi != sp.oo else sp.limit(expr, x, sp.oo)]
+            ends = [_end(expr, x, lo, "+"), _end(expr, x, hi, "-")]
             return _pick([extremum_over(e, rest, sense) for e in ends], sense)
     if len(free) == 1:
         lo, hi = ranges[free[0]]
