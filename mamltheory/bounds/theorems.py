@@ -70,6 +70,17 @@ class ConvergenceTheorem:
     iterations_eq: str
     delta: sp.Expr | None = None  # HF-MAML's δ of (142)
     notes: tuple[str, ...] = ()   # where the statement or its proof does not hold as written
+    theory: str = "paper"         # "paper" (as stated) or "repaired" (bounds/statements.py)
+    failing: tuple[str, ...] = ()  # steps of its proof chain that fail (bounds/proofs): empty = guaranteed
+    repairs: tuple[str, ...] = ()  # the repaired steps it rests on (repaired theory only)
+    K_T: int | None = None        # K inside the iteration count when it differs from the accuracy's K
+    delta_budget: int | None = None  # repaired H.1: c of the δ condition (δ′), ν <= ε√(L/(c(σ² + σ̃²/D_o)(L + ρα(σ + ε))))
+    nu_max: sp.Rational | None = None  # repaired H.1: the largest ν = ραδ its proof allows
+
+    @property
+    def guaranteed(self) -> bool:
+        """Whether every step of its proof chain holds (`mamltheory audit --chain`)."""
+        return not self.failing
 
     @property
     def alpha_max(self) -> sp.Expr:
@@ -86,7 +97,8 @@ class ConvergenceTheorem:
             Condition(sp.Gt(alpha, 0), f"{stmt}: α ∈ (0, {sp.sstr(self.alpha_max)}]"),
             Condition(sp.Le(alpha, self.alpha_max), f"{stmt}: α ∈ (0, {sp.sstr(self.alpha_max)}]"),
             Condition(sp.Ge(B, 20), f"{stmt}: B >= 20"),
-            Condition(sp.Ge(D_h, self.D_h_min), f"{stmt}: D_h >= {sp.sstr(self.D_h_min).replace('ceiling', 'ceil')}"),
+            *(() if self.D_h_min == 0 else  # no Hessian batch (repaired G.1: FO-MAML draws none)
+              (Condition(sp.Ge(D_h, self.D_h_min), f"{stmt}: D_h >= {sp.sstr(self.D_h_min).replace('ceiling', 'ceil')}"),)),
             *step_batch_conditions(f"{stmt} via Lemma 4.11, eq. (27), for β_k = β̃(w_k)/{self.step_divisor}"),
         )
 
@@ -106,7 +118,7 @@ class ConvergenceTheorem:
             name=f"{self.name} iterations",
             source=f"{self.name}, eq. ({self.iterations_eq}) with the explicit constant of its proof",
             quantity="iterates w_0..w_{T-1} among which one meets the accuracy bound",
-            expr=sp.floor(initial_gap / decrease_expr(self.K, self.M, self.S)) + 1,
+            expr=sp.floor(initial_gap / decrease_expr(self.K_T or self.K, self.M, self.S)) + 1,
             preconditions=self.preconditions,
         )
 
