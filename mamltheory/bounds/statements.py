@@ -60,6 +60,21 @@ def _repaired_notes(chain: str, repairs: tuple[str, ...]) -> tuple[str, ...]:
             f"(docs/repaired-theorems.md; `mamltheory audit --chain {chain} --theory repaired`).",)
 
 
+def survival(algorithm: str) -> str:
+    """Whether the paper's statement itself holds, by the repaired chain: same form and conditions, and
+    constants K, M at least the repaired ones (a larger K weakens the accuracy claim; when the K-bound fails the
+    repaired decrease covers K_paper·S too, so T with M_paper >= M_repaired only grows)."""
+    chain = CHAIN_OF[algorithm]
+    p, r = CHAIN_CONSTANTS[(chain, "paper")], CHAIN_CONSTANTS[(chain, "repaired")]
+    if algorithm == "hf-maml":
+        return ("The statement itself does not survive: the repaired H.1 needs a different D_h condition and a δ "
+                "that shrinks with ε (`--theory repaired`).")
+    if p["K"] >= r["K"] and p["M"] >= r["M"]:
+        return (f"The statement itself survives: the repaired chain proves it with K = {r['K']} <= {p['K']} and "
+                f"M = {r['M']} <= {p['M']} (`--theory repaired` plans with those constants).")
+    return f"The statement itself does not survive with K = {p['K']}, M = {p['M']} (repaired: {r['K']}, {r['M']})."
+
+
 def convergence_theorem(algorithm: str, theory: str = DEFAULT_THEORY) -> ConvergenceTheorem:
     """The general theorem of `algorithm` ("maml", "fo-maml", "hf-maml") under `theory`."""
     check_theory(theory)
@@ -71,7 +86,8 @@ def convergence_theorem(algorithm: str, theory: str = DEFAULT_THEORY) -> Converg
     c = CHAIN_CONSTANTS[(chain, theory)]
     if theory == "paper":
         notes = paper.notes + (f"{paper.name} as stated: its proof fails at {', '.join(c['failing'])} "
-                               f"(`mamltheory audit --chain {chain}`), so this plan is not guaranteed.",)
+                               f"(`mamltheory audit --chain {chain}`), so this plan is not guaranteed. "
+                               + survival(algorithm),)
         return replace(paper, failing=c["failing"], notes=notes)
     common = dict(name=f"repaired {paper.name}", theory="repaired", failing=c["failing"], repairs=c["repairs"],
                   M=c["M"], notes=_repaired_notes(chain, c["repairs"]))
