@@ -10,6 +10,7 @@ import tomllib
 from typing import Any
 
 from mamltheory.assumptions import ProblemConstants
+from mamltheory.bounds.statements import check_theory
 from mamltheory.errors import InputError
 
 CONSTANT_FLAGS = {"L": "L", "rho": "rho", "sigma": "sigma", "sigma_tilde": "sigma-tilde", "sigma_H": "sigma-h"}
@@ -39,6 +40,9 @@ def add_parser(sub: Any) -> None:
                    help="evaluate the theorem at these batch sizes instead of choosing them")
     p.add_argument("--k-shot", dest="k_shot", type=_integer("--k-shot"), default=None, metavar="K",
                    help="D_in = D_o = K fixed: best accuracy and the B within 10%% of it")
+    p.add_argument("--theory", default="repaired", metavar="repaired|paper",
+                   help="repaired (default): the theorems as repaired, every proof step checked; paper: as stated "
+                        "(plans marked not guaranteed where a step of the proof fails)")
     p.add_argument("--json", action="store_true", help="print JSON (a list for --algorithm all)")
     p.set_defaults(run=run)
 
@@ -168,10 +172,11 @@ def run(args: argparse.Namespace) -> int:
     """Compute and print the plan(s)."""
     from mamltheory.bounds import planner
 
+    theory = check_theory(args.theory)
     constants, opts, example = resolve_inputs(args)
     algorithms = planner.ALGORITHMS if args.algorithm == "all" else (args.algorithm,)
     for alg in algorithms:
-        planner.theorem_for(alg)
+        planner.theorem_for(alg, theory)
     if args.k_shot is None and opts["eps"] is None:
         raise InputError("--eps: required (the target E‖∇F(w)‖ > 0), or use --k-shot K")
     if args.k_shot is None and opts["initial_gap"] is None:
@@ -186,15 +191,17 @@ def run(args: argparse.Namespace) -> int:
     for alg in algorithms:
         try:
             if args.k_shot is not None:
-                plans.append(planner.plan_kshot(alg, constants, args.k_shot, opts["alpha"], opts["initial_gap"]))
+                plans.append(planner.plan_kshot(alg, constants, args.k_shot, opts["alpha"], opts["initial_gap"],
+                                                theory))
             elif batch is not None:
-                plans.append(planner.evaluate(alg, constants, batch, opts["eps"], opts["initial_gap"], opts["alpha"]))
+                plans.append(planner.evaluate(alg, constants, batch, opts["eps"], opts["initial_gap"], opts["alpha"],
+                                              theory))
             else:
-                plans.append(planner.plan(alg, constants, opts["eps"], opts["initial_gap"], opts["alpha"]))
+                plans.append(planner.plan(alg, constants, opts["eps"], opts["initial_gap"], opts["alpha"], theory))
         except InputError as err:
             if len(algorithms) == 1 or not str(err).startswith("--alpha: must lie in (0,"):
                 raise
-            plans.append(planner.infeasible_plan(alg, constants, str(err)))
+            plans.append(planner.infeasible_plan(alg, constants, str(err), theory))
     if all(p.reason is not None and p.reason.startswith("--alpha") for p in plans):
         raise InputError(plans[0].reason)  # α outside every theorem's range: no plan at all
     if len(plans) > 1:

@@ -24,8 +24,12 @@ from typing import Any
 import numpy as np
 
 from mamltheory.assumptions import ProblemConstants
+import sympy as sp
+
 from mamltheory.bounds.result import exact
-from mamltheory.bounds.theorems import THEOREMS, ConvergenceTheorem, alpha_max, hf_delta
+from mamltheory.bounds.statements import DEFAULT_THEORY, convergence_theorem
+from mamltheory.bounds.symbols import alpha as alpha_sym, rho as rho_sym, sigma_H as sigma_H_sym
+from mamltheory.bounds.theorems import ConvergenceTheorem, alpha_max, hf_delta
 from mamltheory.errors import InputError
 
 ALGORITHMS = ("maml", "fo-maml", "hf-maml")
@@ -77,6 +81,10 @@ class Plan:
     preconditions: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cheapest: bool = False
+    theory: str = DEFAULT_THEORY
+    guaranteed: bool = True        # every step of the theorem's proof chain holds (never ★ cheapest otherwise)
+    failing_steps: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the `plan --json` contract (DESIGN.md)."""
@@ -86,11 +94,9 @@ class Plan:
         return out
 
 
-def theorem_for(algorithm: str) -> ConvergenceTheorem:
-    """The general convergence theorem of `algorithm`."""
-    if algorithm not in THEOREMS:
-        raise InputError(f"--algorithm: must be one of {', '.join(ALGORITHMS)} or all, got {algorithm!r}")
-    return THEOREMS[algorithm]
+def theorem_for(algorithm: str, theory: str = DEFAULT_THEORY) -> ConvergenceTheorem:
+    """The general convergence theorem of `algorithm` under `theory` ("repaired" or "paper")."""
+    return convergence_theorem(algorithm, theory)
 
 
 def check_scale(constants: ProblemConstants, **values: float | None) -> None:
@@ -146,27 +152,28 @@ def _ceil_min1(x: Fraction) -> int:
     return max(1, math.ceil(x))
 
 
-def fixed_batches(algorithm: str, constants: ProblemConstants, alpha: float | None = None) -> dict[str, int]:
+def fixed_batches(algorithm: str, constants: ProblemConstants, alpha: float | None = None,
+                  theory: str = DEFAULT_THEORY) -> dict[str, int]:
     """The batches fixed by preconditions alone: D_h (Thm F.1/G.1/H.1) and B', D_β (Lemma 4.11, eq. (27))."""
-    thm = theorem_for(algorithm)
+    thm = theorem_for(algorithm, theory)
     a, _ = theorem_alpha(thm, constants, alpha)
     return _fixed(thm, constants, a)
 
 
 def _fixed(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction) -> dict[str, int]:
     L, rho, s, st, sH = (exact(x) for x in (c.L, c.rho, c.sigma, c.sigma_tilde, c.sigma_H))
-    if thm.algorithm == "hf-maml":
-        dh = 36 * (a * rho * sH) ** 2
-    else:
-        dh = 2 * a**2 * sH**2
+    # D_h from the theorem's own condition, in exact rationals (0: no Hessian batch, repaired G.1).
+    dh_expr = thm.D_h_min.subs({alpha_sym: sp.Rational(a.numerator, a.denominator),
+                                rho_sym: sp.Rational(rho.numerator, rho.denominator),
+                                sigma_H_sym: sp.Rational(sH.numerator, sH.denominator)})
     out = {
-        "D_h": _ceil_min1(dh),
+        "D_h": 0 if thm.D_h_min == 0 else max(1, int(dh_expr)),
         "B_prime": _ceil_min1(Fraction(1, 2) * (rho * a * s / L) ** 2),
         "D_beta": _ceil_min1((2 * rho * a * st / L) ** 2),
     }
-    hf = thm.algorithm == "hf-maml"
-    _at_most(out["D_h"], _driver(c, ("rho", "sigma_H") if hf else ("sigma_H",)),
-             f"the theorem needs the Hessian batch D_h = ⌈{'36(αρσ_H)²' if hf else '2α²σ_H²'}⌉")
+    with_rho = rho_sym in thm.D_h_min.free_symbols
+    _at_most(out["D_h"], _driver(c, ("rho", "sigma_H") if with_rho else ("sigma_H",)),
+             f"the theorem needs the Hessian batch D_h = {sp.sstr(thm.D_h_min).replace('ceiling', 'ceil')}")
     _at_most(out["B_prime"], _driver(c, ("rho", "sigma")), "the step size of Lemma 4.11 needs B' = ⌈½(ρασ/L)²⌉")
     _at_most(out["D_beta"], _driver(c, ("rho", "sigma_tilde")),
              "the step size of Lemma 4.11 needs D_β = ⌈(2ρασ̃/L)²⌉")
@@ -303,6 +310,8 @@ def _finish(plan: Plan, thm: ConvergenceTheorem, c: ProblemConstants, a: Fractio
     S = _noise(c, bt["B"], bt["D_in"], bt["D_o"]) + _bias(thm, c, a)
     acc = _accuracy_from_S(thm, c, a, S)
     plan.accuracy_bound = max(acc, float(eps)) if eps is not None else acc
+    if thm.delta_budget is not None:  # repaired H.1: the radius its δ condition allows for this ε and D_o
+        plan.delta, plan.delta_rule = repaired_delta(thm, c, a, eps if eps is not None else exact(acc), bt["D_o"])
     # Without a target (K-shot), T is the theorem's count for reaching its own bound at these batches.
     eps_for_T = eps if eps is not None else (exact(acc) if acc > 0 else None)
     if gap is not None and eps_for_T is not None and all(p["holds"] for p in plan.preconditions):
@@ -328,6 +337,26 @@ def _finish(plan: Plan, thm: ConvergenceTheorem, c: ProblemConstants, a: Fractio
     return plan
 
 
+def repaired_delta(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, eps: Fraction,
+                   D_o: int) -> tuple[float, str]:
+    """(δ, rule) of repaired H.1: δ = ν/(ρα) with ν = min{ν_max, ν_ε} and the δ condition (δ′)
+    ν_ε = ε√(L/(c(σ² + σ̃²/D_o)(L + ρα(σ + ε)))), c = thm.delta_budget (docs/repaired-theorems.md)."""
+    L, rho, s, st = exact(c.L), exact(c.rho), exact(c.sigma), exact(c.sigma_tilde)
+    assert thm.nu_max is not None and thm.delta_budget is not None
+    nu_max = float(thm.nu_max)
+    noise = s**2 + st**2 / D_o
+    if noise == 0 or eps <= 0:
+        nu, why = nu_max, "ν = 1/6: with σ = σ̃ = 0 the δ condition (δ′) is void"
+    else:
+        inside = L / (thm.delta_budget * noise * (L + rho * a * (s + eps)))
+        nu_eps = float(eps) * math.sqrt(float(inside)) * (1 - 1e-12)  # rounded down: ν must not exceed ν_ε
+        nu = min(nu_max, nu_eps)
+        why = (f"ν = ραδ = min{{1/6, ν_ε}} = {nu:.6g}, ν_ε = ε√(L/({thm.delta_budget}(σ² + σ̃²/D_o)(L + ρα(σ + ε)))) "
+               f"= {nu_eps:.6g} (δ condition (δ′) at ε = {float(eps):.4g})")
+    delta = nu / float(rho * a)
+    return delta, f"δ_k^i = δ/‖∇̃f_i(w_k − α∇̃f_i(w_k, D_in^i), D_o^i)‖ with δ = ν/(ρα) = {delta:.6g}; {why}"
+
+
 def _base(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
           eps: Fraction | None, gap: Fraction | None, batch: dict[str, int]) -> Plan:
     delta = None
@@ -341,16 +370,17 @@ def _base(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, rule: str, 
         batch=batch, step_divisor=thm.step_divisor,
         step_rule=(f"β_k = β̃(w_k)/{thm.step_divisor}, β̃(w) = 1/(4L + 2ρα·Σ_j‖∇̃f_j(w, D_β^j)‖/B') "
                    f"over B' = {batch['B_prime']} tasks, D_β = {batch['D_beta']} samples (eq. (26))"),
-        delta=delta, delta_rule=delta_rule, feasible=True,
+        delta=delta, delta_rule=delta_rule, feasible=True, theory=thm.theory, guaranteed=thm.guaranteed,
+        failing_steps=list(thm.failing), repairs=list(thm.repairs),
     )
     plan.notes.extend(thm.notes)
     return plan
 
 
 def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: float,
-         alpha: float | None = None) -> Plan:
+         alpha: float | None = None, theory: str = DEFAULT_THEORY) -> Plan:
     """The cheapest integer batches for which the theorem guarantees E‖∇F(w)‖ <= ε, with step rule, δ and T."""
-    thm = theorem_for(algorithm)
+    thm = theorem_for(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
@@ -367,7 +397,7 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
         p.floor = _accuracy_from_S(thm, constants, a, _bias(thm, constants, a))
         p.alpha_reachable = _largest_reaching_alpha(thm, constants, e)
         p.reason = (f"{thm.name} cannot guarantee ε = {float(e):.4g} at α = {float(a):.4g}: its bound never goes below "
-                    f"the floor {p.floor:.4g} = max{{√(14(1+ρασ/L)·20α²L²σ²), 14ρα/L·20α²L²σ²}} however large the "
+                    f"the floor {p.floor:.4g} = max{{√({thm.K}(1+ρασ/L)·20α²L²σ²), {thm.K}ρα/L·20α²L²σ²}} however large the "
                     f"batches; ε becomes reachable for α < {p.alpha_reachable:.6g}")
         p.batch = {}
         return p
@@ -382,9 +412,9 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
 
 
 def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int, int, int], eps: float,
-             initial_gap: float, alpha: float | None = None) -> Plan:
+             initial_gap: float, alpha: float | None = None, theory: str = DEFAULT_THEORY) -> Plan:
     """The theorem at the user's batches (B, D_in, D_o, D_h): bound, iteration count, preconditions."""
-    thm = theorem_for(algorithm)
+    thm = theorem_for(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
@@ -401,9 +431,9 @@ def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int,
 
 
 def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float | None = None,
-               initial_gap: float | None = None) -> Plan:
+               initial_gap: float | None = None, theory: str = DEFAULT_THEORY) -> Plan:
     """K-shot (D_in = D_o = K): the best accuracy the theorem guarantees (B → ∞) and the least B within 10% of it."""
-    thm = theorem_for(algorithm)
+    thm = theorem_for(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
     if isinstance(K, bool) or not isinstance(K, int) or not 1 <= K <= MAX_BATCH:
         raise InputError(f"--k-shot: must be an integer in [1, 2^53], got {K!r}")
@@ -461,16 +491,17 @@ def _positive(x: float, name: str) -> Fraction:
     return exact(x)
 
 
-def plan_all(constants: ProblemConstants, eps: float, initial_gap: float, alpha: float | None = None) -> list[Plan]:
-    """The three algorithms side by side; the feasible one with the fewest total samples is marked cheapest."""
-    plans = [plan(alg, constants, eps, initial_gap, alpha) for alg in ALGORITHMS]
+def plan_all(constants: ProblemConstants, eps: float, initial_gap: float, alpha: float | None = None,
+             theory: str = DEFAULT_THEORY) -> list[Plan]:
+    """The three algorithms side by side; the guaranteed feasible one with the fewest total samples is marked cheapest."""
+    plans = [plan(alg, constants, eps, initial_gap, alpha, theory) for alg in ALGORITHMS]
     mark_cheapest(plans)
     return plans
 
 
-def infeasible_plan(algorithm: str, constants: ProblemConstants, reason: str) -> Plan:
+def infeasible_plan(algorithm: str, constants: ProblemConstants, reason: str, theory: str = DEFAULT_THEORY) -> Plan:
     """A plan that could not be made (e.g. α outside this theorem's range in `--algorithm all`)."""
-    thm = theorem_for(algorithm)
+    thm = theorem_for(algorithm, theory)
     a, _ = theorem_alpha(thm, constants, None)
     p = _base(thm, constants, a, "not used", "plan", None, None, {**_fixed(thm, constants, a)})
     p.alpha = None  # the given α lies outside this theorem's range
@@ -481,7 +512,9 @@ def infeasible_plan(algorithm: str, constants: ProblemConstants, reason: str) ->
 
 
 def mark_cheapest(plans: list[Plan]) -> None:
-    """Mark the feasible plan with the fewest total samples (iterations × samples per iteration)."""
-    costs = [(p.total_samples, i) for i, p in enumerate(plans) if p.feasible and p.total_samples is not None]
+    """Mark the feasible plan with the fewest total samples (iterations × samples per iteration), among the
+    plans whose proof chain holds: a plan resting on a failing step is never recommended."""
+    costs = [(p.total_samples, i) for i, p in enumerate(plans)
+             if p.feasible and p.guaranteed and p.total_samples is not None]
     if costs:
         plans[min(costs)[1]].cheapest = True

@@ -36,7 +36,7 @@ ROWS: list[tuple[str, Callable[[Plan], str], str]] = [
     ("B' (step tasks)", lambda p: _int(p.batch.get("B_prime")), "(27)"),
     ("D_β (step batch)", lambda p: _int(p.batch.get("D_beta")), "(27)"),
     ("step size β_k", lambda p: f"β̃(w_k)/{p.step_divisor}", "(26)"),
-    ("δ (HF-MAML)", lambda p: _num(p.delta) if p.delta is not None else "—", "(142)"),
+    ("δ (HF-MAML)", lambda p: _num(p.delta) if p.delta is not None else "—", "(142) / (δ′)"),
     ("E‖∇F(w)‖ ≤", lambda p: _num(p.accuracy_bound) if p.floor is None else f"floor {p.floor:.4g}",
      "(86)/(113)/(131)"),
     ("iterations T", lambda p: _int(p.iterations), "(112) & analogues"),
@@ -56,12 +56,15 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
              + (f", Δ = {opts['initial_gap']:g}" if opts.get("initial_gap") is not None else ""))
     mode = {"plan": "cheapest batches for the target ε", "evaluate": "the theorem at the given batches",
             "k-shot": "K-shot: D_in = D_o = K"}[plans[0].mode]
-    title = f"mamltheory plan: {mode}\n{given}" + ("\n(built-in example constants)" if example else "")
+    theory = ("repaired theory: theorems whose every proof step holds (docs/repaired-theorems.md)"
+              if plans[0].theory == "repaired" else "the paper's theorems as stated (--theory paper)")
+    title = (f"mamltheory plan: {mode}\n{given}\n{theory}"
+             + ("\n(built-in example constants)" if example else ""))
     table = Table(title=title, show_lines=False)
     table.add_column("", style="bold")
     for p in plans:
         mark = " ★ cheapest" if p.cheapest else ""
-        status = "" if p.feasible else " (not feasible)"
+        status = ("" if p.feasible else " (not feasible)") + ("" if p.guaranteed else " (not guaranteed)")
         table.add_column(f"{p.algorithm}{mark}{status}", justify="right")
     table.add_column("from", style="dim")
     for label, fmt, source in ROWS:
@@ -70,6 +73,9 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
         table.add_row("best accuracy (B → ∞)", *(_num(p.best_accuracy) for p in plans), "accuracy bound, B → ∞")
     console.print(table)
     for p in plans:
+        if not p.guaranteed:
+            console.print(f"[red]{p.algorithm}: not guaranteed: {p.theorem}'s proof fails at "
+                          f"{', '.join(p.failing_steps)} (`mamltheory audit --chain`); never marked cheapest[/red]")
         if p.alpha_rule != "given" and p.alpha is not None:
             console.print(f"[dim]{p.algorithm}: α = {p.alpha_rule}[/dim]")
         if p.reason:

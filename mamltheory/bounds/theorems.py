@@ -70,6 +70,17 @@ class ConvergenceTheorem:
     iterations_eq: str
     delta: sp.Expr | None = None  # HF-MAML's δ of (142)
     notes: tuple[str, ...] = ()   # where the statement or its proof does not hold as written
+    theory: str = "paper"         # "paper" (as stated) or "repaired" (bounds/statements.py)
+    failing: tuple[str, ...] = ()  # steps of its proof chain that fail (bounds/proofs): empty = guaranteed
+    repairs: tuple[str, ...] = ()  # the repaired steps it rests on (repaired theory only)
+    K_T: int | None = None        # K inside the iteration count when it differs from the accuracy's K
+    delta_budget: int | None = None  # repaired H.1: c of the δ condition (δ′), ν <= ε√(L/(c(σ² + σ̃²/D_o)(L + ρα(σ + ε))))
+    nu_max: sp.Rational | None = None  # repaired H.1: the largest ν = ραδ its proof allows
+
+    @property
+    def guaranteed(self) -> bool:
+        """Whether every step of its proof chain holds (`mamltheory audit --chain`)."""
+        return not self.failing
 
     @property
     def alpha_max(self) -> sp.Expr:
@@ -86,7 +97,8 @@ class ConvergenceTheorem:
             Condition(sp.Gt(alpha, 0), f"{stmt}: α ∈ (0, {sp.sstr(self.alpha_max)}]"),
             Condition(sp.Le(alpha, self.alpha_max), f"{stmt}: α ∈ (0, {sp.sstr(self.alpha_max)}]"),
             Condition(sp.Ge(B, 20), f"{stmt}: B >= 20"),
-            Condition(sp.Ge(D_h, self.D_h_min), f"{stmt}: D_h >= {sp.sstr(self.D_h_min).replace('ceiling', 'ceil')}"),
+            *(() if self.D_h_min == 0 else  # no Hessian batch (repaired G.1: FO-MAML draws none)
+              (Condition(sp.Ge(D_h, self.D_h_min), f"{stmt}: D_h >= {sp.sstr(self.D_h_min).replace('ceiling', 'ceil')}"),)),
             *step_batch_conditions(f"{stmt} via Lemma 4.11, eq. (27), for β_k = β̃(w_k)/{self.step_divisor}"),
         )
 
@@ -106,21 +118,22 @@ class ConvergenceTheorem:
             name=f"{self.name} iterations",
             source=f"{self.name}, eq. ({self.iterations_eq}) with the explicit constant of its proof",
             quantity="iterates w_0..w_{T-1} among which one meets the accuracy bound",
-            expr=sp.floor(initial_gap / decrease_expr(self.K, self.M, self.S)) + 1,
+            expr=sp.floor(initial_gap / decrease_expr(self.K_T or self.K, self.M, self.S)) + 1,
             preconditions=self.preconditions,
         )
 
 
 # Findings of `mamltheory audit` that affect a plan; the plan keeps the paper's constants and says so.
-A2_NOTE = ("rests on Lemma A.2 (44), whose proof drops a factor (1 + αL)² (a two-task 1-D counterexample "
-           "violates (44)); with (44) corrected")
+A2_NOTE = ("cites Lemma A.2 (44), which is false (its proof drops a factor (1 + αL)²; a two-task 1-D "
+           "counterexample violates it), but the step follows without it from (56) and (43):")
 
 THEOREM_F1 = ConvergenceTheorem(
     name="Theorem F.1", algorithm="maml", short_name="Theorem 4.14",
     alpha_L_max=6, step_divisor=12, K=61, M=1600, bias=sp.Integer(0),
     D_h_min=sp.ceiling(2 * alpha**2 * sigma_H**2), hessian_batches=1,
-    accuracy_eq="86", iterations_eq="87", notes=("Theorem F.1: (99) " + A2_NOTE + " its constants 40 and 14 become 52.29 and 17.49, so 61 and "
-           "1/100 would need re-deriving (`mamltheory audit`).",),
+    accuracy_eq="86", iterations_eq="87", notes=("Theorem F.1: (99) " + A2_NOTE + " its 40 and 14 hold (26.68 and 8.92 at αL = 1/6).",
+           "Theorem F.1: (107) takes the expectation of a minimum as the minimum of the expectations, which is "
+           "invalid (E[min] <= min E); Jensen on the convex envelope costs a factor 3/4 (`mamltheory audit --chain F.1`)."),
 )
 
 THEOREM_G1 = ConvergenceTheorem(
@@ -131,9 +144,10 @@ THEOREM_G1 = ConvergenceTheorem(
     notes=("Theorem G.1 states D_h >= ⌈2α²σ_H²⌉, but FO-MAML draws no D_h batch; the plan reports the stated "
            "minimum and counts no Hessian samples.",
            "Theorem G.1: the last step of the proof bounds the α²Lσ² noise by 1/6, but the terms it collects sum to "
-           "169/864 ≈ 0.196, so the constant 14 of (113) must be at least 15.65 for the proof to close "
-           "(`mamltheory audit`).",
-           "Theorem G.1: (122) " + A2_NOTE + " its 0.22 becomes 0.2407."),
+           "169/864 ≈ 0.196, so with the proof's own rounded numbers the constant 14 of (113) would need 15.65 "
+           "(`mamltheory audit --chain G.1`).",
+           "Theorem G.1: (122) " + A2_NOTE + " its 0.22 and 2 hold (0.170 and 1.70 at αL = 1/10).",
+           "Theorem G.1: (107) repeats F.1's expectation of a minimum (a factor 3/4)."),
 )
 
 THEOREM_H1 = ConvergenceTheorem(
@@ -144,9 +158,10 @@ THEOREM_H1 = ConvergenceTheorem(
     notes=("Theorem H.1: D_h >= ⌈36(αρσ_H)²⌉ is not dimensionless (αρσ_H has units loss·length⁻³, those of ρ: 36(αρσ_H)² has units loss²·length⁻⁶); it comes from the "
            "variance term σ_H²/(D_h(δ_k^i)²) of (150), which should read σ_H²‖v‖²/D_h; with that term (152) "
            "needs only D_h >= α²σ_H²·2/(4.3 − 2 − 8/36).",
-           "Theorem H.1: step (144)-(145) replaces E_i‖∇F_i(w)‖ by ‖∇F(w)‖; with δ = 1/(6ρα) the finite-difference "
-           "bias does not shrink with the batch sizes, so (131) may not hold as B, D → ∞ (`mamltheory audit`).",
-           "Theorem H.1: (156) " + A2_NOTE + " its constants 50 and 18 become 65.36 and 21.86."),
+           "Theorem H.1: step (144)-(145) replaces E_i‖∇F_i(w)‖ by ‖∇F(w)‖ (and (144) drops the D_o noise); with "
+           "δ = 1/(6ρα) the finite-difference bias does not shrink with the batch sizes, and (131) is false: on two "
+           "opposed-kink tasks HF-MAML stalls at ‖∇F‖ = 0.0445 where (131) promises 0.0222 (`mamltheory audit`).",
+           "Theorem H.1: (156) " + A2_NOTE + " its 50 and 18 hold (33.35 and 11.15 at αL = 1/6)."),
 )
 
 THEOREMS: dict[str, ConvergenceTheorem] = {t.algorithm: t for t in (THEOREM_F1, THEOREM_G1, THEOREM_H1)}

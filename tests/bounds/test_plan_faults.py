@@ -28,11 +28,11 @@ def test_out_of_range_magnitudes_name_the_flag(run_cli, change):
 
 
 def test_batches_beyond_any_computation_are_refused_with_the_number(run_cli):
-    # MAML (K = 61, α = 1/(6L) = 1/6): S* = ε²/(61(1 + ρασ/L)) = 1e-16/(61·13/12) at ε = 1e-8,
-    # so B > σ²/S* = 0.25·61·(13/12)·1e16 = 1.652e17 > 2^53 ≈ 9.0e15.
+    # MAML, repaired F.1 (K = 20, α = 1/(6L) = 1/6): S* = ε²/(20(1 + ρασ/L)) = 1e-16/(20·13/12) at ε = 1e-8,
+    # so B > σ²/S* = 0.25·20·(13/12)·1e16 = 5.417e16 > 2^53 ≈ 9.0e15.
     err = one_line(run_cli(["plan", "--algorithm", "maml", *CONSTANTS, "--eps", "1e-8", "--initial-gap", "10"]),
                    "--eps")
-    assert "1.65e+17 > 2^53" in err
+    assert "5.42e+16 > 2^53" in err
     # D_h = ⌈2α²σ_H²⌉ with α = 1/(6L), σ_H = 1e20: 2·1e40/36 = 5.56e38; σ_H is what inflates it.
     err = one_line(run_cli(["plan", "--algorithm", "maml", *CONSTANTS, *TARGET, "--sigma-h", "1e20"]), "--sigma-h")
     assert "5.56e+38" in err

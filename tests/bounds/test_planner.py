@@ -10,18 +10,21 @@ from hypothesis import strategies as st
 
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds import planner
+from mamltheory.bounds.statements import convergence_theorem
 from mamltheory.bounds.theorems import THEOREMS
 from mamltheory.errors import InputError
 
 
-def brute_force(alg, c, eps, alpha, B_max, D_max):
-    """Cheapest (B, D_in, D_o) by exhaustive search, the theorem's bound written out by hand."""
-    thm = THEOREMS[alg]
-    K = thm.K
+def brute_force(alg, c, eps, alpha, B_max, D_max, theory="paper"):
+    """Cheapest (B, D_in, D_o) by exhaustive search, the theorem's bound written out by hand.
+
+    K: the accuracy constant (paper 61, 14, 36; repaired from the chains, H.1's (131″) constant 34)."""
+    K = convergence_theorem(alg, theory).K
     r = c.rho * alpha / c.L
     bias = 20 * alpha**2 * c.L**2 * c.sigma**2 if alg == "fo-maml" else 0.0
+    hf_dh = 36 * (alpha * c.rho * c.sigma_H) ** 2 if theory == "paper" else (alpha * c.sigma_H) ** 2  # (152′)
     Dh = {"maml": max(1, math.ceil(2 * alpha**2 * c.sigma_H**2 - 1e-12)),
-          "fo-maml": 0, "hf-maml": 2 * max(1, math.ceil(36 * (alpha * c.rho * c.sigma_H) ** 2 - 1e-12))}[alg]
+          "fo-maml": 0, "hf-maml": 2 * max(1, math.ceil(hf_dh - 1e-12))}[alg]
     B = np.arange(20, B_max + 1)[:, None, None]
     Dout = np.arange(1, D_max + 1)[None, :, None]
     Din = np.arange(1, D_max + 1)[None, None, :]
@@ -39,14 +42,16 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("theory", ["paper", "repaired"])
 @pytest.mark.parametrize("alg,c,eps,alpha", CASES)
-def test_planner_is_minimal_against_brute_force(alg, c, eps, alpha):
-    p = planner.plan(alg, c, eps, initial_gap=1.0, alpha=alpha)
+def test_planner_is_minimal_against_brute_force(alg, c, eps, alpha, theory):
+    p = planner.plan(alg, c, eps, initial_gap=1.0, alpha=alpha, theory=theory)
     assert p.feasible
     b = p.batch
     h = {"maml": b["D_h"], "fo-maml": 0, "hf-maml": 2 * b["D_h"]}[alg]
     cost = b["B"] * (b["D_in"] + b["D_o"] + h)
-    assert cost == brute_force(alg, c, eps, p.alpha, B_max=max(60, b["B"] + 40), D_max=max(b["D_in"], b["D_o"]) + 60)
+    assert cost == brute_force(alg, c, eps, p.alpha, B_max=max(60, b["B"] + 40),
+                               D_max=max(b["D_in"], b["D_o"]) + 60, theory=theory)
     assert p.samples_per_iteration == cost + b["B_prime"] * b["D_beta"] + (0 if alg != "maml" else 0)
     assert all(pre["holds"] for pre in p.preconditions)
     assert p.accuracy_bound == pytest.approx(eps)
@@ -54,7 +59,7 @@ def test_planner_is_minimal_against_brute_force(alg, c, eps, alpha):
 
 def test_example_plan_cost_model_and_iterations():
     c = ProblemConstants(1.0, 1.0, 0.5, 1.0, 1.0)
-    p = planner.plan("maml", c, 0.1, 10.0)
+    p = planner.plan("maml", c, 0.1, 10.0, theory="paper")
     b = p.batch
     assert p.alpha == pytest.approx(1 / 6)
     assert (b["D_h"], b["B_prime"], b["D_beta"]) == (1, 1, 1)  # ⌈2/36⌉, ⌈½(1/12)²⌉, ⌈(1/3)²⌉
@@ -66,14 +71,14 @@ def test_example_plan_cost_model_and_iterations():
     dec = max(0.01 / (1 + (0.5 + 0.1) / 6), 61 * S) / 1600
     assert p.iterations == math.floor(10 / dec) + 1
     assert p.total_samples == p.iterations * p.samples_per_iteration
-    hf = planner.plan("hf-maml", c, 0.1, 10.0)
+    hf = planner.plan("hf-maml", c, 0.1, 10.0, theory="paper")
     assert hf.delta == pytest.approx(1.0)  # δ = 1/(6ρα) = 1 at α = 1/6
     assert hf.step_divisor == 25 and p.step_divisor == 12
 
 
 def test_fo_maml_floor_and_largest_reaching_alpha():
     c = ProblemConstants(1.0, 1.0, 0.5, 1.0, 1.0)
-    p = planner.plan("fo-maml", c, 0.1, 10.0)
+    p = planner.plan("fo-maml", c, 0.1, 10.0, theory="paper")
     assert not p.feasible
     a = 0.1  # default α = 1/(10L)
     bias = 20 * a**2 * 0.25
@@ -81,8 +86,8 @@ def test_fo_maml_floor_and_largest_reaching_alpha():
     assert "floor" in p.reason and "α <" in p.reason
     # ε reachable iff min{ε²/(14(1+ρασ/L)), εL/(14ρα)} > 20α²L²σ²; check both sides of the reported α.
     ar = p.alpha_reachable
-    assert planner.plan("fo-maml", c, 0.1, 10.0, alpha=ar * 0.999).feasible
-    assert not planner.plan("fo-maml", c, 0.1, 10.0, alpha=min(ar * 1.001, 0.1)).feasible
+    assert planner.plan("fo-maml", c, 0.1, 10.0, alpha=ar * 0.999, theory="paper").feasible
+    assert not planner.plan("fo-maml", c, 0.1, 10.0, alpha=min(ar * 1.001, 0.1), theory="paper").feasible
     # hand: ε²/(14(1+α/2)) = 5α² -> α ≈ sqrt(0.01/70) for small α
     assert ar == pytest.approx(math.sqrt(0.01 / 70), rel=0.01)
 
@@ -91,7 +96,7 @@ def test_kshot_b_is_least_within_ten_percent():
     c = ProblemConstants(1.0, 1.0, 2.0, 1.0, 1.0)
     K = 10
     for alg in planner.ALGORITHMS:
-        p = planner.plan_kshot(alg, c, K)
+        p = planner.plan_kshot(alg, c, K, theory="paper")
         thm = THEOREMS[alg]
         a = p.alpha
         bias = 20 * a**2 * 4.0 if alg == "fo-maml" else 0.0
@@ -112,18 +117,18 @@ def test_integer_threshold_exact():
     # 2α²σ_H² = 2·0.1²·10² = 2 exactly (float: 2.0000000000000004), so D_h = 2, not 3
     assert 2 * 0.1**2 * 10.0**2 > 2
     c = ProblemConstants(0.6, 1.0, 0.1, 0.1, 10.0)
-    p = planner.plan("maml", c, 1.0, 1.0, alpha=0.1)
+    p = planner.plan("maml", c, 1.0, 1.0, alpha=0.1, theory="paper")
     assert p.batch["D_h"] == 2
 
 
 def test_evaluate_reports_failing_preconditions():
     c = ProblemConstants(1.0, 1.0, 0.5, 1.0, 3.0)
-    p = planner.evaluate("hf-maml", c, (10, 5, 5, 1), eps=0.1, initial_gap=1.0)
+    p = planner.evaluate("hf-maml", c, (10, 5, 5, 1), eps=0.1, initial_gap=1.0, theory="paper")
     assert not p.feasible
     failed = [x["condition"] for x in p.preconditions if not x["holds"]]
     assert failed == ["B >= 20", "D_h >= ceil(36*alpha**2*rho**2*sigma_H**2)"]
     assert p.iterations is None
-    ok = planner.evaluate("maml", c, (20, 50, 5, 1), eps=0.1, initial_gap=1.0)
+    ok = planner.evaluate("maml", c, (20, 50, 5, 1), eps=0.1, initial_gap=1.0, theory="paper")
     S = 0.25 / 20 + 1 / 100 + 1 / 50
     assert ok.accuracy_bound == pytest.approx(max(math.sqrt(61 * (1 + 0.5 / 6) * S), 61 / 6 * S, 0.1))
     assert ok.iterations is not None
@@ -132,13 +137,13 @@ def test_evaluate_reports_failing_preconditions():
 def test_bad_inputs_name_the_parameter():
     c = ProblemConstants(1.0, 1.0, 0.5, 1.0, 1.0)
     with pytest.raises(InputError, match=r"^--alpha: must lie in \(0, 1/\(6L\)\]"):
-        planner.plan("maml", c, 0.1, 1.0, alpha=0.2)
+        planner.plan("maml", c, 0.1, 1.0, alpha=0.2, theory="paper")
     with pytest.raises(InputError, match=r"^--eps: must be a finite number > 0"):
-        planner.plan("maml", c, -0.1, 1.0)
+        planner.plan("maml", c, -0.1, 1.0, theory="paper")
     with pytest.raises(InputError, match=r"^--algorithm: must be one of"):
-        planner.plan("reptile", c, 0.1, 1.0)
+        planner.plan("reptile", c, 0.1, 1.0, theory="paper")
     with pytest.raises(InputError, match=r"^--k-shot"):
-        planner.plan_kshot("maml", c, 0)
+        planner.plan_kshot("maml", c, 0, theory="paper")
     with pytest.raises(InputError, match=r"^L: must be > 0"):
         ProblemConstants(0.0, 1.0, 0.5, 1.0, 1.0)
     with pytest.raises(InputError, match=r"^sigma: must be >= 0"):
@@ -153,7 +158,7 @@ def test_bad_inputs_name_the_parameter():
 def test_planner_never_returns_a_point_violating_a_precondition(L, rho, sigma, st_, sH, r, eps, alg):
     c = ProblemConstants(L, rho, sigma, st_, sH)
     thm = THEOREMS[alg]
-    p = planner.plan(alg, c, eps * L, 1.0, alpha=r / (thm.alpha_L_max * L))
+    p = planner.plan(alg, c, eps * L, 1.0, alpha=r / (thm.alpha_L_max * L), theory="paper")
     if not p.feasible:
         assert alg == "fo-maml" and p.floor is not None and p.floor >= eps * L * (1 - 1e-9)
         return

@@ -1,0 +1,76 @@
+"""The planner's theorems: frozen chain constants agree with the proof chains; paper vs repaired plans."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mamltheory.assumptions import ProblemConstants
+from mamltheory.bounds.planner import plan, plan_all, plan_kshot
+from mamltheory.bounds.proofs import get_chain
+from mamltheory.bounds.statements import CHAIN_CONSTANTS, convergence_theorem
+
+EXAMPLE = ProblemConstants(L=1.0, rho=1.0, sigma=0.5, sigma_tilde=1.0, sigma_H=1.0)
+
+
+@pytest.mark.parametrize("key", sorted(CHAIN_CONSTANTS))
+def test_frozen_constants_are_the_chains(key: tuple[str, str]) -> None:
+    """CHAIN_CONSTANTS is what evaluating the chain gives: it cannot drift from the proofs."""
+    theorem, theory = key
+    chain = get_chain(theorem, theory)
+    result = chain.result
+    frozen = CHAIN_CONSTANTS[key]
+    for name in ("K", "M", "K_delta", "delta_budget", "D_h_factor", "nu_max"):
+        if name in frozen:
+            assert result.constants[name] == frozen[name], name
+    assert tuple(s.key for s in result.failing) == frozen["failing"]
+    assert tuple(s.key for s in chain.steps if s.repairs) == frozen["repairs"]
+
+
+def test_paper_plans_are_never_cheapest_and_say_why() -> None:
+    plans = plan_all(EXAMPLE, 0.1, 10.0, theory="paper")
+    assert all(not p.guaranteed and not p.cheapest for p in plans)
+    assert all(p.failing_steps for p in plans)
+    assert plans[2].failing_steps[:2] == ["(44)", "(144) E‖v‖"]
+
+
+def test_repaired_plans_are_guaranteed_and_cheapest_is_marked() -> None:
+    plans = plan_all(EXAMPLE, 0.1, 10.0)
+    assert all(p.guaranteed and p.theory == "repaired" and p.repairs for p in plans)
+    assert sum(p.cheapest for p in plans) == 1
+
+
+def test_repaired_hf_delta_is_the_delta_condition() -> None:
+    """δ = ν/(ρα), ν = min{1/6, ν_ε}, ν_ε = ε√(L/(1190(σ² + σ̃²/D_o)(L + ρα(σ + ε)))) (δ′), by hand."""
+    p = plan("hf-maml", EXAMPLE, 0.1, 10.0)
+    a = 1 / 6  # α = 1/(6L), L = ρ = 1
+    D_o = p.batch["D_o"]
+    nu_eps = 0.1 * (1 / (1190 * (0.25 + 1 / D_o) * (1 + a * (0.5 + 0.1)))) ** 0.5
+    assert p.delta == pytest.approx(min(1 / 6, nu_eps) / a, rel=1e-11)
+    assert p.batch["D_h"] == 1  # ⌈α²σ_H²⌉ = ⌈1/36⌉
+
+
+def test_repaired_hf_kshot_uses_its_own_bound_as_eps() -> None:
+    p = plan_kshot("hf-maml", EXAMPLE, 5)
+    assert p.delta is not None and 0 < p.delta * p.alpha * EXAMPLE.rho <= 1 / 6
+
+
+def test_json_has_theory_and_repairs(run_cli) -> None:
+    code, out, _ = run_cli(["plan", "--algorithm", "maml", "--json"])
+    d = json.loads(out)
+    assert code == 0 and d["theory"] == "repaired" and d["guaranteed"] is True and "(107′) κ" in d["repairs"]
+    code, out, _ = run_cli(["plan", "--algorithm", "maml", "--json", "--theory", "paper"])
+    d = json.loads(out)
+    assert d["theory"] == "paper" and d["guaranteed"] is False and d["failing_steps"] == ["(44)", "(107) κ"]
+
+
+@pytest.mark.parametrize("bad", ["", "Paper", "repair", "both"])
+def test_bad_theory_is_one_line(run_cli, bad: str) -> None:
+    code, _, err = run_cli(["plan", "--theory", bad])
+    assert code == 2 and err.count("\n") == 1 and "--theory" in err
+
+
+def test_repaired_g1_has_no_hessian_batch() -> None:
+    thm = convergence_theorem("fo-maml", "repaired")
+    assert thm.D_h_min == 0 and not any("D_h" in c.source for c in thm.preconditions)
