@@ -18,7 +18,13 @@ import sympy as sp
 from mamltheory.bounds.proofs import Chain, get_chain
 from mamltheory.bounds.result import Bound, Condition
 from mamltheory.bounds.symbols import D_h, initial_gap
-from mamltheory.bounds.theorems import THEOREM_F1, THEOREM_G1, ConvergenceTheorem, accuracy_expr, decrease_expr
+from mamltheory.bounds.theorems import (
+    THEOREM_F1,
+    THEOREM_G1,
+    ConvergenceTheorem,
+    accuracy_expr,
+    decrease_expr,
+)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,18 @@ import pytest
 import sympy as sp
 
 from mamltheory.bounds import symbols as S
-from mamltheory.bounds.proofs import FAILS, HOLDS, SLACK, Chain, Step, a, extremum_over, get_chain, ref
-from mamltheory.bounds.proofs import f1, g1
+from mamltheory.bounds.proofs import (
+    FAILS,
+    SLACK,
+    Chain,
+    Step,
+    a,
+    extremum_over,
+    f1,
+    g1,
+    get_chain,
+    ref,
+)
 
 
 def const(theorem, theory):
@@ -240,8 +250,8 @@ def test_repaired_bounds():
     assert REPAIRED_G1.accuracy.source == "repaired Theorem G.1, steps (44′), (122′), (128′), (107′)"
     assert THEOREM_F1.K == 61 and THEOREM_F1.M == 1600  # the paper's result is untouched
     assert "D_h" not in REPAIRED_G1.accuracy.parameters and "D_h" in REPAIRED_F1.accuracy.parameters
-    v = dict(L=1, rho=1, sigma=1, sigma_tilde=1, sigma_H=1, alpha=Fr(1, 6), B=20, D_in=10, D_o=10, D_h=1,
-             B_prime=1, D_beta=1, eps=Fr(1, 100), initial_gap=1)
+    v = {"L": 1, "rho": 1, "sigma": 1, "sigma_tilde": 1, "sigma_H": 1, "alpha": Fr(1, 6), "B": 20, "D_in": 10,
+         "D_o": 10, "D_h": 1, "B_prime": 1, "D_beta": 1, "eps": Fr(1, 100), "initial_gap": 1}
     S_ = Fr(1, 20) + Fr(1, 200) + Fr(1, 10)
     # the √ branch: √(20(1 + 1/6)S)
     assert REPAIRED_F1.accuracy(**v) == pytest.approx(float(20 * Fr(7, 6) * S_) ** 0.5)
@@ -288,3 +298,21 @@ def test_repaired_theorems_doc_prints_the_chains():
     for theorem in ("F.1", "G.1"):
         assert chain_markdown(get_chain(theorem, "repaired")) in text
     assert text.rstrip().endswith("## Theorem H.1 (repaired)")  # filled by the H.1 repair
+
+
+@pytest.mark.parametrize("module, carried, K, M", [
+    # F.1: d = (19/1150)(3/4)/8 = 57/36800; K = 2(14/368)/d = 257600/5244; M = 2/d = 73600/57
+    (f1, ("(103) decrease", "(107) decrease", "(108)", "(109)"), Fr(257600, 5244), Fr(73600, 57)),
+    # G.1: d = (929/86400)(3/32), the α²Lσ² noise 169/864: K = 2(169/864)/20/d, M = 2/d
+    (g1, ("end of G.1 decrease", "end of G.1 α²Lσ²", "(107) decrease", "(113)", "(114)"),
+     2 * Fr(169, 864) / 20 / (Fr(929, 86400) * Fr(3, 32)), 2 / (Fr(929, 86400) * Fr(3, 32))),
+])
+def test_minimal_repair_keeps_the_papers_other_numbers(module, carried, K, M):
+    """(107′) alone, the paper's numbers kept except where a step carries its derived value: F.1 still fits
+    61 and 1600 (K ≈ 49.1, M ≈ 1291); G.1 needs K ≈ 19.4 > 14 and M ≈ 1984 > 1600 on that route."""
+    chain = module.PAPER.replace_all(module.ENVELOPE)
+    for key in carried:
+        chain = chain.replace(key, replace(chain.step(key), claimed=None, repairs=key))
+    c = chain.result.constants
+    assert (Fr(str(c["K"])), Fr(str(c["M"]))) == (K, M)
+    assert [r.key for r in chain.result.failing] == ["(44)"]  # (44) is not used by any constant that changed

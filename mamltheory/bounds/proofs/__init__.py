@@ -5,8 +5,19 @@ See chain.py for `Step`, `Chain`, `ref`, the registry (`get_chain`, `available`,
 """
 
 from mamltheory.bounds.proofs.chain import (
-    FAILS, HOLDS, SLACK, THEORIES, Chain, ChainResult, Step, StepResult, available, evaluate_step, get_chain,
-    ref, register,
+    FAILS,
+    HOLDS,
+    SLACK,
+    THEORIES,
+    Chain,
+    ChainResult,
+    Step,
+    StepResult,
+    available,
+    evaluate_step,
+    get_chain,
+    ref,
+    register,
 )
 from mamltheory.bounds.proofs.extremum import a, extremum, extremum_over
 

@@ -11,9 +11,10 @@ follows by re-evaluation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace as dc_replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from functools import cached_property
-from typing import Mapping
 
 import sympy as sp
 
@@ -78,7 +79,7 @@ class Step:
     def key(self) -> str:
         return f"{self.label} {self.term}" if self.term else self.label
 
-    def with_claimed(self, claimed: sp.Expr | None) -> "Step":
+    def with_claimed(self, claimed: sp.Expr | None) -> Step:
         return dc_replace(self, claimed=claimed)
 
 
@@ -148,7 +149,7 @@ def evaluate_step(step: Step, carried: Mapping[str, sp.Expr]) -> StepResult:
 class ChainResult:
     """A chain evaluated: every step's result and the theorem's final constants."""
 
-    chain: "Chain"
+    chain: Chain
     steps: tuple[StepResult, ...]
 
     @cached_property
@@ -221,7 +222,7 @@ class Chain:
                 return s
         raise KeyError(f"{self.theorem}: no step {key}")
 
-    def replace(self, key: str, *steps: Step, theory: str = "repaired") -> "Chain":
+    def replace(self, key: str, *steps: Step, theory: str = "repaired") -> Chain:
         """The chain with step `key` replaced by `steps`: the last one is the repair (its `repairs` must be
         `key`; later steps keep referring to `key` and see the repair's value), the others support it."""
         self.step(key)
@@ -232,7 +233,19 @@ class Chain:
             out += list(steps) if s.key == key else [s]
         return Chain(self.theorem, theory, tuple(out), self.outputs)
 
-    def exact(self, theory: str = "repaired", keep: tuple[str, ...] = ()) -> "Chain":
+    def replace_all(self, repairs: list[tuple[str, list[Step]]], theory: str = "repaired") -> Chain:
+        """The chain with each (key, steps) of `repairs` replaced in turn (see `replace`)."""
+        chain = self
+        for key, steps in repairs:
+            chain = chain.replace(key, *steps, theory=theory)
+        return chain
+
+    def rounded_up(self, keys: tuple[str, ...]) -> Chain:
+        """Steps `keys` claim ⌈derived⌉: a final constant rounded up to the integer a statement uses."""
+        steps = tuple(s.with_claimed(sp.ceiling(s.derived)) if s.key in keys else s for s in self.steps)
+        return Chain(self.theorem, self.theory, steps, self.outputs)
+
+    def exact(self, theory: str = "repaired", keep: tuple[str, ...] = ()) -> Chain:
         """The chain carrying every step's exact derived value forward instead of the paper's rounding
         (steps in `keep` keep their claimed value, e.g. a final constant rounded up to an integer)."""
         steps = tuple(s if s.key in keep else s.with_claimed(None) for s in self.steps)

@@ -5,7 +5,7 @@ Used by the proof chains (bounds/proofs/chain.py) and by the symbolic audit (ver
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import sympy as sp
 

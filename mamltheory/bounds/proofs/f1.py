@@ -11,7 +11,16 @@ import sympy as sp
 from mamltheory.bounds.proofs.chain import Chain, Step, ref, register
 from mamltheory.bounds.proofs.extremum import a
 from mamltheory.bounds.proofs.lemmas import (
-    a2_repair, a_range, b, descent_tail, envelope_repair, lemma_4_11, lemma_4_12, lemma_a2, step_size,
+    ENVELOPE_CHECKS,
+    a2_repair,
+    a_range,
+    b,
+    descent_tail,
+    envelope_repair,
+    lemma_4_11,
+    lemma_4_12,
+    lemma_a2,
+    step_size,
 )
 
 R = sp.Rational
@@ -85,23 +94,10 @@ def _repaired_98() -> Step:
                                "average of ‖∇f_i(w)‖² is bounded by (44′), so (44) is not needed.")
 
 
-def ceil_final(chain: Chain, keys: tuple[str, ...]) -> Chain:
-    """Round the final constants `keys` up to integers (claimed = ⌈derived⌉): the statement one plans with."""
-    steps = tuple(s.with_claimed(sp.ceiling(s.derived)) if s.key in keys else s for s in chain.steps)
-    return Chain(chain.theorem, chain.theory, steps, chain.outputs)
-
-
-def apply(chain: Chain, repairs: list[tuple[str, list[Step]]]) -> Chain:
-    """`chain` with each (key, steps) of `repairs` replaced in turn."""
-    for key, steps in repairs:
-        chain = chain.replace(key, *steps)
-    return chain
-
-
 # (44) avoided: what (98)-(99) need is E_i‖∇f_i(w − α∇f_i(w))‖², which (56) bounds without (44).
 A2_ROUTE = [("(44)", [a2_repair(A_MAX)]), ("(98)", [_repaired_98()])]
 # E[min] <= min E: Jensen on the convex envelope instead, κ = 3/4.
 ENVELOPE = [("(107) κ", envelope_repair())]
 # The paper's numbers, (44) routed around: shows which final constants (44) touches (none).
-PAPER_WITHOUT_44 = apply(PAPER, A2_ROUTE)
-REPAIRED = register(ceil_final(apply(PAPER, A2_ROUTE + ENVELOPE).exact(), ("(108)", "(109)")))
+PAPER_WITHOUT_44 = PAPER.replace_all(A2_ROUTE)
+REPAIRED = register(PAPER.replace_all(A2_ROUTE + ENVELOPE).exact(keep=ENVELOPE_CHECKS).rounded_up(("(108)", "(109)")))

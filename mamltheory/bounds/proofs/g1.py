@@ -11,9 +11,17 @@ import sympy as sp
 from mamltheory.bounds.proofs.chain import Chain, Step, ref, register
 from mamltheory.bounds.proofs.extremum import a
 from mamltheory.bounds.proofs.lemmas import (
-    a2_repair, a_range, b, descent_tail, envelope_repair, lemma_4_11, lemma_4_12, lemma_a2, step_size,
+    ENVELOPE_CHECKS,
+    a2_repair,
+    a_range,
+    b,
+    descent_tail,
+    envelope_repair,
+    lemma_4_11,
+    lemma_4_12,
+    lemma_a2,
+    step_size,
 )
-from mamltheory.bounds.proofs.f1 import apply, ceil_final
 
 R = sp.Rational
 A_MAX = R(1, 10)
@@ -129,5 +137,5 @@ _r122 = _repaired_122()
 A2_ROUTE = [("(44)", [a2_repair(A_MAX)]), ("(122) ‖∇F‖", [_r122[0]]), ("(122) αLσ", [_r122[1]]),
             ("(128)", [_repaired_128()])]
 ENVELOPE = [("(107) κ", envelope_repair())]
-PAPER_WITHOUT_44 = apply(PAPER, A2_ROUTE)
-REPAIRED = register(ceil_final(apply(PAPER, A2_ROUTE + ENVELOPE).exact(), ("(113)", "(114)")))
+PAPER_WITHOUT_44 = PAPER.replace_all(A2_ROUTE)
+REPAIRED = register(PAPER.replace_all(A2_ROUTE + ENVELOPE).exact(keep=ENVELOPE_CHECKS).rounded_up(("(113)", "(114)")))

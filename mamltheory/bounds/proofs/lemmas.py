@@ -116,22 +116,28 @@ def descent_tail(a_max: sp.Expr, decrease_key: str) -> list[Step]:
     ]
 
 
+# Steps of (107′) that are checks, not values: an exact chain keeps their claimed bound.
+ENVELOPE_CHECKS = ("(107′) ψ <= h on [1/2, 1]", "(107′) ψ <= h on [1, ∞)")
+
+
 def envelope_repair() -> list[Step]:
     """(107′): Jensen on the convex envelope ψ of h(x) = min{x²/u, x/v} gives κ = 3/4 (in t = xv/u)."""
     half, one = R(1, 2), sp.Integer(1)
     return [
         Step("(107′)", "ψ/h on t ∈ [1/2, 1] must be <= 1 (ψ lies below h)", 1, (t - R(1, 4)) / t**2,
-             ranges={t: (half, one)}, term="ψ <= h",
+             ranges={t: (half, one)}, term="ψ <= h on [1/2, 1]",
              justification="In units u/v² and t = xv/u: h = min{t², t}, ψ = t² (t <= 1/2), t − 1/4 (t >= 1/2), "
                            "the tangent of t² at 1/2 continued with slope 1; on [1/2, 1] ψ/h = (t − 1/4)/t² <= 1 "
                            "as (t − 1/2)² >= 0; on [1, ∞) ψ/h = 1 − 1/(4t) < 1."),
+        Step("(107′)", "ψ/h on t ∈ [1, ∞) must be <= 1", 1, 1 - 1 / (4 * t), ranges={t: (one, sp.oo)},
+             term="ψ <= h on [1, ∞)", justification="h = t there and ψ = t − 1/4."),
         Step("(107′)", "inf ψ/h on t ∈ [1/2, 1]", None, (t - R(1, 4)) / t**2, sense="lower", ranges={t: (half, one)},
              term="middle", justification="h = t² there; ψ/h decreases from 1 to 3/4."),
         Step("(107′)", "inf ψ/h on t ∈ [1, ∞)", None, 1 - 1 / (4 * t), sense="lower", ranges={t: (one, sp.oo)},
              term="linear", justification="h = t there; ψ/h = 1 − 1/(4t) increases from 3/4 to 1."),
         Step("(107′)", "κ with E[h(X)] >= κ·min{(E X)²/u, E X/v}", None,
              sp.Min(ref("(107′) middle"), ref("(107′) linear")), sense="lower",
-             uses=("(107′) ψ <= h", "(107′) middle", "(107′) linear"), term="κ", repairs="(107) κ",
+             uses=(*ENVELOPE_CHECKS, "(107′) middle", "(107′) linear"), term="κ", repairs="(107) κ",
              justification="ψ is convex and ψ <= h, so E h(X) >= E ψ(X) >= ψ(E X) (Jensen) >= κ·h(E X) with "
                            "κ = inf ψ/h = 3/4 at t = 1 (the best uniform constant). Later steps use only E‖∇F‖, "
                            "so (E X)² in place of E[X²] costs nothing more."),
