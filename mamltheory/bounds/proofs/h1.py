@@ -16,7 +16,14 @@ import sympy as sp
 from mamltheory.bounds.proofs.chain import Chain, Step, ref, register
 from mamltheory.bounds.proofs.extremum import a
 from mamltheory.bounds.proofs.lemmas import (
-    a2_repair, a_range, b, descent_tail, envelope_repair, lemma_4_11, lemma_a2, step_size,
+    a2_repair,
+    a_range,
+    b,
+    descent_tail,
+    envelope_repair,
+    lemma_4_11,
+    lemma_a2,
+    step_size,
 )
 from mamltheory.bounds.symbols import alpha, delta
 
