@@ -25,7 +25,19 @@ from mamltheory.bounds.lemmas import step_batch_conditions
 from mamltheory.bounds.proofs import Chain, get_chain
 from mamltheory.bounds.result import Bound, Condition
 from mamltheory.bounds.symbols import (
-    B, D_h, D_in, D_o, L, alpha, delta, eps, initial_gap, rho, sigma, sigma_H, sigma_tilde,
+    B,
+    D_h,
+    D_in,
+    D_o,
+    L,
+    alpha,
+    delta,
+    eps,
+    initial_gap,
+    rho,
+    sigma,
+    sigma_H,
+    sigma_tilde,
 )
 
 NAME = "repaired Theorem H.1"

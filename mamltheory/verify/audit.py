@@ -124,7 +124,6 @@ def constant_findings() -> tuple[Finding, ...]:
     """Every numeric constant of Appendices C, F, G, H and Lemma A.2, re-derived (F.1, G.1 and their lemma
     steps from the proof chains of bounds/proofs)."""
     out: list[Finding] = []
-    sixth = R(1, 6)
     # --- Theorems F.1 and G.1 and the lemma steps they use (Lemma A.2, 4.9's (56), 4.11, 4.12): every step
     # of their proof chains (bounds/proofs), one source
     for theorem in ("F.1", "G.1"):

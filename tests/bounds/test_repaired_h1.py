@@ -175,21 +175,21 @@ def rescaled(v: dict, t: Fr, s: Fr) -> dict:
     return out
 
 
-BASE = dict(L=Fr(2), rho=Fr(3), sigma=Fr(1, 2), sigma_tilde=Fr(1, 3), sigma_H=Fr(50), alpha=Fr(1, 20), eps=Fr(1, 100),
-            initial_gap=Fr(4), B=50, D_in=400, D_o=30, B_prime=1, D_beta=1)
+BASE = {"L": Fr(2), "rho": Fr(3), "sigma": Fr(1, 2), "sigma_tilde": Fr(1, 3), "sigma_H": Fr(50), "alpha": Fr(1, 20),
+        "eps": Fr(1, 100), "initial_gap": Fr(4), "B": 50, "D_in": 400, "D_o": 30, "B_prime": 1, "D_beta": 1}
 
 
 @pytest.mark.parametrize("t,s", [(Fr(1), Fr(2)), (Fr(10), Fr(1, 3)), (Fr(1, 7), Fr(5))])
 def test_repaired_conditions_are_unit_free_and_the_papers_is_not(t, s):
     r = REPAIRED_H1
     g = rescaled(BASE, t, s)
-    dh = lambda v: r.D_h.exact(alpha=v["alpha"], sigma_H=v["sigma_H"])   # noqa: E731
+    dh = lambda v: r.D_h.exact(alpha=v["alpha"], sigma_H=v["sigma_H"])
     assert dh(g) == dh(BASE) == 7                                         # ⌈α²σ_H²⌉ = ⌈2500/400⌉ = ⌈6.25⌉
     # ν = ραδ of the (δ′) radius is the same number in both units (δ itself scales like a length)
-    nu = lambda v: v["rho"] * v["alpha"] * r.delta(**{k: v[k] for k in r.delta.parameters})   # noqa: E731
+    nu = lambda v: v["rho"] * v["alpha"] * r.delta(**{k: v[k] for k in r.delta.parameters})
     assert nu(g) == pytest.approx(nu(BASE), rel=1e-12)
     # the paper's D_h >= ⌈36(αρσ_H)²⌉ scales by (ts³)²
-    paper = lambda v: math.ceil(36 * (v["alpha"] * v["rho"] * v["sigma_H"]) ** 2)   # noqa: E731
+    paper = lambda v: math.ceil(36 * (v["alpha"] * v["rho"] * v["sigma_H"]) ** 2)
     assert paper(BASE) == 2025 and paper(g) == math.ceil(2025 * (t * s**3) ** 2) != 2025
     assert str(THEOREM_H1.D_h_min) == "ceiling(36*alpha**2*rho**2*sigma_H**2)"
 
@@ -233,8 +233,8 @@ def test_repaired_hf_maml_reaches_its_bound_where_the_papers_stalls(kinks):
     assert floor == pytest.approx(0.0444633, abs=1e-6)
     eps = floor / 2
     huge = 10**12
-    v = dict(L=kinks.L, rho=kinks.rho, sigma=kinks.sigma, sigma_tilde=0.0, sigma_H=0.0, alpha=al, eps=eps, B=huge,
-             D_in=huge, D_o=huge, D_h=1, B_prime=huge, D_beta=1)
+    v = {"L": kinks.L, "rho": kinks.rho, "sigma": kinks.sigma, "sigma_tilde": 0.0, "sigma_H": 0.0, "alpha": al,
+         "eps": eps, "B": huge, "D_in": huge, "D_o": huge, "D_h": 1, "B_prime": huge, "D_beta": 1}
     delta = r.delta(**{k: v[k] for k in r.delta.parameters}) * (1 - 1e-9)   # inside (δ′) in exact arithmetic
     assert kinks.rho * al * delta == pytest.approx(eps / math.sqrt(1190 * 1.25**2 * (1 + (1.25 + eps) / 12)), rel=1e-8)
     for w0 in (w_star, -2.5):

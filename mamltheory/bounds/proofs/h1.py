@@ -16,7 +16,14 @@ import sympy as sp
 from mamltheory.bounds.proofs.chain import Chain, Step, ref, register
 from mamltheory.bounds.proofs.extremum import a
 from mamltheory.bounds.proofs.lemmas import (
-    a2_repair, a_range, b, descent_tail, envelope_repair, lemma_4_11, lemma_a2, step_size,
+    a2_repair,
+    a_range,
+    b,
+    descent_tail,
+    envelope_repair,
+    lemma_4_11,
+    lemma_a2,
+    step_size,
 )
 from mamltheory.bounds.symbols import alpha, delta
 
@@ -274,22 +281,15 @@ def _new_terms() -> list[tuple[str, tuple[Step, ...]]]:
     ]
 
 
-def _ceil(chain: Chain, keys: tuple[str, ...]) -> Chain:
-    """Round the statement's constants up to integers (claimed = ⌈derived⌉): only weakens the claims."""
-    steps = tuple(s.with_claimed(sp.ceiling(s.derived)) if s.key in keys else s for s in chain.steps)
-    return Chain(chain.theorem, chain.theory, steps, chain.outputs)
-
-
 def repaired() -> Chain:
-    """The repaired chain: replacements, the bias terms, (44′), (107′), exact values (Taylor's 1 kept)."""
-    ch = PAPER.replace("(44)", a2_repair(A_MAX))
-    for key, steps in _repaired_steps().items():
-        ch = ch.replace(key, *steps)
-    ch = ch.replace("(107) κ", *envelope_repair())
+    """The repaired chain: replacements, the bias terms, (44′), (107′), exact values (Taylor's 1 kept), the
+    statement's constants rounded up."""
+    ch = PAPER.replace_all([("(44)", [a2_repair(A_MAX)]), *((k, list(v)) for k, v in _repaired_steps().items()),
+                            ("(107) κ", envelope_repair())])
     for key, steps in _new_terms():
         ch = _insert_after(ch, key, *steps)
     ch = Chain("H.1", "repaired", ch.steps, REPAIRED_OUTPUTS).exact(keep=("(143)",))
-    return _ceil(ch, ("(108)", "(109)", "(108′) κ"))
+    return ch.rounded_up(("(108)", "(109)", "(108′) κ"))
 
 
 REPAIRED = register(repaired())
