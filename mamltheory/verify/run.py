@@ -12,7 +12,7 @@ from typing import Any
 import mamltheory
 from mamltheory.errors import InputError
 from mamltheory.store import DEFAULT_STORE, ResultStore, config_key
-from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult
+from mamltheory.verify.check import CONTRADICTED, ERROR, HOLDS, CheckResult, summary_counts
 
 SECTIONS = ("audit", "lemma", "theorem", "scaling", "falsify")
 
@@ -23,8 +23,9 @@ def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) 
     out = []
     for f in findings():
         verdict = CONTRADICTED if f.verdict == FAILS else HOLDS
+        # exact arithmetic (sympy): any excess over the paper's number is caught, power 1
         out.append(CheckResult(name=f"{f.kind}: {f.source}", source=f.source, kind=f"audit {f.kind}", verdict=verdict,
-                               evidence=f.evidence, details={"audit_verdict": f.verdict, "claimed": f.claimed,
+                               evidence=f.evidence, power=1.0, details={"audit_verdict": f.verdict, "claimed": f.claimed,
                                                              "derived": f.derived, "margin": f.margin}))
     return out
 
@@ -83,7 +84,10 @@ def provenance(seed: int, mode: str, seconds: float, commit: str | None) -> dict
 
 def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections: tuple[str, ...] = SECTIONS,
            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run the sections; a section that raises is recorded as 'could not run' with the reason, never a crash."""
+    """Run the sections; a section that raises is recorded as one ERROR check with the exception line.
+
+    The record's `summary` counts each verdict apart (`mamltheory.verify.check.summary_counts`).
+    """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     commit = _commit()
@@ -93,10 +97,12 @@ def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections:
         try:
             results += RUNNERS[section](quick, seed, store, say)
         except Exception as err:  # noqa: BLE001 - a failing section is a finding of this run, not a crash
-            results.append(CheckResult(name=f"{section} checks", source="-", kind=section, verdict=NOT_RUN,
-                                       evidence=f"{type(err).__name__}: {err}"))
+            line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+            results.append(CheckResult(name=f"{section} checks", source="-", kind=section, verdict=ERROR,
+                                       evidence=line))
+    checks = [r.to_json() for r in results]
     return {"provenance": provenance(seed, "quick" if quick else "full", time.perf_counter() - t0, commit),
-            "checks": [r.to_json() for r in results]}
+            "summary": summary_counts(checks), "checks": checks}
 
 
 def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_STORE,
@@ -124,9 +130,12 @@ def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_
 
 
 def exit_status(record: dict[str, Any], strict: bool) -> int:
-    """0 every check ran; 3 some could not run; 1 (with strict) some claim was contradicted."""
+    """3 some check crashed (error); 1 (with strict) some claim was contradicted; else 0.
+
+    Vacuous and inconclusive checks ran: they do not change the exit status.
+    """
     verdicts = [c["verdict"] for c in record["checks"]]
-    if NOT_RUN in verdicts:
+    if ERROR in verdicts:
         return 3
     if strict and CONTRADICTED in verdicts:
         return 1
