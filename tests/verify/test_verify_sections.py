@@ -61,7 +61,8 @@ def test_lemma_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     small = {name: {"d": 3, "n_tasks": 4, "pool_size": 16} for name in lc.QUICK.family_params}
     monkeypatch.setattr(lc, "QUICK", dataclasses.replace(lc.QUICK, family_params=small, n_points=30, n_traj=6,
-                                                         n_mc_points=3, beta_draws=1000, inner_draws=100))
+                                                         n_mc_points=3, beta_draws=5000, inner_draws=100))
+    # (5000 draws of β̃: fewer leave Lemma 4.11's Hoeffding power above 1.1, an inconclusive check)
     _, checks = run_section("lemma", tmp_path)
     # ten checks on each of the three honest families, every one within its bound
     assert len(checks) == 30 and {c["kind"] for c in checks} == {"lemma"}
