@@ -12,7 +12,13 @@ from typing import Any
 import mamltheory
 from mamltheory.errors import InputError
 from mamltheory.store import DEFAULT_STORE, ResultStore, config_key
-from mamltheory.verify.check import CONTRADICTED, ERROR, HOLDS, CheckResult, summary_counts
+from mamltheory.verify.check import (
+    CONTRADICTED,
+    ERROR,
+    HOLDS,
+    CheckResult,
+    summary_counts,
+)
 
 SECTIONS = ("audit", "lemma", "theorem", "scaling", "falsify")
 

@@ -20,13 +20,11 @@ bound, 1 + t·max_k s_k/(√R·bound); +inf when T is beyond the run (no violati
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
-import math
-
 from scipy import stats as st
 
 from mamltheory.bounds.planner import plan_kshot

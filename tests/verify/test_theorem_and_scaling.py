@@ -5,7 +5,14 @@ import pytest
 
 from mamltheory.simulate import make_problem
 from mamltheory.verify import scaling
-from mamltheory.verify.check import CONTRADICTED, HOLDS, INCONCLUSIVE, VACUOUS, judge, ratio_of
+from mamltheory.verify.check import (
+    CONTRADICTED,
+    HOLDS,
+    INCONCLUSIVE,
+    VACUOUS,
+    judge,
+    ratio_of,
+)
 from mamltheory.verify.stats import loglog_slope, lower_bound, upper_bound
 from mamltheory.verify.theorem_checks import decide, theorem_check
 
