@@ -102,13 +102,13 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
     out.mkdir(parents=True, exist_ok=True)
     checks = record["checks"]
     prov = record["provenance"]
-    by_kind = lambda *kinds: [c for c in checks if c["kind"] in kinds]
+    by_kind = lambda *kinds: [c for c in checks if c["kind"] in kinds]  # noqa: E731
     from mamltheory.verify.check import summary_counts, summary_line
 
     counts = summary_counts(checks)
     parts = [
         "# mamltheory reference report",
-        f"Regenerate with: `{command}`  \nGenerated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"Regenerate with: `{command}`  \nGenerated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
         f"mamltheory {prov['mamltheory']} (commit {prov['commit']}), {prov['mode']} mode, seed {prov['seed']}, "
         f"{prov['wall_seconds']} s of checks.",
         "The theory is Fallah, Mokhtari, Ozdaglar, *On the Convergence Theory of Gradient-Based Model-Agnostic "
