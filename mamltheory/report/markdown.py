@@ -65,11 +65,12 @@ def plan_section() -> str:
 
 
 def checks_table(checks: list[dict[str, Any]], defect: bool = False) -> str:
-    """One row per check; with `defect`, the id of the paper's defect that explains it."""
+    """One row per check with its power; with `defect`, the id of the paper's defect that explains it."""
     rows = [[c["name"], c["source"], c["verdict"], *([c.get("defect", "unexplained")] if defect else []),
-             _num(c.get("observed")), _num(c.get("bound")), _num(c.get("ratio")), c["evidence"]] for c in checks]
+             _num(c.get("observed")), _num(c.get("bound")), _num(c.get("ratio")), _num(c.get("power")), c["evidence"]]
+            for c in checks]
     return _table(["check", "source", "verdict", *(["defect"] if defect else []), "observed", "bound", "ratio",
-                   "evidence"], rows)
+                   "power", "evidence"], rows)
 
 
 def defects_section(record: dict[str, Any]) -> str:
@@ -121,7 +122,9 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
     checks = record["checks"]
     prov = record["provenance"]
     by_kind = lambda *kinds: [c for c in checks if c["kind"] in kinds]  # noqa: E731
-    counts = {v: sum(c["verdict"] == v for c in checks) for v in ("holds", "contradicted", "could not run")}
+    from mamltheory.verify.check import summary_counts, summary_line
+
+    counts = summary_counts(checks)
     parts = [
         "# mamltheory reference report",
         f"Regenerate with: `{command}`  \nGenerated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
@@ -132,8 +135,8 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
         "paper's bound; the ratio is observed/bound for upper bounds (bound/observed for lower ones), so a "
         "ratio above 1 is a violation.",
         defects_section(record),
-        f"**{len(checks)} checks: {counts['holds']} hold, {counts['contradicted']} contradicted, "
-        f"{counts['could not run']} could not run.**",
+        f"**{len(checks)} checks: {summary_line(counts)}.** Power: the smallest violation ratio a check would have "
+        "detected; a vacuous check could not have failed (its bound is out of the run's reach) and is not support.",
         "## What contradicts the paper\n\n" + checks_table([c for c in checks if c["verdict"] == "contradicted"],
                                                            defect=True),
         encoded_results_section(),
@@ -167,7 +170,7 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
                  "appendix proofs in exact arithmetic and checks the units of every encoded bound.\n\n"
                  + _table(["source", "kind", "verdict", "evidence"],
                           [[c["source"], c["kind"].removeprefix("audit "),
-                            # a section that could not run has no audit verdict: show the check's verdict
+                            # a section that crashed has no audit verdict: show the check's verdict (error)
                             (c.get("details") or {}).get("audit_verdict", c["verdict"]), c["evidence"]]
                            for c in audit]))
     parts.append("## Provenance\n\n" + _table(["item", "value"], [[k, v] for k, v in prov.items()]))

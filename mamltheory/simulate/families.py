@@ -491,13 +491,21 @@ class QuadraticProblem(PoolProblem):
         F_i(w)  = ½ (w − w_i*)ᵀ (I − αM_i) M_i (I − αM_i) (w − w_i*) + f_i*
         ∇F_i(w) = (I − αM_i) M_i (I − αM_i) (w − w_i*)
     (closed_form_meta). Certificates: s_1 is unbounded (φ' = z − y), so σ and σ̃ hold on the
-    ball ‖w‖ <= radius only; φ'' = 1 gives L = max_i λ_max(M_i) exactly; φ''' = 0 gives ρ = 0,
-    reported as `rho_floor` > 0 because Assumption 4.4 is stated with ρ > 0;
+    ball ‖w‖ <= radius only; φ'' = 1 gives L = max_i λ_max(M_i) exactly; φ''' = 0 gives ρ = 0
+    exactly, certified as `rho_exact = 0.0`. `ProblemConstants` (Assumption 4.4 as the paper states it)
+    needs ρ > 0, so `constants.rho` carries the parameter `rho_floor` (1e-6), which is not a constant of
+    the family. The toolkit treats the family as ρ = 0: every verification claim that divides by ρ or
+    only has content for ρ > 0 (Lemma 4.11's step size, whose β̃ is then 1/(4L) exactly, and the
+    finite-difference error (10), whose bound is then 0) is reported vacuous, naming ρ = 0. HF-MAML's
+    δ rule δ = 1/(6ρα) (eq. (142)) would be ∞; the stated fallback is δ = 1/(6·rho_floor·α): with ρ = 0
+    the central difference is exact for every δ, so any finite δ gives the exact Hessian-vector product
+    up to rounding;
     σ_H² = max_i E_θ‖x xᵀ − M_i‖² exactly (w-independent);
     σ² <= E_i (‖M_i − M̄‖ r + ‖b_i − b̄‖)², σ̃² <= max_i E_θ (‖x xᵀ − M_i‖ r + ‖y x − b_i‖)².
     """
 
     name = "quadratic"
+    rho_exact: ClassVar[float] = 0.0  # ∇²f_i = M_i does not depend on w
     constants_domain = "the ball ||w|| <= radius (sigma, sigma_tilde); all of R^d (L, rho, sigma_H)"
     defaults: ClassVar[dict[str, Any]] = {
         "d": 5, "n_tasks": 10, "pool_size": 50, "task_spread": 1.0, "curvature_spread": 0.5,
@@ -557,7 +565,8 @@ class QuadraticProblem(PoolProblem):
         dyx = np.linalg.norm(self.y[..., None] * self.X - b[:, None], axis=-1)
         return [
             Certificate("L", float(lam.max()), "max_i λ_max(M_i) (φ'' = 1)"),
-            Certificate("rho", float(self.params["rho_floor"]), "0 exactly; floor since ρ > 0"),
+            Certificate("rho", float(self.params["rho_floor"]),
+                        "0 exactly (rho_exact); rho_floor only because ProblemConstants needs ρ > 0"),
             Certificate("sigma", float(math.sqrt(self.p @ (dM * r + db) ** 2)),
                         "(E_i (‖M_i − M̄‖ r + ‖b_i − b̄‖)²)^{1/2} on ‖w‖ <= r"),
             Certificate("sigma_tilde", float(math.sqrt((((dO * r + dyx) ** 2).mean(axis=1)).max())),

@@ -189,26 +189,33 @@ def print_defects(record: dict[str, Any], console: Any) -> None:
 
 
 def print_checks(record: dict[str, Any], console: Any) -> None:
-    """The defects first, then one row per check: verdict, observed/bound ratio, its defect, and the evidence."""
+    """The defects first, then one row per check: verdict, observed/bound ratio, power, its defect, the evidence;
+    then the verdict counts."""
     from rich.markup import escape
     from rich.table import Table
 
+    from mamltheory.verify.check import summary_counts, summary_line
+
     print_defects(record, console)
     table = Table(title="mamltheory verify", show_lines=False)
-    for col in ("check", "source", "verdict", "ratio", "defect", "evidence"):
+    for col in ("check", "source", "verdict", "ratio", "power", "defect", "evidence"):
         table.add_column(col, overflow="fold", ratio={"evidence": 3}.get(col, 1))
-    style = {"holds": "green", "contradicted": "bold red", "could not run": "yellow"}
+    style = {"holds": "green", "vacuous": "dim", "contradicted": "bold red", "inconclusive": "yellow",
+             "error": "bold magenta"}
+
+    def num(x: Any) -> str:
+        return f"{x:.3g}" if isinstance(x, (int, float)) else ("—" if x is None else str(x))
+
     for c in record["checks"]:
         if c["kind"].startswith("audit") and c["verdict"] == "holds":
             continue  # the audit's holding constants are in `mamltheory audit`; failures are shown here
-        ratio = c.get("ratio")
-        r = f"{ratio:.3g}" if isinstance(ratio, (int, float)) else ("—" if ratio is None else str(ratio))
-        table.add_row(c["name"], c["source"], f"[{style.get(c['verdict'], 'white')}]{c['verdict']}[/]", r,
-                      c.get("defect", ""), escape(c["evidence"]))
+        table.add_row(c["name"], c["source"], f"[{style.get(c['verdict'], '')}]{c['verdict']}[/]", num(c.get("ratio")),
+                      num(c.get("power")), c.get("defect", ""), escape(c["evidence"]))
     console.print(table)
-    counts = {v: sum(c["verdict"] == v for c in record["checks"]) for v in style}
+    counts = summary_counts(record["checks"])
     p = record["provenance"]
-    console.print(f"{len(record['checks'])} checks: " + ", ".join(f"{n} {v}" for v, n in counts.items())
-                  + f"  ({p['mode']}, seed {p['seed']}, {p['wall_seconds']} s)")
-    console.print("[dim]ratio: observed/bound for upper bounds (> 1 violates); audit constants that hold are listed "
-                  "by `mamltheory audit`[/dim]")
+    console.print(f"{counts['checks']} checks: {summary_line(counts)}  ({p['mode']}, seed {p['seed']}, "
+                  f"{p['wall_seconds']} s)")
+    console.print("[dim]ratio: observed/bound for upper bounds (> 1 violates); power: the smallest violation ratio "
+                  "the check would have detected; vacuous checks could not have failed and are not support; audit "
+                  "constants that hold are listed by `mamltheory audit`[/dim]")

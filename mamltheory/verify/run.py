@@ -12,7 +12,13 @@ from typing import Any
 import mamltheory
 from mamltheory.errors import InputError
 from mamltheory.store import DEFAULT_STORE, ResultStore, config_key
-from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult
+from mamltheory.verify.check import (
+    CONTRADICTED,
+    ERROR,
+    HOLDS,
+    CheckResult,
+    summary_counts,
+)
 
 SECTIONS = ("audit", "lemma", "theorem", "scaling", "falsify", "tightness")
 
@@ -23,8 +29,9 @@ def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) 
     out = []
     for f in findings():
         verdict = CONTRADICTED if f.verdict == FAILS else HOLDS
+        # exact arithmetic (sympy): any excess over the paper's number is caught, power 1
         out.append(CheckResult(name=f"{f.kind}: {f.source}", source=f.source, kind=f"audit {f.kind}", verdict=verdict,
-                               evidence=f.evidence, details={"audit_verdict": f.verdict, "claimed": f.claimed,
+                               evidence=f.evidence, power=1.0, details={"audit_verdict": f.verdict, "claimed": f.claimed,
                                                              "derived": f.derived, "margin": f.margin}))
     return out
 
@@ -89,10 +96,11 @@ def provenance(seed: int, mode: str, seconds: float, commit: str | None) -> dict
 
 def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections: tuple[str, ...] = SECTIONS,
            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run the sections; a section that raises is recorded as 'could not run' with the reason, never a crash.
+    """Run the sections; a section that raises is recorded as one ERROR check with the exception line.
 
-    The record has `provenance`, `checks`, `defects` (each root cause once, with the indices of the checks it
-    explains; every explained check carries its `defect` id) and `unexplained` (failing checks no defect explains).
+    The record has `provenance`, `summary` (each verdict counted apart, `mamltheory.verify.check.summary_counts`),
+    `checks`, `defects` (each root cause once, with the indices of the checks it explains; every explained check
+    carries its `defect` id) and `unexplained` (failing checks no defect explains).
     """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -103,12 +111,14 @@ def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections:
         try:
             results += RUNNERS[section](quick, seed, store, say)
         except Exception as err:  # noqa: BLE001 - a failing section is a finding of this run, not a crash
-            results.append(CheckResult(name=f"{section} checks", source="-", kind=section, verdict=NOT_RUN,
-                                       evidence=f"{type(err).__name__}: {err}"))
+            line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+            results.append(CheckResult(name=f"{section} checks", source="-", kind=section, verdict=ERROR,
+                                       evidence=line))
     from mamltheory.verify.defects import annotate
 
+    checks = [r.to_json() for r in results]
     record = {"provenance": provenance(seed, "quick" if quick else "full", time.perf_counter() - t0, commit),
-              "checks": [r.to_json() for r in results]}
+              "summary": summary_counts(checks), "checks": checks}
     return annotate(record)  # the paper's defects, each once, and which checks each explains
 
 
@@ -139,9 +149,12 @@ def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_
 
 
 def exit_status(record: dict[str, Any], strict: bool) -> int:
-    """0 every check ran; 3 some could not run; 1 (with strict) some claim was contradicted."""
+    """3 some check crashed (error); 1 (with strict) some claim was contradicted; else 0.
+
+    Vacuous and inconclusive checks ran: they do not change the exit status.
+    """
     verdicts = [c["verdict"] for c in record["checks"]]
-    if NOT_RUN in verdicts:
+    if ERROR in verdicts:
         return 3
     if strict and CONTRADICTED in verdicts:
         return 1

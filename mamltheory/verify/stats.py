@@ -162,3 +162,43 @@ def weighted_line(x: np.ndarray, y: np.ndarray, se: np.ndarray, level: float = 0
     ha, hc = t * math.sqrt(cov[0, 0]), t * math.sqrt(cov[1, 1])
     return LinearFit(float(coef[0]), float(coef[0] - ha), float(coef[0] + ha), float(coef[1]), float(coef[1] - hc),
                      float(coef[1] + hc), level, n)
+
+
+# ---- tests of a bound and their power ----------------------------------------------------------------------
+# A Monte Carlo check estimates a quantity q at many points and claims q <= b (or q >= b) at each; it is
+# contradicted when a one-sided confidence bound on q crosses b at some point. Its power is the smallest
+# violation ratio (q/b for an upper claim, b/q for a lower one) at which that confidence bound crosses b when
+# the estimate equals its expectation, i.e. the violation detected with probability about 1/2 at that point.
+
+
+def z_one_sided(level: float, n_tests: int = 1) -> float:
+    """Normal quantile of a one-sided `level` bound, Bonferroni-corrected over n_tests tests."""
+    return float(stats.norm.ppf(1 - (1 - level) / max(1, n_tests)))
+
+
+def power_upper(half_width: np.ndarray | float, bound: np.ndarray | float) -> np.ndarray | float:
+    """Upper claim q <= b decided on q̂ − h > b: detected once q/b > 1 + h/b."""
+    h, b = np.asarray(half_width, float), np.asarray(bound, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(b > 0, 1 + h / np.where(b > 0, b, 1.0), np.inf)
+    return float(out) if out.ndim == 0 else out
+
+
+def power_lower(half_width: np.ndarray | float, bound: np.ndarray | float) -> np.ndarray | float:
+    """Lower claim q >= b decided on q̂ + h < b: detected once b/q > 1/(1 − h/b) (inf when h >= b)."""
+    h, b = np.asarray(half_width, float), np.asarray(bound, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(b > 0, h / np.where(b > 0, b, 1.0), np.inf)
+        out = np.where(f < 1, 1 / (1 - f), np.inf)
+    return float(out) if out.ndim == 0 else out
+
+
+def gaussian_norm_radius(trace_cov: np.ndarray | float, max_eig_cov: np.ndarray | float, level: float,
+                         n_tests: int = 1) -> np.ndarray | float:
+    """r with P(‖X‖ >= r) <= (1 − level)/n_tests for X ~ N(0, C): √tr C + √(2 log(n_tests/(1 − level)))·√λ_max(C).
+
+    Gaussian concentration: ‖X‖ = ‖C^{1/2}Z‖ is √λ_max(C)-Lipschitz in Z and E‖X‖ <= √tr C. Applied to the
+    error of a Monte Carlo mean vector (C = Σ/K), by the central limit theorem.
+    """
+    t = math.sqrt(2 * math.log(max(1, n_tests) / (1 - level)))
+    return np.sqrt(np.asarray(trace_cov, float)) + t * np.sqrt(np.asarray(max_eig_cov, float))

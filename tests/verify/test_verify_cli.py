@@ -24,7 +24,7 @@ def test_verify_bad_input_exit_2(run_cli):
     assert code == 2 and err.count("\n") == 1
 
 
-def test_a_section_that_fails_is_could_not_run(monkeypatch):
+def test_a_section_that_fails_is_an_error(monkeypatch):
     from mamltheory.verify import run as vr
 
     def boom(*args):
@@ -32,7 +32,7 @@ def test_a_section_that_fails_is_could_not_run(monkeypatch):
 
     monkeypatch.setitem(vr.RUNNERS, "lemma", boom)
     record = verify(sections=("lemma",))
-    assert record["checks"][0]["verdict"] == "could not run" and "broken section" in record["checks"][0]["evidence"]
+    assert record["checks"][0]["verdict"] == "error" and "broken section" in record["checks"][0]["evidence"]
     assert exit_status(record, strict=False) == 3
 
 

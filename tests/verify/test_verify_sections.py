@@ -35,7 +35,7 @@ def shrink(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, **sizes: Any
 def run_section(section: str, folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     record = verify(quick=True, seed=0, store=str(folder / "s.sqlite"), sections=(section,))
     checks = record["checks"]
-    assert checks and [c for c in checks if c["verdict"] == "could not run"] == []
+    assert checks and [c for c in checks if c["verdict"] in ("error", "inconclusive")] == []
     assert exit_status(record, strict=False) == 0
     return record, checks
 
@@ -61,11 +61,13 @@ def test_lemma_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     small = {name: {"d": 3, "n_tasks": 4, "pool_size": 16} for name in lc.QUICK.family_params}
     monkeypatch.setattr(lc, "QUICK", dataclasses.replace(lc.QUICK, family_params=small, n_points=30, n_traj=6,
-                                                         n_mc_points=3, beta_draws=1000, inner_draws=100))
+                                                         n_mc_points=3, beta_draws=5000, inner_draws=100))
+    # (5000 draws of β̃: fewer leave Lemma 4.11's Hoeffding power above 1.1, an inconclusive check)
     _, checks = run_section("lemma", tmp_path)
     # ten checks on each of the three honest families, every one within its bound
     assert len(checks) == 30 and {c["kind"] for c in checks} == {"lemma"}
-    assert {c["verdict"] for c in checks} == {"holds"}
+    assert {c["verdict"] for c in checks} == {"holds", "vacuous"}
+    assert all(c["name"].endswith("quadratic") for c in checks if c["verdict"] == "vacuous")
     assert all(c["ratio"] <= 1 for c in checks if c["ratio"] is not None)
 
 
@@ -75,11 +77,18 @@ def test_theorem_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     shrink(monkeypatch, tc, "theorem_check", replicates=4, max_iterations=10)
     _, checks = run_section("theorem", tmp_path)
     names = sorted(c["name"] for c in checks)
-    assert names == sorted(f"Theorem {t}.1 on {f}" for t in "FGH" for f in ("tanh-regression", "nonconvex-logistic"))
-    # On certified constants each theorem's bound is met by an iterate it chose on the other replicates.
+    fams = ("tanh-regression", "nonconvex-logistic")
+    assert names == sorted([f"Theorem {t}.1 on {f}" for t in "FGH" for f in fams]
+                           + [f"Theorem {t}.1 on {f}, exact expectations" for t in "FGH" for f in fams])
     for c in checks:
-        assert c["kind"] == "theorem" and c["verdict"] == "holds", c["evidence"]
-        assert 0 < c["ratio"] <= 1 and c["details"]["replicates"] == 4
+        assert c["kind"] == "theorem", c["evidence"]
+        if c["name"].endswith("exact expectations"):
+            # the bound is below ‖∇F(w_0)‖, so the check could fail; it holds, decided exactly
+            assert c["verdict"] == "holds" and c["details"]["bound_over_grad_norm_w0"] < 1 and c["power"] < 1.001
+        else:
+            # the planner's K-shot bound exceeds ‖∇F(w_0)‖: w_0 meets it, the check is vacuous, not support
+            assert c["verdict"] == "vacuous" and c["details"]["bound_over_grad_norm_w0"] > 1
+            assert c["details"]["replicates"] == 4
 
 
 def test_scaling_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
