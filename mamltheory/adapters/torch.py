@@ -14,6 +14,15 @@ can use it. There a batch's "data" are sample keys into the family's pool, key =
 (X of shape (..., D, 1), y of shape (..., D), the same keys), which lets inputs and targets have
 any shape and dtype (class labels included) while the estimators only index and reshape them.
 
+It is also a problem of the replicate-batched runner (`simulate.runner.run`, `mamltheory simulate
+--torch`), which draws sample ids `flat_index(tasks, samples)` = keys and `gather`s them (keys are
+the data, so nothing is copied), reads `meta_parts` for the exact F, ∇F and `constants` for β̃
+(eq. (26)) and the δ rule (eq. (142)). The constants of a torch model are not certified: the user
+gives them (`TorchTasks(..., constants=...)`, `with_constants`), typically estimates from
+`mamltheory estimate --torch`. `params` identifies the problem in the result store: a digest of the
+tasks' tensors, p, the initial parameters, the parameter shapes and the losses at w_0, the
+adapter's own source, and the constants (`from_factory` adds the factory's source and name).
+
 Every task must have the same number of samples N and the same input and target shapes: the tasks
 are stacked into one (n, N, ...) tensor so one vmapped call covers them all.
 
@@ -24,17 +33,21 @@ make a sample's loss depend on its batch, and the theory's f_i(w, θ) is a fixed
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+import hashlib
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mamltheory.assumptions import ProblemConstants
 from mamltheory.errors import InputError
 from mamltheory.simulate import tasks as exact
 
 try:
     import torch
-    from torch.func import functional_call, grad, jvp, vmap
+    from torch.func import functional_call, grad, jacfwd, jvp, vmap
 except ImportError:
     raise InputError("the torch extra is not installed: pip install 'mamltheory[torch]'", field="torch") from None
 
@@ -43,6 +56,11 @@ Array = np.ndarray
 CHUNK_SAMPLES = 1 << 16
 # |Σ p_i − 1| allowed for user-given probabilities (rounding of a float64 list of a few thousand entries).
 P_SUM_TOL = 1e-9
+
+
+def source_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes (the result store's key of a user's model file)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _tensor(x: Any, what: str) -> torch.Tensor:
@@ -59,7 +77,8 @@ class TorchTasks:
 
     def __init__(self, model: torch.nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
                  tasks: Sequence[tuple[Any, Any]], probabilities: Sequence[float] | Array | None = None, *,
-                 nonnegative_loss: bool = False) -> None:
+                 nonnegative_loss: bool = False,
+                 constants: ProblemConstants | Mapping[str, float] | None = None) -> None:
         if not isinstance(model, torch.nn.Module):
             raise InputError(f"model: must be a torch.nn.Module, got {type(model).__name__}", field="model")
         named = list(model.named_parameters())
@@ -94,8 +113,47 @@ class TorchTasks:
             "loss": vmap(self._batch_loss),
             "grad": vmap(g),
             "hvp": vmap(lambda w, v, x, y: jvp(lambda u: g(u, x, y), (w,), (v,))[1]),
+            "hessian": vmap(jacfwd(g)),  # explicit d×d (Algorithm 1 as written); maml-hvp avoids it
         }
-        self.params: dict[str, Any] = {"model": type(model).__name__, "tasks": self.n_tasks, "samples": self.N}
+        self.params: dict[str, Any] = {"model": type(model).__name__, "tasks": self.n_tasks, "samples": self.N,
+                                       "d": self.d, "data_sha256": self._digest(),
+                                       "adapter_sha256": source_digest(__file__)}
+        self.constants: ProblemConstants | None = None
+        self.constants_source: str | None = None
+        if constants is not None:
+            self.with_constants(constants, "TorchTasks(constants=...)")
+
+    def _digest(self) -> str:
+        """sha256 of what determines this family's numbers besides code: tensors, p, w_0, shapes, f_i(w_0)."""
+        h = hashlib.sha256()
+        parts: list[tuple[str, Any]] = [("X", self._X), ("Y", self._Y), ("p", self.p), ("w0", self._w0)]
+        parts += [(f"buffer {k}", b) for k, b in sorted(self._buffers.items())]
+        for name, a in parts:
+            a = a.detach().cpu().contiguous().numpy() if isinstance(a, torch.Tensor) else np.ascontiguousarray(a)
+            h.update(f"{name}\0{a.dtype}\0{a.shape}\0".encode())
+            h.update(a.tobytes())
+        h.update(repr(list(zip(self._names, self._shapes))).encode())
+        # The losses at w_0 catch a changed forward pass defined outside the factory's file.
+        h.update(np.ascontiguousarray(self.task_loss(self._w0[None, :])).tobytes())
+        return h.hexdigest()
+
+    def with_constants(self, constants: ProblemConstants | Mapping[str, float], source: str) -> TorchTasks:
+        """Set L, ρ, σ, σ̃, σ_H (the runner's β̃, δ rule and planner read them) and where they come from.
+
+        They enter `params`, hence the result store's key. Returns self.
+        """
+        if not isinstance(constants, ProblemConstants):
+            if not isinstance(constants, Mapping):
+                raise InputError("constants: must be a ProblemConstants or a mapping of L, rho, sigma, sigma_tilde, "
+                                 f"sigma_H, got {type(constants).__name__}", field="constants")
+            missing = [k for k in ("L", "rho", "sigma", "sigma_tilde", "sigma_H") if k not in constants]
+            if missing:
+                raise InputError(f"constants: {missing[0]} is missing (need L, rho, sigma, sigma_tilde, sigma_H)",
+                                 field="constants")
+            constants = ProblemConstants(**{k: constants[k] for k in ("L", "rho", "sigma", "sigma_tilde", "sigma_H")})
+        self.constants, self.constants_source = constants, str(source)
+        self.params["constants"] = constants.as_dict()
+        return self
 
     # ---- construction checks ---------------------------------------------------------------------
     @staticmethod
@@ -188,15 +246,16 @@ class TorchTasks:
         Kf = torch.tensor(np.broadcast_to(keys, lead + (D,)).reshape(M, D).astype(np.int64))
         Vf = None if V is None else torch.tensor(np.broadcast_to(np.asarray(V, np.float64), lead + (d,)).reshape(M, d))
         fn = self._fn[kind]
-        step = max(1, CHUNK_SAMPLES // max(1, D))
+        # a Hessian is d forward-mode passes per point: d times the memory of one
+        step = max(1, CHUNK_SAMPLES // max(1, D * (d if kind == "hessian" else 1)))
         parts = []
         for a in range(0, M, step):  # chunks bound memory; each chunk is one vmapped call
             k = Kf[a:a + step]
             x, y = self._X[k], self._Y[k]
             args = (Wf[a:a + step], x, y) if Vf is None else (Wf[a:a + step], Vf[a:a + step], x, y)
             parts.append(fn(*args).detach())
-        out = (torch.cat(parts) if parts else torch.zeros((0,) + (() if kind == "loss" else (d,)),
-                                                          dtype=torch.float64)).numpy()
+        tail = {"loss": (), "hessian": (d, d)}.get(kind, (d,))
+        out = (torch.cat(parts) if parts else torch.zeros((0,) + tail, dtype=torch.float64)).numpy()
         return out.reshape(lead + out.shape[1:])
 
     # ---- the exact-task protocol (simulate.tasks.ExactTasks) -------------------------------------
@@ -211,6 +270,11 @@ class TorchTasks:
     def task_hvp(self, Wt: Array, V: Array) -> Array:
         """∇²f_i(w_i) v_i: (..., n|1, d), (..., n, d) -> (..., n, d); forward-over-reverse, exact."""
         return self._evaluate("hvp", Wt, self._keys, V)
+
+    def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]:
+        """F(w) and ∇F(w) (eqs. (3), (30)), exact on the finite family; what the runner records."""
+        m = exact.meta_parts(self, w, alpha)
+        return m.F, m.grad_F
 
     def meta_objective(self, w: Array, alpha: float) -> Array:
         """F(w), eq. (3), exact on the finite family."""
@@ -242,6 +306,24 @@ class TorchTasks:
         """Gradients at k points per batch, P (..., k, d) -> (..., k, d) (HF-MAML's pair, eq. (12))."""
         return self._evaluate("grad", P, np.asarray(y)[..., None, :])
 
+    def hessian_on(self, W: Array, X: Array, y: Array) -> Array:
+        """∇² of the batch loss as an explicit d×d matrix, (..., d, d) (Algorithm 1 as written; jacfwd of grad)."""
+        return self._evaluate("hessian", W, y)
+
+    # ---- what the runner's Sampler reads (simulate.runner): sample ids are the keys -----------------
+    @property
+    def pool_size(self) -> int:
+        """Samples per task, N."""
+        return self.N
+
+    def flat_index(self, tasks: Array, samples: Array) -> Array:
+        """Sample keys task·N + s (tasks broadcast against samples' last axis)."""
+        return np.asarray(tasks)[..., None] * self.N + samples
+
+    def gather(self, idx: Array, out_X: Array | None = None) -> tuple[Array, Array]:
+        """A batch's data are its keys: X (..., D, 1), y (..., D) (`out_X` is unused: nothing is copied)."""
+        return idx[..., None], idx
+
     def initial_point(self) -> Array:
         """The model's own parameters (after `.double()`), flat."""
         return self._w0.copy()
@@ -268,7 +350,7 @@ class TorchTasks:
     def describe(self) -> dict[str, Any]:
         """Name, parameters, dimension."""
         return {"problem": self.name, "params": self.params, "d": self.d,
-                "hvp": "exact (torch.func forward-over-reverse)"}
+                "hvp": "exact (torch.func forward-over-reverse)", "constants_source": self.constants_source}
 
 
 def from_factory(spec: str, flag: str = "--torch", **params: Any) -> TorchTasks:
@@ -291,4 +373,12 @@ def from_factory(spec: str, flag: str = "--torch", **params: Any) -> TorchTasks:
     if not isinstance(obj, TorchTasks):
         raise InputError(f"{flag}: the factory {spec!r} must return a mamltheory.adapters.torch.TorchTasks, "
                          f"got {type(obj).__name__}", field=flag)
+    # The store key: the factory's source bytes and name (a changed model never serves a stale result): the
+    # file named in the spec and, if the factory is defined elsewhere, that module's file too.
+    target, _, name = spec.rpartition(":")
+    files = [target if target.endswith(".py") else getattr(sys.modules.get(target), "__file__", None),
+             getattr(sys.modules.get(getattr(factory, "__module__", None) or ""), "__file__", None)]
+    digests = sorted({source_digest(f) for f in files if f and Path(f).is_file()})
+    obj.params.update({"factory": name, "factory_params": dict(params),
+                       "source_sha256": digests or [f"no source file: {target}"]})
     return obj
