@@ -71,15 +71,18 @@ def _tensor(x: Any, what: str) -> torch.Tensor:
         raise InputError(f"{what}: not convertible to a tensor ({type(e).__name__}: {e})", field="tasks") from None
 
 
-class TorchTasks:
-    """A torch module, a per-sample loss and a finite list of (inputs, targets) tasks (module doc)."""
+class TorchModel:
+    """The model half alone: a torch module and a per-sample loss, evaluated on data arrays.
 
-    name = "torch"
+    loss_on / grad_on / hvp_on / grad2_on / hessian_on take real data X (..., D, *x), y (..., D) (the
+    problem protocol's model half, `simulate.protocol.ModelProtocol`), so a task distribution that
+    draws fresh data (the sinusoid benchmark's ReLU network) can use a torch network. `TorchTasks`
+    adds a finite family of tasks and takes sample keys instead.
+    """
 
-    def __init__(self, model: torch.nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                 tasks: Sequence[tuple[Any, Any]], probabilities: Sequence[float] | Array | None = None, *,
-                 nonnegative_loss: bool = False,
-                 constants: ProblemConstants | Mapping[str, float] | None = None) -> None:
+    name = "torch-model"
+
+    def __init__(self, model: torch.nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
         if not isinstance(model, torch.nn.Module):
             raise InputError(f"model: must be a torch.nn.Module, got {type(model).__name__}", field="model")
         named = list(model.named_parameters())
@@ -99,6 +102,110 @@ class TorchTasks:
         self.d = int(sum(self._sizes))
         self._w0 = torch.nn.utils.parameters_to_vector(self.model.parameters()).detach().numpy().copy()
         self._loss = loss
+        g = grad(self._batch_loss)
+        self._fn = {
+            "loss": vmap(self._batch_loss),
+            "grad": vmap(g),
+            # double backward: 1.6-1.7x faster here than forward-over-reverse (jvp of grad) on the
+            # sinusoid network and on a 3-parameter model (same values to 2e-16)
+            "hvp": vmap(lambda w, v, x, y: vjp(lambda u: g(u, x, y), w)[1](v)[0]),
+            "hessian": vmap(jacfwd(g)),  # explicit d×d (Algorithm 1 as written); maml-hvp avoids it
+            "output": vmap(lambda w, x, y: functional_call(self.model, (self._unflatten(w), self._buffers), (x,))),
+        }
+
+    def _unflatten(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
+        params, start = {}, 0
+        for name, shape, size in zip(self._names, self._shapes, self._sizes):
+            params[name] = w[start:start + size].reshape(shape)
+            start += size
+        return params
+
+    def _batch_loss(self, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Mean per-sample loss of the model with flat parameters w on one batch (x, y)."""
+        out = functional_call(self.model, (self._unflatten(w), self._buffers), (x,))
+        # Trailing per-sample axes (e.g. an (N, 1) MSE) are averaged: the task loss is the mean of all entries.
+        return self._loss(out, y).mean()
+
+    def _evaluate(self, kind: str, W: Array, keys: Array, V: Array | None = None,
+                  pool: tuple[torch.Tensor, torch.Tensor] | None = None) -> Array:
+        """loss / grad / hvp / hessian / output of every batch of sample keys (..., D) into `pool` at points W (..., d)."""
+        X_pool, Y_pool = pool if pool is not None else (self._X, self._Y)  # type: ignore[attr-defined]
+        W = np.asarray(W, dtype=np.float64)
+        keys = np.asarray(keys)
+        shapes = [W.shape[:-1], keys.shape[:-1]] + ([] if V is None else [np.shape(V)[:-1]])
+        lead = np.broadcast_shapes(*shapes)
+        D, d = keys.shape[-1], self.d
+        M = int(np.prod(lead, dtype=np.int64))
+        Wf = torch.tensor(np.broadcast_to(W, lead + (d,)).reshape(M, d))
+        Kf = torch.tensor(np.broadcast_to(keys, lead + (D,)).reshape(M, D).astype(np.int64))
+        Vf = None if V is None else torch.tensor(np.broadcast_to(np.asarray(V, np.float64), lead + (d,)).reshape(M, d))
+        fn = self._fn[kind]
+        # a Hessian is d forward-mode passes per point: d times the memory of one
+        step = max(1, CHUNK_SAMPLES // max(1, D * (d if kind == "hessian" else 1)))
+        parts = []
+        for a in range(0, M, step):  # chunks bound memory; each chunk is one vmapped call
+            k = Kf[a:a + step]
+            x, y = X_pool[k], Y_pool[k]
+            args = (Wf[a:a + step], x, y) if Vf is None else (Wf[a:a + step], Vf[a:a + step], x, y)
+            parts.append(fn(*args).detach())
+        if not parts:
+            return np.zeros(lead + {"loss": (), "hessian": (d, d)}.get(kind, (d,)))
+        out = torch.cat(parts).numpy()
+        return out.reshape(lead + out.shape[1:])
+
+    def _on_data(self, kind: str, W: Array, X: Array, y: Array, V: Array | None = None) -> Array:
+        """`_evaluate` on data arrays X (..., D, *x), y (..., D): they become a pool, their positions the keys."""
+        X, y = np.asarray(X), np.asarray(y)
+        lead_shape = y.shape
+        x_shape = X.shape[y.ndim:]
+        X = np.broadcast_to(X, lead_shape + x_shape)
+        pool = (torch.as_tensor(np.ascontiguousarray(X).reshape((-1,) + x_shape)),
+                torch.as_tensor(np.ascontiguousarray(y).reshape(-1)))
+        if pool[0].is_floating_point():
+            pool = (pool[0].double(), pool[1].double() if pool[1].is_floating_point() else pool[1])
+        keys = np.arange(y.size).reshape(lead_shape)
+        return self._evaluate(kind, W, keys, V, pool)
+
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
+        """Mean loss of the batch (X, y) at W (..., d)."""
+        return self._on_data("loss", W, X, y)
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
+        """∇ of the batch loss, eq. (5)."""
+        return self._on_data("grad", W, X, y)
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
+        """∇² of the batch loss times V, eq. (6b); exact (double backward)."""
+        return self._on_data("hvp", W, X, y, V)
+
+    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
+        """Gradients at k points per batch, P (..., k, d) -> (..., k, d) (HF-MAML's pair, eq. (12))."""
+        y = np.asarray(y)
+        return self._on_data("grad", P, np.expand_dims(X, y.ndim - 1), y[..., None, :])
+
+    def hessian_on(self, W: Array, X: Array, y: Array) -> Array:
+        """∇² of the batch loss as an explicit d×d matrix (jacfwd of grad)."""
+        return self._on_data("hessian", W, X, y)
+
+    def outputs(self, W: Array, X: Array, y: Array) -> Array:
+        """The model's outputs on the batch X (..., D, *x) at W: (..., D, *out) (y gives the batch shape)."""
+        return self._on_data("output", W, X, y)
+
+    def initial_point(self) -> Array:
+        """The model's own parameters (after `.double()`), flat."""
+        return self._w0.copy()
+
+
+class TorchTasks(TorchModel):
+    """A torch module, a per-sample loss and a finite list of (inputs, targets) tasks (module doc)."""
+
+    name = "torch"
+
+    def __init__(self, model: torch.nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                 tasks: Sequence[tuple[Any, Any]], probabilities: Sequence[float] | Array | None = None, *,
+                 nonnegative_loss: bool = False,
+                 constants: ProblemConstants | Mapping[str, float] | None = None) -> None:
+        super().__init__(model, loss)
         self.nonnegative_loss = bool(nonnegative_loss)
 
         X, Y = self._stack(tasks)
@@ -109,15 +216,6 @@ class TorchTasks:
         self._keys = np.arange(self.n_tasks * self.N).reshape(self.n_tasks, self.N)
         self._check_loss(X[0], Y[0])
 
-        g = grad(self._batch_loss)
-        self._fn = {
-            "loss": vmap(self._batch_loss),
-            "grad": vmap(g),
-            # double backward: 1.6-1.7x faster here than forward-over-reverse (jvp of grad) on the
-            # sinusoid network and on a 3-parameter model (same values to 2e-16)
-            "hvp": vmap(lambda w, v, x, y: vjp(lambda u: g(u, x, y), w)[1](v)[0]),
-            "hessian": vmap(jacfwd(g)),  # explicit d×d (Algorithm 1 as written); maml-hvp avoids it
-        }
         self.params: dict[str, Any] = {"model": type(model).__name__, "tasks": self.n_tasks, "samples": self.N,
                                        "d": self.d, "data_sha256": self._digest(),
                                        "adapter_sha256": source_digest(__file__)}
@@ -226,41 +324,6 @@ class TorchTasks:
             raise InputError(f"loss: must return per-sample values, a floating tensor whose first axis has one entry "
                              f"per sample ({self.N}), e.g. reduction='none'; got {got}", field="loss")
 
-    # ---- the functional core ---------------------------------------------------------------------
-    def _batch_loss(self, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Mean per-sample loss of the model with flat parameters w on one batch (x, y)."""
-        params, start = {}, 0
-        for name, shape, size in zip(self._names, self._shapes, self._sizes):
-            params[name] = w[start:start + size].reshape(shape)
-            start += size
-        out = functional_call(self.model, (params, self._buffers), (x,))
-        # Trailing per-sample axes (e.g. an (N, 1) MSE) are averaged: the task loss is the mean of all entries.
-        return self._loss(out, y).mean()
-
-    def _evaluate(self, kind: str, W: Array, keys: Array, V: Array | None = None) -> Array:
-        """loss / grad / hvp of every batch of sample keys (..., D) at points W (..., d), broadcast."""
-        W = np.asarray(W, dtype=np.float64)
-        keys = np.asarray(keys)
-        shapes = [W.shape[:-1], keys.shape[:-1]] + ([] if V is None else [np.shape(V)[:-1]])
-        lead = np.broadcast_shapes(*shapes)
-        D, d = keys.shape[-1], self.d
-        M = int(np.prod(lead, dtype=np.int64))
-        Wf = torch.tensor(np.broadcast_to(W, lead + (d,)).reshape(M, d))
-        Kf = torch.tensor(np.broadcast_to(keys, lead + (D,)).reshape(M, D).astype(np.int64))
-        Vf = None if V is None else torch.tensor(np.broadcast_to(np.asarray(V, np.float64), lead + (d,)).reshape(M, d))
-        fn = self._fn[kind]
-        # a Hessian is d forward-mode passes per point: d times the memory of one
-        step = max(1, CHUNK_SAMPLES // max(1, D * (d if kind == "hessian" else 1)))
-        parts = []
-        for a in range(0, M, step):  # chunks bound memory; each chunk is one vmapped call
-            k = Kf[a:a + step]
-            x, y = self._X[k], self._Y[k]
-            args = (Wf[a:a + step], x, y) if Vf is None else (Wf[a:a + step], Vf[a:a + step], x, y)
-            parts.append(fn(*args).detach())
-        tail = {"loss": (), "hessian": (d, d)}.get(kind, (d,))
-        out = (torch.cat(parts) if parts else torch.zeros((0,) + tail, dtype=torch.float64)).numpy()
-        return out.reshape(lead + out.shape[1:])
-
     # ---- the exact-task protocol (simulate.tasks.ExactTasks) -------------------------------------
     def task_loss(self, Wt: Array) -> Array:
         """f_i at per-task points: (..., n|1, d) -> (..., n)."""
@@ -326,10 +389,6 @@ class TorchTasks:
     def gather(self, idx: Array, out_X: Array | None = None) -> tuple[Array, Array]:
         """A batch's data are its keys: X (..., D, 1), y (..., D) (`out_X` is unused: nothing is copied)."""
         return idx[..., None], idx
-
-    def initial_point(self) -> Array:
-        """The model's own parameters (after `.double()`), flat."""
-        return self._w0.copy()
 
     def sample_tasks(self, rng: np.random.Generator, n: int) -> Array:
         """n task indices drawn from p."""

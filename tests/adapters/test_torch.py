@@ -350,3 +350,20 @@ def test_example_runs_end_to_end() -> None:
     assert "feasible = True" in res.stdout and "not certificates" in res.stdout
     norms = [float(line.rsplit("=", 1)[1]) for line in res.stdout.splitlines() if "|grad F(w_k)|" in line]
     assert len(norms) == 4 and norms[-1] < 0.8 * norms[0]
+
+
+def test_torch_model_on_data_matches_the_hand_written_network(sinusoid) -> None:
+    """TorchModel (no tasks; data arrays, as the sinusoid benchmark's ReLU network uses it) against SinusoidNet."""
+    from mamltheory.adapters.torch import TorchModel
+
+    prob, X, y, w, _ = sinusoid
+    tm = TorchModel(torch_net(40, w), sq_err)
+    rng = np.random.default_rng(4)
+    W = w + 0.05 * rng.standard_normal((2, N_TASKS, prob.d))
+    V = rng.standard_normal((2, N_TASKS, prob.d))
+    np.testing.assert_allclose(tm.loss_on(W, X, y), prob.loss_on(W, X, y), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(tm.grad_on(W, X, y), prob.grad_on(W, X, y), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(tm.hvp_on(W, V, X, y), prob.hvp_on(W, V, X, y), rtol=0, atol=1e-12)
+    P = np.stack([W[0], W[1]], axis=-2)  # (n, 2, d): HF-MAML's pair per task
+    np.testing.assert_allclose(tm.grad2_on(P, X, y), prob.grad2_on(P, X, y), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(tm.outputs(w, X, y)[..., 0], prob.net.predict(w, X), rtol=0, atol=1e-12)
