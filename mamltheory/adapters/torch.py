@@ -159,8 +159,7 @@ class TorchModel:
         lead_shape = y.shape
         x_shape = X.shape[y.ndim:]
         X = np.broadcast_to(X, lead_shape + x_shape)
-        pool = (torch.as_tensor(np.ascontiguousarray(X).reshape((-1,) + x_shape)),
-                torch.as_tensor(np.ascontiguousarray(y).reshape(-1)))
+        pool = (torch.tensor(X.reshape((-1,) + x_shape)), torch.tensor(y.reshape(-1)))  # copies: X may be a read-only view
         if pool[0].is_floating_point():
             pool = (pool[0].double(), pool[1].double() if pool[1].is_floating_point() else pool[1])
         keys = np.arange(y.size).reshape(lead_shape)
