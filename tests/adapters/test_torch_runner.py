@@ -219,3 +219,32 @@ def test_constant_flags_only_with_torch(run_cli, tmp_path: Path) -> None:
                               "--store", str(tmp_path / "s.sqlite")])
     assert code == 2 and err.strip() == ("mamltheory simulate: --rho: only with --torch (a built-in family's "
                                          "constants are certified)")
+
+
+def test_simulate_torch_ctrl_c_one_line(factory: Path, tmp_path: Path) -> None:
+    """SIGINT to the process group (a terminal's Ctrl-C) mid-run: one line, exit 130, the store intact."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    store = tmp_path / "s.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "mamltheory.cli", "simulate", "--torch", f"{factory}:make",
+                             "--param", "constants=1", "--algorithm", "maml-hvp", "--iterations", "1000000",
+                             "--store", str(store)], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not store.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    assert proc.poll() is None, proc.stderr.read()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [f"mamltheory simulate: interrupted; the run had not finished, so nothing of "
+                                        f"it was stored ({store} is intact); rerun the same command to start it again"]
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
