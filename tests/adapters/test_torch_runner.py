@@ -221,6 +221,7 @@ def test_constant_flags_only_with_torch(run_cli, tmp_path: Path) -> None:
                                          "constants are certified)")
 
 
+@pytest.mark.slow  # a subprocess importing torch: 10-60 s on the shared 2-core machine
 def test_simulate_torch_ctrl_c_one_line(factory: Path, tmp_path: Path) -> None:
     """SIGINT to the process group (a terminal's Ctrl-C) mid-run: one line, exit 130, the store intact."""
     import os
