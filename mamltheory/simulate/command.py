@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -76,6 +77,17 @@ def _ints(flag: str, text: str, names: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(_int(f"{flag} {n}", v.strip(), 1) for n, v in zip(names, parts))
 
 
+def _finite(flag: str, text: str) -> float:
+    """A finite number (ProblemConstants then checks its range: L, ρ > 0; σ, σ̃, σ_H >= 0)."""
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x):
+        raise InputError(f"{flag}: must be a finite number, got {text!r}", field="constants")
+    return x
+
+
 def _theory_or_positive(flag: str, text: str) -> str | float:
     return "theory" if text == "theory" else _positive(flag, text)
 
@@ -103,7 +115,7 @@ def _torch_problem(args: argparse.Namespace) -> tuple[Any, str]:
     from mamltheory.adapters.torch import from_factory  # imports torch: only when asked for
 
     # flags and the estimate file first: bad input is refused before the factory builds the model
-    given = {k: None if getattr(args, k) is None else _positive(CONSTANT_FLAGS[k], getattr(args, k))
+    given = {k: None if getattr(args, k) is None else _finite(CONSTANT_FLAGS[k], getattr(args, k))
              for k in CONSTANT_NAMES}
     estimate = None if args.from_estimate is None else constants_from_estimate(args.from_estimate)
     problem = from_factory(args.torch, "--torch", **_params(args.param, text=True))
