@@ -235,8 +235,8 @@ def resolve_constants(problem: Any, estimate: tuple[dict[str, float], dict[str, 
     values.update(flags)
     missing = [k for k in CONSTANT_NAMES if k not in values]
     if missing:
-        raise InputError(f"{CONSTANT_FLAGS[missing[0]]}: required for a torch problem (the theory step, δ rule and planner need L, ρ, σ, σ̃, "
-                         "σ_H): give --from-estimate FILE (from `mamltheory estimate --torch ... --out FILE`), all "
+        raise InputError(f"{CONSTANT_FLAGS[missing[0]]}: required for a torch problem (the theory step, δ rule and "
+                         "planner need L, ρ, σ, σ̃, σ_H): give --from-estimate FILE (from `mamltheory estimate --torch ... --out FILE`), all "
                          "five as --L --rho --sigma --sigma-tilde --sigma-h, or TorchTasks(constants=...) in the "
                          "factory", field="constants")
     if flags:

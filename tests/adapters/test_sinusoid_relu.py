@@ -68,3 +68,30 @@ def test_relu_is_marked_outside_the_assumptions_and_trains() -> None:
     assert isinstance(benchmark_problem(cfg), TorchSinusoidProblem)
     rec = train(cfg)
     assert rec["finite"] and len(rec["test_mse"]["mean"]) == cfg.eval_steps + 1
+
+
+def test_report_shows_relu_next_to_tanh_and_says_it_is_outside(tmp_path) -> None:
+    from dataclasses import replace
+
+    from mamltheory.estimate.sinusoid_benchmark import run_benchmark
+    from mamltheory.report.sinusoid import sinusoid_section
+
+    store = str(tmp_path / "s.sqlite")
+    cfg = SinusoidConfig(method="maml", iterations=3, hidden=8, eval_tasks=10, eval_points=20, record_every=3)
+    md = sinusoid_section(store, tmp_path / "rep0", cfg)
+    assert "Not run yet" in md
+    tanh = run_benchmark(store, cfg, ("maml", "hf-maml"), workers=1)
+    md = sinusoid_section(store, tmp_path / "rep1", cfg)
+    assert "ReLU" in md and "is not in the store" in md and "outside Assumption 4.4" in md
+    relu = run_benchmark(store, replace(cfg, activation="relu"), ("maml", "hf-maml"), workers=1)
+    md = sinusoid_section(store, tmp_path / "rep2", cfg)
+    s = relu["maml"]["test_mse"]
+    assert f"| maml, ReLU (outside Assumption 4.4) | {s['mean'][1]:.3f} [{s['lo'][1]:.3f}, {s['hi'][1]:.3f}]" in md
+    t = tanh["maml"]["test_mse"]
+    assert f"| maml | {t['mean'][1]:.3f}" in md
+    assert "ReLU is outside the theory's smoothness assumptions" in md
+    h = relu["hf-maml"]["test_mse"]["mean"]
+    gap = max(abs(a - b) for a, b in zip(h, s["mean"]))
+    half = max(a - b for a, b in zip(s["hi"], s["mean"]))
+    verdict = "HF-MAML no longer tracks MAML" if gap > half else "HF-MAML stays within MAML's 95% interval"
+    assert f"With ReLU, {verdict} (largest difference in mean test MSE {gap:.2g}" in md
