@@ -244,7 +244,10 @@ def test_simulate_torch_ctrl_c_one_line(factory: Path, tmp_path: Path) -> None:
     assert proc.poll() is None, proc.stderr.read()
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    # 130, or killed by SIGINT (-2; a shell reports both as 130): when the interrupt lands in torch's lazy
+    # first-call initialisation, inside source run by exec(), CPython flags the KeyboardInterrupt as unhandled
+    # although the CLI handles it, and re-raises SIGINT at exit, after the CLI printed its line.
+    assert proc.returncode in (130, -signal.SIGINT), err
     assert err.strip().splitlines() == [f"mamltheory simulate: interrupted; the run had not finished, so nothing of "
                                         f"it was stored ({store} is intact); rerun the same command to start it again"]
     with sqlite3.connect(store) as db:
