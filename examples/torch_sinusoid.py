@@ -2,7 +2,7 @@
 
 Run (needs the torch extra, `pip install '.[torch]'`):
 
-    python examples/torch_sinusoid.py            # about 25 s on one CPU core
+    python examples/torch_sinusoid.py            # about 15 s of CPU time on one core
 
 What each step is (docs/torch.md says more):
 1. a plain torch 1-40-40-1 tanh network (float32, as a user would write it) and 20 sinusoid tasks of

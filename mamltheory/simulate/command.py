@@ -28,8 +28,9 @@ def add_parser(subparsers: Any) -> None:
         "simulate",
         help="run MAML / FO-MAML / HF-MAML on a task family with certified constants",
         description="Run Algorithm 1 (maml: explicit Hessians; maml-hvp: exact Hessian-vector "
-                    "products), 2 (fo-maml) or 3 (hf-maml) for R replicates, record the exact "
-                    "||grad F(w_k)||, and keep the result in a SQLite store.",
+                    "products), 2 (fo-maml) or 3 (hf-maml) for R replicates on a certified family (--problem) "
+                    "or a torch model's finite family of tasks (--torch, constants from --from-estimate or "
+                    "--L ... --sigma-h), record the exact ||grad F(w_k)||, and keep the result in a SQLite store.",
     )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--problem", help=f"task family: {', '.join(sorted(FAMILIES))}")
