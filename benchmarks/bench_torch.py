@@ -5,7 +5,7 @@
 Same network (1-40-40-1 tanh, d = 1761), same weights, same tasks and samples; both go through
 `mamltheory.simulate.tasks.meta_gradient` (two gradients and one HVP per task), the numpy side via
 `ReferenceTasks(SinusoidProblem, X, y, p)`, the torch side via `mamltheory.adapters.torch.TorchTasks`
-(torch.func: vmap of grad and of jvp-of-grad). Prints the median seconds per meta-gradient of each
+(torch.func: vmap of grad and of vjp-of-grad). Prints the median seconds per meta-gradient of each
 and the ratio torch / numpy; the two results agree to rounding (printed too).
 """
 

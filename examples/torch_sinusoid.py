@@ -1,20 +1,21 @@
-"""A user's torch network on sinusoid tasks: TorchTasks → estimate → plan → an exact-expectation MAML run.
+"""A user's torch network on sinusoid tasks: TorchTasks → estimate → plan → the runner → a report section.
 
 Run (needs the torch extra, `pip install '.[torch]'`):
 
-    python examples/torch_sinusoid.py            # about 30 s on one CPU core
+    python examples/torch_sinusoid.py            # about 15 s of CPU time on one core
 
 What each step is (docs/torch.md says more):
 1. a plain torch 1-40-40-1 tanh network (float32, as a user would write it) and 20 sinusoid tasks of
-   K = 10 fixed samples each: a finite family, so F and ∇F below are exact for it;
+   K = 10 fixed samples each: a finite family, so F and ∇F are exact for it;
 2. `mamltheory.adapters.torch.TorchTasks` wraps them (float64 copy, exact HVPs by torch.func);
 3. `estimate_constants` measures L, ρ, σ, σ̃, σ_H at sampled points: sampled lower estimates of the
-   suprema the theory needs, not certificates; the plan built on them inherits that;
-4. `mamltheory.plan("maml", ...)` turns them into batches, the step rule and an iteration bound;
-5. MAML in expectation, w ← w − β_k ∇F(w) with the exact ∇F of the family (eq. (30)) and the
-   plan's step rule β_k = β̃(w_k)/c, β̃(w) = 1/(4L + 2ρα E_i‖∇f_i(w)‖) (eq. (26), B' → ∞). This is not
-   the stochastic runner (`mamltheory simulate` does not take torch problems); it is the iteration
-   the theorems bound, with the exact ‖∇F(w_k)‖ printed.
+   suprema the theory needs, not certificates; everything built on them inherits that;
+4. `mamltheory.plan("maml", ...)` turns them into the ε-plan of Theorem F.1 (the default theory);
+5. `mamltheory.run_config` + `mamltheory.run`: MAML (exact HVPs, Algorithm 1) through the same
+   replicate-batched runner as the built-in families, with the theory's α = 1/(6L), the step rule
+   β_k = β̃(w_k)/12 of eq. (26) and the planner's K-shot batches (D_in = D_o = K = 10), recording the
+   exact ‖∇F(w_k)‖ of the 20-task family;
+6. a Markdown section of the run, printed.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import mamltheory as mt
 from mamltheory.adapters.torch import TorchTasks
 from mamltheory.bounds.theorems import alpha_max
 from mamltheory.estimate.estimators import EstimateConfig, estimate_constants
-from mamltheory.simulate.tasks import meta_objective
 
 N_TASKS, K, HIDDEN = 20, 10, 40
+ITERATIONS, REPLICATES = 60, 2
 
 
 def user_problem(seed: int = 0) -> TorchTasks:
@@ -47,11 +48,24 @@ def user_problem(seed: int = 0) -> TorchTasks:
     return TorchTasks(net, lambda out, y: loss(out[:, 0], y), tasks, nonnegative_loss=True)
 
 
+def report_section(tt: TorchTasks, cfg: mt.RunConfig, res: mt.RunResult, sources: dict[str, str]) -> str:
+    """The run as a Markdown section: settings with their sources, then ‖∇F(w_k)‖ and F(w_k) over replicates."""
+    rows = [i for i in range(len(res.k)) if res.k[i] % 10 == 0 or i == len(res.k) - 1]
+    table = "\n".join(f"| {res.k[i]} | {np.mean(res.grad_norm[i]):.4f} | {np.min(res.grad_norm[i]):.4f} | "
+                      f"{np.max(res.grad_norm[i]):.4f} | {np.mean(res.F[i]):.4f} |" for i in rows)
+    return (f"## MAML on a torch network ({tt.params['model']}, d = {tt.d}, {tt.n_tasks} tasks × {tt.N} samples)\n\n"
+            f"- constants: {tt.constants_source}\n"
+            f"- α = {cfg.alpha:.4g} ({sources['alpha']}); step: {sources['step']}\n"
+            f"- batches B = {cfg.B}, D_in = {cfg.D_in}, D_o = {cfg.D_o}, D_h = {cfg.D_h}: {sources['batch']}\n"
+            f"- {cfg.iterations} meta-iterations, {cfg.replicates} replicates, seed {cfg.seed}; {res.seconds:.1f} s, "
+            f"{100 * res.record_seconds / res.seconds:.0f}% of it recording the exact ∇F\n\n"
+            "| k | mean ‖∇F(w_k)‖ | min | max | mean F(w_k) |\n|---:|---:|---:|---:|---:|\n" + table)
+
+
 def main() -> None:
     # Tiny per-sample ops: intra-op threads cost more than they give (benchmarks/bench_torch.py --threads 2).
     torch.set_num_threads(1)
     tt = user_problem()
-    w0 = tt.initial_point()
     print(f"TorchTasks: d = {tt.d}, {tt.n_tasks} tasks x {tt.N} samples, float64, exact HVPs")
 
     cfg = EstimateConfig(points=6, run_steps=10, power_iters=15, hessian_points=2, hessian_tasks=5,
@@ -59,28 +73,23 @@ def main() -> None:
     est = estimate_constants(tt, cfg)
     c = est.values()
     print("estimated (sampled lower estimates, not certificates): "
-          + ", ".join(f"{k} = {v:.4g}" for k, v in c.items()) + f"; alpha = {est.alpha:.4g}")
+          + ", ".join(f"{k} = {v:.4g}" for k, v in c.items()))
+    tt.with_constants(c, f"sampled estimates (not certificates), estimate_constants with {cfg.points} points")
 
-    constants = mt.ProblemConstants(**c)
-    # α: Theorem F.1's largest, 1/(6L), rounded down to 6 digits so it stays inside the theorem's range,
-    # from the estimated L (est.alpha used L̂(w_0) alone, which is smaller than the L over all points).
-    alpha, L, rho = math.floor(alpha_max("maml", c["L"]) * 1e6) / 1e6, c["L"], c["rho"]
-    gap = float(meta_objective(tt, w0, alpha))  # Δ = F(w_0) − min F <= F(w_0): the losses are nonnegative
-    plan = mt.plan("maml", constants, eps=1.0, initial_gap=gap, alpha=alpha)
-    print(f"plan (rests on the sampled estimates above): eps = 1, alpha = {alpha:.4g}, feasible = {plan.feasible}, "
+    # α: Theorem F.1's largest, 1/(6L), rounded down to 6 digits so it stays inside the theorem's range.
+    alpha = math.floor(alpha_max("maml", c["L"]) * 1e6) / 1e6
+    gap = float(tt.meta_objective(tt.initial_point(), alpha))  # Δ <= F(w_0): the losses are nonnegative
+    plan = mt.plan("maml", tt.constants, eps=1.0, initial_gap=gap, alpha=alpha)
+    print(f"plan (rests on the estimates above): eps = 1, alpha = {alpha:.4g}, feasible = {plan.feasible}, "
           f"batch = {plan.batch}, step = beta_tilde/{plan.step_divisor}, iterations <= {plan.iterations}")
 
-    w = w0.copy()
-    steps = 300
-    print(f"MAML in expectation (exact grad F on the {tt.n_tasks}-task family), {steps} steps:")
-    for k in range(steps + 1):
-        gF = tt.meta_gradient(w, alpha)
-        if k % 100 == 0:
-            print(f"  k = {k:4d}  F(w_k) = {float(meta_objective(tt, w, alpha)):.4f}  "
-                  f"|grad F(w_k)| = {float(np.linalg.norm(gF)):.4f}")
-        mean_grad = float(np.linalg.norm(tt.task_grad(w[None, :]), axis=-1) @ tt.p)  # E_i‖∇f_i(w)‖
-        beta = 1.0 / (plan.step_divisor * (4.0 * L + 2.0 * rho * alpha * mean_grad))
-        w = w - beta * gF
+    # The ε-plan's batches exceed this 20-task, 200-sample family; the runner takes the planner's K-shot
+    # plan instead (D_in = D_o = K, the B nearest the best accuracy at that K), with the same α and step rule.
+    run_cfg, sources = mt.run_config(tt, "maml-hvp", alpha=alpha, k_shot=K, iterations=ITERATIONS,
+                                     replicates=REPLICATES, seed=0)
+    res = mt.run(tt, run_cfg)
+    print()
+    print(report_section(tt, run_cfg, res, sources))
 
 
 if __name__ == "__main__":

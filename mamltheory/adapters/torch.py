@@ -3,8 +3,9 @@
 `TorchTasks(model, loss, tasks, probabilities=None)`: f_i(w) is the mean of the per-sample loss
 `loss(model_w(inputs_i), targets_i)` over task i's samples (eq. (2) with θ uniform over them), so
 F(w) = Σ_i p_i f_i(w − α∇f_i(w)) (eq. (3)) and ∇F(w) (eq. (30)) are exact for this finite family.
-Derivatives come from `torch.func`: ∇f_i by reverse mode (`grad`), ∇²f_i v by forward-over-reverse
-(`jvp` of `grad`, Pearlmutter's R-operator), every point, task and sample batch at once (`vmap`),
+Derivatives come from `torch.func`: ∇f_i by reverse mode (`grad`), ∇²f_i v by reverse-over-reverse
+(`vjp` of `grad`, the double backward learn2learn uses; the Hessian is symmetric, so vᵀ∇²f = ∇²f v),
+every point, task and sample batch at once (`vmap`),
 in float64 on a `.double()` copy of the model (the caller's model is left untouched). w is the flat
 parameter vector in `torch.nn.utils.parameters_to_vector` order.
 
@@ -13,6 +14,15 @@ The same object is a full problem of `mamltheory.simulate.protocol` (`loss_on`, 
 can use it. There a batch's "data" are sample keys into the family's pool, key = task·N + sample
 (X of shape (..., D, 1), y of shape (..., D), the same keys), which lets inputs and targets have
 any shape and dtype (class labels included) while the estimators only index and reshape them.
+
+It is also a problem of the replicate-batched runner (`simulate.runner.run`, `mamltheory simulate
+--torch`), which draws sample ids `flat_index(tasks, samples)` = keys and `gather`s them (keys are
+the data, so nothing is copied), reads `meta_parts` for the exact F, ∇F and `constants` for β̃
+(eq. (26)) and the δ rule (eq. (142)). The constants of a torch model are not certified: the user
+gives them (`TorchTasks(..., constants=...)`, `with_constants`), typically estimates from
+`mamltheory estimate --torch`. `params` identifies the problem in the result store: a digest of the
+tasks' tensors, p, the initial parameters, the parameter shapes and the losses at w_0, the
+adapter's own source, and the constants (`from_factory` adds the factory's source and name).
 
 Every task must have the same number of samples N and the same input and target shapes: the tasks
 are stacked into one (n, N, ...) tensor so one vmapped call covers them all.
@@ -24,17 +34,21 @@ make a sample's loss depend on its batch, and the theory's f_i(w, θ) is a fixed
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+import hashlib
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mamltheory.assumptions import ProblemConstants
 from mamltheory.errors import InputError
 from mamltheory.simulate import tasks as exact
 
 try:
     import torch
-    from torch.func import functional_call, grad, jvp, vmap
+    from torch.func import functional_call, grad, jacfwd, vjp, vmap
 except ImportError:
     raise InputError("the torch extra is not installed: pip install 'mamltheory[torch]'", field="torch") from None
 
@@ -45,6 +59,11 @@ CHUNK_SAMPLES = 1 << 16
 P_SUM_TOL = 1e-9
 
 
+def source_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes (the result store's key of a user's model file)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def _tensor(x: Any, what: str) -> torch.Tensor:
     try:
         return torch.as_tensor(x)
@@ -52,14 +71,18 @@ def _tensor(x: Any, what: str) -> torch.Tensor:
         raise InputError(f"{what}: not convertible to a tensor ({type(e).__name__}: {e})", field="tasks") from None
 
 
-class TorchTasks:
-    """A torch module, a per-sample loss and a finite list of (inputs, targets) tasks (module doc)."""
+class TorchModel:
+    """The model half alone: a torch module and a per-sample loss, evaluated on data arrays.
 
-    name = "torch"
+    loss_on / grad_on / hvp_on / grad2_on / hessian_on take real data X (..., D, *x), y (..., D) (the
+    problem protocol's model half, `simulate.protocol.ModelProtocol`), so a task distribution that
+    draws fresh data (the sinusoid benchmark's ReLU network) can use a torch network. `TorchTasks`
+    adds a finite family of tasks and takes sample keys instead.
+    """
 
-    def __init__(self, model: torch.nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                 tasks: Sequence[tuple[Any, Any]], probabilities: Sequence[float] | Array | None = None, *,
-                 nonnegative_loss: bool = False) -> None:
+    name = "torch-model"
+
+    def __init__(self, model: torch.nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
         if not isinstance(model, torch.nn.Module):
             raise InputError(f"model: must be a torch.nn.Module, got {type(model).__name__}", field="model")
         named = list(model.named_parameters())
@@ -79,6 +102,109 @@ class TorchTasks:
         self.d = int(sum(self._sizes))
         self._w0 = torch.nn.utils.parameters_to_vector(self.model.parameters()).detach().numpy().copy()
         self._loss = loss
+        g = grad(self._batch_loss)
+        self._fn = {
+            "loss": vmap(self._batch_loss),
+            "grad": vmap(g),
+            # double backward: 1.6-1.7x faster here than forward-over-reverse (jvp of grad) on the
+            # sinusoid network and on a 3-parameter model (same values to 2e-16)
+            "hvp": vmap(lambda w, v, x, y: vjp(lambda u: g(u, x, y), w)[1](v)[0]),
+            "hessian": vmap(jacfwd(g)),  # explicit d×d (Algorithm 1 as written); maml-hvp avoids it
+            "output": vmap(lambda w, x, y: functional_call(self.model, (self._unflatten(w), self._buffers), (x,))),
+        }
+
+    def _unflatten(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
+        params, start = {}, 0
+        for name, shape, size in zip(self._names, self._shapes, self._sizes):
+            params[name] = w[start:start + size].reshape(shape)
+            start += size
+        return params
+
+    def _batch_loss(self, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Mean per-sample loss of the model with flat parameters w on one batch (x, y)."""
+        out = functional_call(self.model, (self._unflatten(w), self._buffers), (x,))
+        # Trailing per-sample axes (e.g. an (N, 1) MSE) are averaged: the task loss is the mean of all entries.
+        return self._loss(out, y).mean()
+
+    def _evaluate(self, kind: str, W: Array, keys: Array, V: Array | None = None,
+                  pool: tuple[torch.Tensor, torch.Tensor] | None = None) -> Array:
+        """loss / grad / hvp / hessian / output of every batch of sample keys (..., D) into `pool` at points W (..., d)."""
+        X_pool, Y_pool = pool if pool is not None else (self._X, self._Y)  # type: ignore[attr-defined]
+        W = np.asarray(W, dtype=np.float64)
+        keys = np.asarray(keys)
+        shapes = [W.shape[:-1], keys.shape[:-1]] + ([] if V is None else [np.shape(V)[:-1]])
+        lead = np.broadcast_shapes(*shapes)
+        D, d = keys.shape[-1], self.d
+        M = int(np.prod(lead, dtype=np.int64))
+        Wf = torch.tensor(np.broadcast_to(W, lead + (d,)).reshape(M, d))
+        Kf = torch.tensor(np.broadcast_to(keys, lead + (D,)).reshape(M, D).astype(np.int64))
+        Vf = None if V is None else torch.tensor(np.broadcast_to(np.asarray(V, np.float64), lead + (d,)).reshape(M, d))
+        fn = self._fn[kind]
+        # a Hessian is d forward-mode passes per point: d times the memory of one
+        step = max(1, CHUNK_SAMPLES // max(1, D * (d if kind == "hessian" else 1)))
+        parts = []
+        for a in range(0, M, step):  # chunks bound memory; each chunk is one vmapped call
+            k = Kf[a:a + step]
+            x, y = X_pool[k], Y_pool[k]
+            args = (Wf[a:a + step], x, y) if Vf is None else (Wf[a:a + step], Vf[a:a + step], x, y)
+            parts.append(fn(*args).detach())
+        if not parts:
+            return np.zeros(lead + {"loss": (), "hessian": (d, d)}.get(kind, (d,)))
+        out = torch.cat(parts).numpy()
+        return out.reshape(lead + out.shape[1:])
+
+    def _on_data(self, kind: str, W: Array, X: Array, y: Array, V: Array | None = None) -> Array:
+        """`_evaluate` on data arrays X (..., D, *x), y (..., D): they become a pool, their positions the keys."""
+        X, y = np.asarray(X), np.asarray(y)
+        lead_shape = y.shape
+        x_shape = X.shape[y.ndim:]
+        X = np.broadcast_to(X, lead_shape + x_shape)
+        pool = (torch.tensor(X.reshape((-1,) + x_shape)), torch.tensor(y.reshape(-1)))  # copies: X may be a read-only view
+        if pool[0].is_floating_point():
+            pool = (pool[0].double(), pool[1].double() if pool[1].is_floating_point() else pool[1])
+        keys = np.arange(y.size).reshape(lead_shape)
+        return self._evaluate(kind, W, keys, V, pool)
+
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
+        """Mean loss of the batch (X, y) at W (..., d)."""
+        return self._on_data("loss", W, X, y)
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
+        """∇ of the batch loss, eq. (5)."""
+        return self._on_data("grad", W, X, y)
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
+        """∇² of the batch loss times V, eq. (6b); exact (double backward)."""
+        return self._on_data("hvp", W, X, y, V)
+
+    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
+        """Gradients at k points per batch, P (..., k, d) -> (..., k, d) (HF-MAML's pair, eq. (12))."""
+        y = np.asarray(y)
+        return self._on_data("grad", P, np.expand_dims(X, y.ndim - 1), y[..., None, :])
+
+    def hessian_on(self, W: Array, X: Array, y: Array) -> Array:
+        """∇² of the batch loss as an explicit d×d matrix (jacfwd of grad)."""
+        return self._on_data("hessian", W, X, y)
+
+    def outputs(self, W: Array, X: Array, y: Array) -> Array:
+        """The model's outputs on the batch X (..., D, *x) at W: (..., D, *out) (y gives the batch shape)."""
+        return self._on_data("output", W, X, y)
+
+    def initial_point(self) -> Array:
+        """The model's own parameters (after `.double()`), flat."""
+        return self._w0.copy()
+
+
+class TorchTasks(TorchModel):
+    """A torch module, a per-sample loss and a finite list of (inputs, targets) tasks (module doc)."""
+
+    name = "torch"
+
+    def __init__(self, model: torch.nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                 tasks: Sequence[tuple[Any, Any]], probabilities: Sequence[float] | Array | None = None, *,
+                 nonnegative_loss: bool = False,
+                 constants: ProblemConstants | Mapping[str, float] | None = None) -> None:
+        super().__init__(model, loss)
         self.nonnegative_loss = bool(nonnegative_loss)
 
         X, Y = self._stack(tasks)
@@ -89,13 +215,45 @@ class TorchTasks:
         self._keys = np.arange(self.n_tasks * self.N).reshape(self.n_tasks, self.N)
         self._check_loss(X[0], Y[0])
 
-        g = grad(self._batch_loss)
-        self._fn = {
-            "loss": vmap(self._batch_loss),
-            "grad": vmap(g),
-            "hvp": vmap(lambda w, v, x, y: jvp(lambda u: g(u, x, y), (w,), (v,))[1]),
-        }
-        self.params: dict[str, Any] = {"model": type(model).__name__, "tasks": self.n_tasks, "samples": self.N}
+        self.params: dict[str, Any] = {"model": type(model).__name__, "tasks": self.n_tasks, "samples": self.N,
+                                       "d": self.d, "data_sha256": self._digest(),
+                                       "adapter_sha256": source_digest(__file__)}
+        self.constants: ProblemConstants | None = None
+        self.constants_source: str | None = None
+        if constants is not None:
+            self.with_constants(constants, "TorchTasks(constants=...)")
+
+    def _digest(self) -> str:
+        """sha256 of what determines this family's numbers besides code: tensors, p, w_0, shapes, f_i(w_0)."""
+        h = hashlib.sha256()
+        parts: list[tuple[str, Any]] = [("X", self._X), ("Y", self._Y), ("p", self.p), ("w0", self._w0)]
+        parts += [(f"buffer {k}", b) for k, b in sorted(self._buffers.items())]
+        for name, a in parts:
+            a = a.detach().cpu().contiguous().numpy() if isinstance(a, torch.Tensor) else np.ascontiguousarray(a)
+            h.update(f"{name}\0{a.dtype}\0{a.shape}\0".encode())
+            h.update(a.tobytes())
+        h.update(repr(list(zip(self._names, self._shapes))).encode())
+        # The losses at w_0 catch a changed forward pass defined outside the factory's file.
+        h.update(np.ascontiguousarray(self.task_loss(self._w0[None, :])).tobytes())
+        return h.hexdigest()
+
+    def with_constants(self, constants: ProblemConstants | Mapping[str, float], source: str) -> TorchTasks:
+        """Set L, ρ, σ, σ̃, σ_H (the runner's β̃, δ rule and planner read them) and where they come from.
+
+        They enter `params`, hence the result store's key. Returns self.
+        """
+        if not isinstance(constants, ProblemConstants):
+            if not isinstance(constants, Mapping):
+                raise InputError("constants: must be a ProblemConstants or a mapping of L, rho, sigma, sigma_tilde, "
+                                 f"sigma_H, got {type(constants).__name__}", field="constants")
+            missing = [k for k in ("L", "rho", "sigma", "sigma_tilde", "sigma_H") if k not in constants]
+            if missing:
+                raise InputError(f"constants: {missing[0]} is missing (need L, rho, sigma, sigma_tilde, sigma_H)",
+                                 field="constants")
+            constants = ProblemConstants(**{k: constants[k] for k in ("L", "rho", "sigma", "sigma_tilde", "sigma_H")})
+        self.constants, self.constants_source = constants, str(source)
+        self.params["constants"] = constants.as_dict()
+        return self
 
     # ---- construction checks ---------------------------------------------------------------------
     @staticmethod
@@ -165,40 +323,6 @@ class TorchTasks:
             raise InputError(f"loss: must return per-sample values, a floating tensor whose first axis has one entry "
                              f"per sample ({self.N}), e.g. reduction='none'; got {got}", field="loss")
 
-    # ---- the functional core ---------------------------------------------------------------------
-    def _batch_loss(self, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Mean per-sample loss of the model with flat parameters w on one batch (x, y)."""
-        params, start = {}, 0
-        for name, shape, size in zip(self._names, self._shapes, self._sizes):
-            params[name] = w[start:start + size].reshape(shape)
-            start += size
-        out = functional_call(self.model, (params, self._buffers), (x,))
-        # Trailing per-sample axes (e.g. an (N, 1) MSE) are averaged: the task loss is the mean of all entries.
-        return self._loss(out, y).mean()
-
-    def _evaluate(self, kind: str, W: Array, keys: Array, V: Array | None = None) -> Array:
-        """loss / grad / hvp of every batch of sample keys (..., D) at points W (..., d), broadcast."""
-        W = np.asarray(W, dtype=np.float64)
-        keys = np.asarray(keys)
-        shapes = [W.shape[:-1], keys.shape[:-1]] + ([] if V is None else [np.shape(V)[:-1]])
-        lead = np.broadcast_shapes(*shapes)
-        D, d = keys.shape[-1], self.d
-        M = int(np.prod(lead, dtype=np.int64))
-        Wf = torch.tensor(np.broadcast_to(W, lead + (d,)).reshape(M, d))
-        Kf = torch.tensor(np.broadcast_to(keys, lead + (D,)).reshape(M, D).astype(np.int64))
-        Vf = None if V is None else torch.tensor(np.broadcast_to(np.asarray(V, np.float64), lead + (d,)).reshape(M, d))
-        fn = self._fn[kind]
-        step = max(1, CHUNK_SAMPLES // max(1, D))
-        parts = []
-        for a in range(0, M, step):  # chunks bound memory; each chunk is one vmapped call
-            k = Kf[a:a + step]
-            x, y = self._X[k], self._Y[k]
-            args = (Wf[a:a + step], x, y) if Vf is None else (Wf[a:a + step], Vf[a:a + step], x, y)
-            parts.append(fn(*args).detach())
-        out = (torch.cat(parts) if parts else torch.zeros((0,) + (() if kind == "loss" else (d,)),
-                                                          dtype=torch.float64)).numpy()
-        return out.reshape(lead + out.shape[1:])
-
     # ---- the exact-task protocol (simulate.tasks.ExactTasks) -------------------------------------
     def task_loss(self, Wt: Array) -> Array:
         """f_i at per-task points: (..., n|1, d) -> (..., n)."""
@@ -209,8 +333,13 @@ class TorchTasks:
         return self._evaluate("grad", Wt, self._keys)
 
     def task_hvp(self, Wt: Array, V: Array) -> Array:
-        """∇²f_i(w_i) v_i: (..., n|1, d), (..., n, d) -> (..., n, d); forward-over-reverse, exact."""
+        """∇²f_i(w_i) v_i: (..., n|1, d), (..., n, d) -> (..., n, d); reverse-over-reverse, exact."""
         return self._evaluate("hvp", Wt, self._keys, V)
+
+    def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]:
+        """F(w) and ∇F(w) (eqs. (3), (30)), exact on the finite family; what the runner records."""
+        m = exact.meta_parts(self, w, alpha)
+        return m.F, m.grad_F
 
     def meta_objective(self, w: Array, alpha: float) -> Array:
         """F(w), eq. (3), exact on the finite family."""
@@ -242,9 +371,23 @@ class TorchTasks:
         """Gradients at k points per batch, P (..., k, d) -> (..., k, d) (HF-MAML's pair, eq. (12))."""
         return self._evaluate("grad", P, np.asarray(y)[..., None, :])
 
-    def initial_point(self) -> Array:
-        """The model's own parameters (after `.double()`), flat."""
-        return self._w0.copy()
+    def hessian_on(self, W: Array, X: Array, y: Array) -> Array:
+        """∇² of the batch loss as an explicit d×d matrix, (..., d, d) (Algorithm 1 as written; jacfwd of grad)."""
+        return self._evaluate("hessian", W, y)
+
+    # ---- what the runner's Sampler reads (simulate.runner): sample ids are the keys -----------------
+    @property
+    def pool_size(self) -> int:
+        """Samples per task, N."""
+        return self.N
+
+    def flat_index(self, tasks: Array, samples: Array) -> Array:
+        """Sample keys task·N + s (tasks broadcast against samples' last axis)."""
+        return np.asarray(tasks)[..., None] * self.N + samples
+
+    def gather(self, idx: Array, out_X: Array | None = None) -> tuple[Array, Array]:
+        """A batch's data are its keys: X (..., D, 1), y (..., D) (`out_X` is unused: nothing is copied)."""
+        return idx[..., None], idx
 
     def sample_tasks(self, rng: np.random.Generator, n: int) -> Array:
         """n task indices drawn from p."""
@@ -268,7 +411,7 @@ class TorchTasks:
     def describe(self) -> dict[str, Any]:
         """Name, parameters, dimension."""
         return {"problem": self.name, "params": self.params, "d": self.d,
-                "hvp": "exact (torch.func forward-over-reverse)"}
+                "hvp": "exact (torch.func reverse-over-reverse)", "constants_source": self.constants_source}
 
 
 def from_factory(spec: str, flag: str = "--torch", **params: Any) -> TorchTasks:
@@ -291,4 +434,12 @@ def from_factory(spec: str, flag: str = "--torch", **params: Any) -> TorchTasks:
     if not isinstance(obj, TorchTasks):
         raise InputError(f"{flag}: the factory {spec!r} must return a mamltheory.adapters.torch.TorchTasks, "
                          f"got {type(obj).__name__}", field=flag)
+    # The store key: the factory's source bytes and name (a changed model never serves a stale result): the
+    # file named in the spec and, if the factory is defined elsewhere, that module's file too.
+    target, _, name = spec.rpartition(":")
+    files = [target if target.endswith(".py") else getattr(sys.modules.get(target), "__file__", None),
+             getattr(sys.modules.get(getattr(factory, "__module__", None) or ""), "__file__", None)]
+    digests = sorted({source_digest(f) for f in files if f and Path(f).is_file()})
+    obj.params.update({"factory": name, "factory_params": dict(params),
+                       "source_sha256": digests or [f"no source file: {target}"]})
     return obj

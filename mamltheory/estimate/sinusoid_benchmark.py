@@ -8,6 +8,12 @@ It lives in `estimate` because it needs both the simulator and the estimators: `
 depends on `simulate`, so the driver here adds no edge `simulate` -> `estimate` (which made the
 cycle estimate <-> simulate when it lived in simulate/sinusoid.py), and `report` only reads it.
 
+With ``--activation relu`` the network is the original's ReLU 1-40-40-1, run through the torch
+adapter (`adapters.torch.TorchModel`, exact double-backward HVPs; needs the torch extra). ReLU is
+outside the theory's smoothness assumptions: the loss's Hessian jumps wherever a unit's
+pre-activation changes sign, so it is not Lipschitz (Assumption 4.4 fails, ρ = ∞), and ReLU'' = 0
+almost everywhere, so the exact HVPs see only the piecewise-constant part of the curvature.
+
 Run it: ``python -m mamltheory.estimate.sinusoid_benchmark`` (see `main`).
 """
 
@@ -35,11 +41,18 @@ Array = np.ndarray
 # Finn, Abbeel, Levine 2017 report their sinusoid results as plots, not as numbers; no number here is
 # compared with theirs. What differs from their protocol (Section 5.1), so a
 # reader comparing with the figures knows what is not the same experiment:
+RELU_OUTSIDE = ("ReLU is outside the theory's smoothness assumptions: the loss's Hessian jumps where a unit's "
+                "pre-activation changes sign, so it is not Lipschitz (Assumption 4.4 fails, ρ = ∞; an estimated ρ is "
+                "no Lipschitz constant), ReLU'' = 0 almost everywhere, and HF-MAML's finite differences straddle kinks")
+
+
 def protocol_differences(cfg: SinusoidConfig) -> list[str]:
     """Every known difference between this benchmark and Finn et al. 2017's sinusoid protocol."""
+    activation = (f"activation: ReLU, as in the original ({RELU_OUTSIDE})" if cfg.activation == "relu" else
+                  f"activation: {cfg.activation}, not ReLU (the theory needs twice-differentiable losses with Lipschitz "
+                  "Hessians, Assumptions 4.3-4.4; with ReLU ρ = ∞ and HF-MAML's finite differences straddle kinks)")
     return [
-        f"activation: {cfg.activation}, not ReLU (the theory needs twice-differentiable losses with Lipschitz "
-        "Hessians, Assumptions 4.3-4.4; with ReLU ρ = ∞ and HF-MAML's finite differences straddle kinks)",
+        activation,
         "initialisation: weights N(0, 1/fan_in), biases 0 (SinusoidNet.init), not the original code's truncated "
         "normal with standard deviation 0.01 (github.com/cbfinn/maml, maml.py, construct_fc_weights)",
         f"meta-training length: {cfg.iterations} meta-iterations, not 70,000",
@@ -53,6 +66,60 @@ def protocol_differences(cfg: SinusoidConfig) -> list[str]:
 
 # ---- the benchmark ----------------------------------------------------------------------------
 METHODS = ("maml", "fo-maml", "hf-maml", "pretrain")
+ACTIVATIONS = ("tanh", "softplus", "relu")  # relu: through the torch adapter (TorchSinusoidProblem)
+
+
+class TorchSinusoidProblem(SinusoidProblem):
+    """The sinusoid tasks with the 1-H-H-1 network written in torch: ReLU (Finn et al.'s network) or tanh.
+
+    Tasks, data, the quadrature grid and w_0 are SinusoidProblem's (SinusoidNet.init's draws do not depend on
+    the activation, so ReLU and tanh start from the same weights); the model half is
+    `adapters.torch.TorchModel` on `Sequential(Linear(1, H), act, Linear(H, H), act, Linear(H, 1))`, whose
+    parameter order is SinusoidNet's. Per-sample loss (net(x) − y)², as SinusoidNet's.
+    """
+
+    def __init__(self, hidden: int = 40, activation: str = "relu", grid: int = 100, seed: int = 0) -> None:
+        import torch
+
+        from mamltheory.adapters.torch import TorchModel  # imports torch: only for this problem
+
+        super().__init__(hidden, "tanh", grid, seed)  # sampling and w_0 only; the numpy network is not used
+        act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation]
+        H = int(hidden)
+        net = torch.nn.Sequential(torch.nn.Linear(1, H), act(), torch.nn.Linear(H, H), act(), torch.nn.Linear(H, 1))
+        self.model = TorchModel(net, lambda out, y: (out[:, 0] - y) ** 2)
+        self.params["activation"] = activation
+        self.estimate_defaults = dict(SinusoidProblem.estimate_defaults)
+
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
+        return self.model.loss_on(W, X, y)
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
+        return self.model.grad_on(W, X, y)
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
+        return self.model.hvp_on(W, V, X, y)
+
+    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
+        return self.model.grad2_on(P, X, y)
+
+    def predict(self, W: Array, X: Array) -> Array:
+        """net_w(x) for every sample, shape (..., D)."""
+        return self.model.outputs(W, X, X[..., 0])[..., 0]
+
+
+def benchmark_problem(cfg: SinusoidConfig) -> SinusoidProblem:
+    """The benchmark's problem: the numpy network for tanh / softplus, the torch one for relu."""
+    if cfg.activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {cfg.activation!r}")
+    if cfg.activation == "relu":
+        return TorchSinusoidProblem(cfg.hidden, "relu", seed=cfg.seed)
+    return SinusoidProblem(cfg.hidden, cfg.activation, seed=cfg.seed)
+
+
+def predict(problem: SinusoidProblem, W: Array, X: Array) -> Array:
+    """net_w(x) of either network, shape (..., D)."""
+    return problem.predict(W, X) if isinstance(problem, TorchSinusoidProblem) else problem.net.predict(W, X)
 # Fine-tuning steps tried for the pretrained baseline (chosen on 200 validation tasks, 10-step MSE).
 PRETRAIN_ALPHAS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02)
 # Which direction of algorithms.py each method uses: MAML with exact Hessian-vector products (the
@@ -125,7 +192,11 @@ def train(cfg: SinusoidConfig, progress: Any = None) -> dict[str, Any]:
     """Meta-train (or pretrain) one method and evaluate it on the held-out tasks; returns the stored record."""
     if cfg.method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {cfg.method!r}")
-    problem = SinusoidProblem(cfg.hidden, cfg.activation, seed=cfg.seed)
+    problem = benchmark_problem(cfg)
+    if cfg.activation == "relu":
+        import torch
+
+        torch.set_num_threads(1)  # tiny per-sample ops: one thread per worker is faster (benchmarks/bench_torch.py)
     rng = np.random.default_rng(np.random.SeedSequence(cfg.seed))
     w = problem.initial_point()
     m, v = np.zeros_like(w), np.zeros_like(w)
@@ -222,7 +293,7 @@ def benchmark_estimates(store: str, results: dict[str, dict[str, Any]], cfg: Sin
                         log: Any = None) -> dict[str, dict[str, Any]]:
     """Estimated constants at w_0 and at the MAML and pretrained solutions (stored; see `estimate_config`)."""
     base = cfg or SinusoidConfig(method="maml")
-    problem = SinusoidProblem(base.hidden, base.activation, seed=base.seed)
+    problem = benchmark_problem(base)
     ecfg = estimate_config(base)
     where = {"w0": problem.initial_point()}
     where.update({m: np.array(results[m]["weights"]) for m in ("maml", "pretrain") if m in results})
@@ -257,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m mamltheory.estimate.sinusoid_benchmark", description=__doc__.split("\n")[0])
     p.add_argument("--iterations", type=int, default=SinusoidConfig.iterations)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--activation", default="tanh", choices=ACTIVATIONS,
+                   help="tanh (default; smooth, inside the theory's assumptions) or relu (the original's network, "
+                        "through the torch adapter; outside Assumption 4.4)")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--store", default="mamltheory-results.sqlite")
@@ -271,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     log = None if args.json else (lambda s: print(s, flush=True))
-    cfg = SinusoidConfig(method="maml", iterations=args.iterations, seed=args.seed)
+    cfg = SinusoidConfig(method="maml", iterations=args.iterations, seed=args.seed, activation=args.activation)
     res = run_benchmark(args.store, cfg, methods, args.workers, log)
     est = benchmark_estimates(args.store, res, cfg, log)
     if args.json:
@@ -281,7 +355,10 @@ def main(argv: list[str] | None = None) -> int:
                   sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    print("test MSE on 600 held-out tasks, K = 10, α = 0.01: mean [95% interval] after 1 / 5 / 10 steps")
+    print(f"{cfg.activation} network; test MSE on 600 held-out tasks, K = 10, α = 0.01: mean [95% interval] after "
+          "1 / 5 / 10 steps")
+    if cfg.activation == "relu":
+        print(f"  {RELU_OUTSIDE}")
     for row in results_table(res):
         print(f"  {row[0]:9s} " + "  ".join(row[1:4]))
     if "pretrain" in res:
@@ -294,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  - {diff}")
     for name, e in est.items():
         c = e["constants"]
-        print(f"  estimated at {name}: L = {c['L']:.3g}, ρ = {c['rho']:.3g}, σ = {c['sigma']:.3g}, "
+        print(f"  estimated at {name}: L = {c['L']:.3g}, ρ = {c['rho']:.3g}{' (no Lipschitz constant: ReLU)' if cfg.activation == 'relu' else ''}, σ = {c['sigma']:.3g}, "
               f"σ̃ = {c['sigma_tilde']:.3g}, σ_H = {c['sigma_H']:.3g}; α·L = {cfg.alpha * c['L']:.2f} "
               f"(Theorem 4.14 needs α <= 1/(6L) = {alpha_max('maml', c['L']):.2g})")
     print(f"wall time {time.perf_counter() - t0:.0f} s (training per method: "

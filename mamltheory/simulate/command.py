@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -15,7 +16,8 @@ from mamltheory.parsing import positive as _positive
 from mamltheory.simulate import FAMILIES, PoolProblem, make_problem
 from mamltheory.simulate.algorithms import ALGORITHMS
 from mamltheory.simulate.cached import run_or_load
-from mamltheory.simulate.config import BATCH_NAMES, STEP_BATCH_NAMES, run_config
+from mamltheory.simulate.config import (BATCH_NAMES, CONSTANT_FLAGS, CONSTANT_NAMES, STEP_BATCH_NAMES,
+                                       constants_from_estimate, resolve_constants, run_config)
 from mamltheory.simulate.runner import RunConfig, RunResult
 from mamltheory.store import DEFAULT_STORE
 
@@ -26,12 +28,24 @@ def add_parser(subparsers: Any) -> None:
         "simulate",
         help="run MAML / FO-MAML / HF-MAML on a task family with certified constants",
         description="Run Algorithm 1 (maml: explicit Hessians; maml-hvp: exact Hessian-vector "
-                    "products), 2 (fo-maml) or 3 (hf-maml) for R replicates, record the exact "
-                    "||grad F(w_k)||, and keep the result in a SQLite store.",
+                    "products), 2 (fo-maml) or 3 (hf-maml) for R replicates on a certified family (--problem) "
+                    "or a torch model's finite family of tasks (--torch, constants from --from-estimate or "
+                    "--L ... --sigma-h), record the exact ||grad F(w_k)||, and keep the result in a SQLite store.",
     )
-    p.add_argument("--problem", required=True, help=f"task family: {', '.join(sorted(FAMILIES))}")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--problem", help=f"task family: {', '.join(sorted(FAMILIES))}")
+    which.add_argument("--torch", metavar="FILE.py:factory",
+                       help="FILE.py:factory or module:factory returning a mamltheory.adapters.torch.TorchTasks "
+                            "(a torch model on a finite family of tasks; needs the torch extra)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="problem parameter, repeatable (e.g. --param d=50 --param noise=0.1)")
+                   help="problem parameter (--torch: factory argument), repeatable (e.g. --param d=50)")
+    p.add_argument("--from-estimate", dest="from_estimate", metavar="FILE", default=None,
+                   help="--torch: the constants L, ρ, σ, σ̃, σ_H from `mamltheory estimate --torch ... --out FILE` "
+                        "(sampled estimates, not certificates)")
+    for name, dest in (("L", "L"), ("rho", "rho"), ("sigma", "sigma"), ("sigma-tilde", "sigma_tilde"),
+                       ("sigma-h", "sigma_H")):
+        p.add_argument(f"--{name}", dest=dest, default=None,
+                       help=f"--torch: the constant {dest} (overrides the estimate file and the factory)")
     p.add_argument("--algorithm", required=True, choices=ALGORITHMS)
     p.add_argument("--alpha", default=None, help="inner step α in (0, 1/L]; default: the theorem's largest")
     p.add_argument("--iterations", default="500", help="meta-iterations K (default 500)")
@@ -64,11 +78,23 @@ def _ints(flag: str, text: str, names: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(_int(f"{flag} {n}", v.strip(), 1) for n, v in zip(names, parts))
 
 
+def _finite(flag: str, text: str) -> float:
+    """A finite number (ProblemConstants then checks its range: L, ρ > 0; σ, σ̃, σ_H >= 0)."""
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x):
+        raise InputError(f"{flag}: must be a finite number, got {text!r}", field="constants")
+    return x
+
+
 def _theory_or_positive(flag: str, text: str) -> str | float:
     return "theory" if text == "theory" else _positive(flag, text)
 
 
-def _params(items: list[str]) -> dict[str, Any]:
+def _params(items: list[str], text: bool = False) -> dict[str, Any]:
+    """KEY=VALUE pairs as numbers; with `text` (a torch factory's arguments) a non-number stays text."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -77,9 +103,24 @@ def _params(items: list[str]) -> dict[str, Any]:
         try:
             num = float(value)
         except ValueError:
+            if text:
+                out[key.strip()] = value.strip()
+                continue
             raise InputError(f"--param {key}: must be a number, got {value!r}", field=f"params.{key}") from None
         out[key.strip()] = int(num) if num.is_integer() and "." not in value and "e" not in value.lower() else num
     return out
+
+
+def _torch_problem(args: argparse.Namespace) -> tuple[Any, str]:
+    """The TorchTasks of --torch with its constants (factory < --from-estimate < flags) and their statement."""
+    from mamltheory.adapters.torch import from_factory  # imports torch: only when asked for
+
+    # flags and the estimate file first: bad input is refused before the factory builds the model
+    given = {k: None if getattr(args, k) is None else _finite(CONSTANT_FLAGS[k], getattr(args, k))
+             for k in CONSTANT_NAMES}
+    estimate = None if args.from_estimate is None else constants_from_estimate(args.from_estimate)
+    problem = from_factory(args.torch, "--torch", **_params(args.param, text=True))
+    return problem, resolve_constants(problem, estimate, given)
 
 
 def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict[str, str]]:
@@ -97,8 +138,18 @@ def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict
         "delta": _theory_or_positive("--delta", args.delta),
         "record": args.record,
     }
-    problem = make_problem(args.problem, **_params(args.param))
+    if args.torch is None:
+        extra = [f for f, v in (("--from-estimate", args.from_estimate),
+                                *((CONSTANT_FLAGS[k], getattr(args, k)) for k in CONSTANT_NAMES)) if v is not None]
+        if extra:
+            raise InputError(f"{extra[0]}: only with --torch (a built-in family's constants are certified)",
+                             field="constants")
+        problem = make_problem(args.problem, **_params(args.param))
+        constants = f"certified ({problem.constants_domain})"
+    else:
+        problem, constants = _torch_problem(args)
     cfg, sources = run_config(problem, args.algorithm, **options)
+    sources["constants"] = constants
     return problem, cfg, sources
 
 
@@ -115,10 +166,11 @@ def _print_report(console: Any, problem: Any, cfg: RunConfig, res: RunResult, so
     from rich.table import Table
 
     c = problem.constants
-    console.print(f"[bold]{cfg.algorithm}[/bold] on [bold]{cfg.problem}[/bold] (d = {problem.d}, "
+    what = cfg.problem if cfg.problem != "torch" else f"torch model {cfg.problem_params.get('model')}"
+    console.print(f"[bold]{cfg.algorithm}[/bold] on [bold]{what}[/bold] (d = {problem.d}, "
                   f"{problem.n_tasks} tasks × {problem.pool_size} samples), α = {cfg.alpha:.6g}, "
                   f"K = {cfg.iterations}, R = {cfg.replicates}, seed = {cfg.seed}")
-    console.print(f"certified constants ({problem.constants_domain}): L = {c.L:.4g}, ρ = {c.rho:.4g}, "
+    console.print(f"constants, {sources['constants']}: L = {c.L:.4g}, ρ = {c.rho:.4g}, "
                   f"σ = {c.sigma:.4g}, σ̃ = {c.sigma_tilde:.4g}, σ_H = {c.sigma_H:.4g}")
     console.print(f"batches B = {cfg.B}, D_in = {cfg.D_in}, D_o = {cfg.D_o}, D_h = {cfg.D_h}: {sources['batch']}")
     console.print(f"step: {sources['step']}")
@@ -173,7 +225,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         payload = {"problem": cfg.problem, "algorithm": cfg.algorithm, **result.to_json(),
                    "config": cfg.key_dict(), "constants": problem.constants.as_dict(),
-                   "constants_domain": problem.constants_domain, "sources": sources, "key": key,
+                   "constants_domain": getattr(problem, "constants_domain", None), "sources": sources, "key": key,
                    "cached": cached, "store": args.store}
         sys.stdout.write(json.dumps(payload) + "\n")
     return 0

@@ -7,9 +7,11 @@ into these values); the sweep calls it for every run of a grid. Each error is an
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
+from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.theorems import lemma_alpha_max, hf_delta, step_divisor, theorem_for_algorithm
 from mamltheory.errors import InputError
 from mamltheory.parsing import SEED_MAX
@@ -89,7 +91,12 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
         raise fail("algorithm", f"must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
     if record not in RECORD_MODES:
         raise fail("record", f"must be one of {', '.join(RECORD_MODES)}, got {record!r}")
-    c = problem.constants
+    c = getattr(problem, "constants", None)
+    if c is None:  # a torch problem whose constants nobody gave (adapters.torch.TorchTasks.with_constants)
+        raise InputError(f"constants: {problem.name} has none; the theory step β̃ (eq. (26)), the δ rule (eq. (142)) and "
+                         "the planner need L, ρ, σ, σ̃, σ_H: TorchTasks(..., constants=...), tt.with_constants(...), "
+                         "or on the command line --from-estimate FILE / --L --rho --sigma --sigma-tilde --sigma-h",
+                         field="constants")
     theorem = theorem_for_algorithm(algorithm)
     if alpha is not None:
         alpha = check_positive("alpha", alpha)
@@ -172,3 +179,73 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
     check_run_memory(problem, cfg)
     sources["schedule"] = describe_schedule(iterations, record)
     return cfg, sources
+
+
+CONSTANT_NAMES = ("L", "rho", "sigma", "sigma_tilde", "sigma_H")
+CONSTANT_FLAGS = {"L": "--L", "rho": "--rho", "sigma": "--sigma", "sigma_tilde": "--sigma-tilde", "sigma_H": "--sigma-h"}
+
+
+def constants_from_estimate(path: str, flag: str = "--from-estimate") -> tuple[dict[str, float], dict[str, Any]]:
+    """The five constants of a `mamltheory estimate --out FILE` JSON and its provenance (problem spec, d, points, seed).
+
+    The same file `plan --from-estimate` reads; each constant must be a finite number. InputError naming `flag`.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as err:
+        raise InputError(f"{flag}: cannot read {path!r}: {err.strerror or err}", field="constants") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise InputError(f"{flag}: {path!r} is not the JSON of `mamltheory estimate --out FILE`",
+                         field="constants") from None
+    if not isinstance(data, dict) or data.get("kind") != "mamltheory-estimate" or not isinstance(
+            data.get("constants"), dict):
+        raise InputError(f"{flag}: {path!r} is not the JSON of `mamltheory estimate --out FILE`", field="constants")
+    values: dict[str, float] = {}
+    for key in CONSTANT_NAMES:
+        v = data["constants"].get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InputError(f"{flag}: {key} in {path!r} must be a finite number, got {v!r}", field="constants")
+        values[key] = float(v)
+    problem = data.get("problem") if isinstance(data.get("problem"), dict) else {}
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    return values, {"file": path, "spec": problem.get("spec") or problem.get("problem"), "d": problem.get("d"),
+                    "points": data.get("points"), "seed": config.get("seed")}
+
+
+def resolve_constants(problem: Any, estimate: tuple[dict[str, float], dict[str, Any]] | None,
+                      given: dict[str, float | None]) -> str:
+    """Set a torch problem's constants from, in rising precedence, the factory, an estimate file, single values.
+
+    `estimate` is `constants_from_estimate`'s result or None; `given` maps CONSTANT_NAMES to a value or None
+    (the flags --L --rho --sigma --sigma-tilde --sigma-h). Sets them with `problem.with_constants` and returns
+    the one-line statement of where they come from; InputError naming the first missing constant's flag
+    when the five are not all given somewhere.
+    """
+    values: dict[str, float] = dict(problem.constants.as_dict()) if problem.constants is not None else {}
+    origin = f"from the factory ({problem.constants_source})" if problem.constants is not None else None
+    if estimate is not None:
+        values, prov = dict(estimate[0]), estimate[1]
+        if prov["d"] is not None and prov["d"] != problem.d:
+            raise InputError(f"--from-estimate: {prov['file']!r} estimates a problem with d = {prov['d']} "
+                             f"({prov['spec']}), but this torch problem has d = {problem.d}", field="constants")
+        origin = (f"sampled estimates (not certificates) from {prov['file']} (`mamltheory estimate` of "
+                  f"{prov['spec']}, {prov['points']} points, seed {prov['seed']})")
+    flags = {k: v for k, v in given.items() if v is not None}
+    values.update(flags)
+    missing = [k for k in CONSTANT_NAMES if k not in values]
+    if missing:
+        raise InputError(f"{CONSTANT_FLAGS[missing[0]]}: required for a torch problem (the theory step, δ rule and "
+                         "planner need L, ρ, σ, σ̃, σ_H): give --from-estimate FILE (from `mamltheory estimate --torch ... --out FILE`), all "
+                         "five as --L --rho --sigma --sigma-tilde --sigma-h, or TorchTasks(constants=...) in the "
+                         "factory", field="constants")
+    if flags:
+        named = ", ".join(CONSTANT_FLAGS[k] for k in flags)
+        origin = f"given on the command line ({named})" + (f"; the others {origin}" if origin and len(flags) < 5 else "")
+    try:
+        constants = ProblemConstants(**{k: values[k] for k in CONSTANT_NAMES})
+    except InputError as err:  # ProblemConstants names the constant; the user knows the flag
+        name, rule = str(err).split(":", 1)
+        raise InputError(f"{CONSTANT_FLAGS.get(name, name)}:{rule}", field="constants") from None
+    problem.with_constants(constants, origin)
+    return str(origin)

@@ -3,8 +3,12 @@
 Randomness: replicate r draws from its own stream `SeedSequence(seed, spawn_key=(r,))`, the
 r-th child of `SeedSequence(seed).spawn(R)`, so replicate r run alone (``replicates=[r]``)
 reproduces the batched numbers bit for bit. Per iteration a replicate draws, in this order:
-B task ids (i.i.d. uniform = p), B × (D_in + D_o + D_h) sample ids (uniform with replacement,
-the three batches independent), then for the theory step size B' task ids and B' × D_β ids.
+B task ids (i.i.d. from p: `draw_tasks`), B × (D_in + D_o + D_h) sample ids (uniform with
+replacement, the three batches independent), then for the theory step size B' task ids and
+B' × D_β ids.
+
+The problem: a pool family (`simulate.families.PoolProblem`) or anything with the same members
+(`RunnerProblem`; `adapters.torch.TorchTasks` is one).
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from mamltheory.assumptions import ProblemConstants
 from mamltheory.simulate.algorithms import USES_D_H, TaskBatch, beta_tilde, direction
 from mamltheory.simulate.families import Array, PoolProblem
 
@@ -134,12 +139,58 @@ class RunResult:
                    d["schedule"])
 
 
+class RunnerProblem(Protocol):
+    """What the runner reads from a problem (a `PoolProblem` has all of it).
+
+    Sampling: n_tasks, pool_size, p (task probabilities), flat_index(tasks, samples) -> ids,
+    gather(ids, out_X=None) -> batch data. Model on gathered data: grad_on, hvp_on, grad2_on
+    (hessian_on for "maml"). Exact recording: meta_parts(W, α) -> (F, ∇F) over the whole family
+    weighted by p. Theory step and δ rule: constants (L, ρ; all five for the planner's defaults).
+    """
+
+    name: str
+    d: int
+    n_tasks: int
+    pool_size: int
+    p: Array
+    constants: ProblemConstants
+    params: dict[str, Any]
+
+    def flat_index(self, tasks: Array, samples: Array) -> Array: ...
+
+    def gather(self, idx: Array, out_X: Array | None = None) -> tuple[Array, Array]: ...
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array: ...
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array: ...
+
+    def grad2_on(self, P: Array, X: Array, y: Array) -> Array: ...
+
+    def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]: ...
+
+    def initial_point(self) -> Array: ...
+
+
+def draw_tasks(rng: np.random.Generator, p: Array, size: int) -> Array:
+    """`size` task ids i.i.d. from p.
+
+    Uniform p (every pool family) keeps the historical draw `rng.integers(0, n, size)`, so stored runs
+    and their replicate streams are unchanged; otherwise `rng.choice(n, size, p=p)` (inverse CDF).
+    """
+    p = np.asarray(p)
+    if (p == p[0]).all():
+        return rng.integers(0, p.shape[0], size=size)
+    return rng.choice(p.shape[0], size=size, p=p)
+
+
 class Sampler:
     """Draws each iteration's batches for a set of replicates and gathers them from the pools."""
 
-    def __init__(self, problem: PoolProblem, cfg: RunConfig) -> None:
+    def __init__(self, problem: RunnerProblem, cfg: RunConfig) -> None:
         self.problem = problem
         self.cfg = cfg
+        # Pool families copy features into a reused buffer; a problem whose data are the ids (TorchTasks) copies nothing.
+        self.buffered = isinstance(problem, PoolProblem)
         self.D_h = cfg.D_h if USES_D_H[cfg.algorithm] else 0
         self.D_tot = cfg.D_in + cfg.D_o + self.D_h
         self._buf: Array | None = None
@@ -153,17 +204,17 @@ class Sampler:
         if cfg.step == "theory":
             idx_b = np.empty((len(rngs), cfg.B_prime, cfg.D_beta), dtype=np.intp)  # type: ignore[arg-type]
         for j, rng in enumerate(rngs):
-            tasks = rng.integers(0, p.n_tasks, size=cfg.B)
+            tasks = draw_tasks(rng, p.p, cfg.B)
             idx[j] = p.flat_index(tasks, rng.integers(0, p.pool_size, size=(cfg.B, self.D_tot)))
             if idx_b is not None:
-                tb = rng.integers(0, p.n_tasks, size=cfg.B_prime)
+                tb = draw_tasks(rng, p.p, cfg.B_prime)  # type: ignore[arg-type]
                 idx_b[j] = p.flat_index(tb, rng.integers(0, p.pool_size, size=(cfg.B_prime, cfg.D_beta)))
         return idx, idx_b
 
     def gather(self, idx: Array) -> TaskBatch:
         """One np.take of all three batches into a reused buffer; the batches are views of it."""
         shape = idx.shape + (self.problem.d,)
-        if self._buf is None or self._buf.shape != shape:
+        if self.buffered and (self._buf is None or self._buf.shape != shape):
             self._buf = np.empty(shape)
         Xg, yg = self.problem.gather(idx, out_X=self._buf)
         a, b = self.cfg.D_in, self.cfg.D_in + self.cfg.D_o
@@ -174,12 +225,12 @@ class Sampler:
     def gather_beta(self, idx_b: Array) -> tuple[Array, Array]:
         """The step-size batches (B' tasks × D_β samples)."""
         shape = idx_b.shape + (self.problem.d,)
-        if self._buf_beta is None or self._buf_beta.shape != shape:
+        if self.buffered and (self._buf_beta is None or self._buf_beta.shape != shape):
             self._buf_beta = np.empty(shape)
         return self.problem.gather(idx_b, out_X=self._buf_beta)
 
 
-def meta_step(problem: PoolProblem, cfg: RunConfig, sampler: Sampler, rngs: Sequence[np.random.Generator],
+def meta_step(problem: RunnerProblem, cfg: RunConfig, sampler: Sampler, rngs: Sequence[np.random.Generator],
               W: Array) -> tuple[Array, Array, Array]:
     """One meta-iteration for the replicates of `rngs` at points W (R, d): (w_{k+1}, β_k, g_k).
 
@@ -196,7 +247,7 @@ def meta_step(problem: PoolProblem, cfg: RunConfig, sampler: Sampler, rngs: Sequ
     return W - beta[:, None] * g, beta, g
 
 
-def run(problem: PoolProblem, cfg: RunConfig, replicates: Sequence[int] | None = None,
+def run(problem: RunnerProblem, cfg: RunConfig, replicates: Sequence[int] | None = None,
         progress: Callable[[int], None] | None = None, w0: Array | None = None) -> RunResult:
     """Run `cfg` for the replicates listed (default all), vectorised over them.
 

@@ -116,3 +116,36 @@ def test_constant_step_descends_on_average() -> None:
     cfg = config(p, "maml-hvp", "constant", iterations=200, beta=0.2 / p.constants.L, D_in=20, D_o=20, D_h=20, B=8)
     res = run(p, cfg)
     assert res.F[-1].mean() < 0.5 * res.F[0].mean()
+
+
+def test_non_uniform_p_draws_tasks_from_p() -> None:
+    """Tasks i.i.d. from p (eq. (1)): a non-uniform p is drawn by rng.choice(n, B, p=p), in the documented order."""
+    from mamltheory.simulate.runner import draw_tasks
+
+    p = make_problem("tanh-regression", **SMALL)
+    p.p = np.array([0.4, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05, 0.0])  # F, ∇F and the draws all read p
+    cfg = config(p, "fo-maml", iterations=1, replicates=2)
+    res = run(p, cfg)
+    rng = replicate_rng(cfg.seed, 1)
+    tasks = rng.choice(p.n_tasks, size=cfg.B, p=p.p)
+    s = rng.integers(0, p.pool_size, size=(cfg.B, cfg.D_in + cfg.D_o))
+    tb = rng.choice(p.n_tasks, size=cfg.B_prime, p=p.p)
+    sb = rng.integers(0, p.pool_size, size=(cfg.B_prime, cfg.D_beta))
+    ids = tasks[:, None] * p.pool_size + s
+    parts = np.split(ids, [cfg.D_in], axis=1)
+    batch = TaskBatch(*[a[None] for part in parts for a in p.gather(part)])
+    w0 = p.initial_point()[None]
+    g = direction(p, "fo-maml", w0, batch, cfg.alpha)
+    Xb, yb = p.gather((tb[:, None] * p.pool_size + sb)[None])
+    beta = beta_tilde(p, w0, Xb, yb, cfg.alpha)[0] / 12
+    w1 = w0[0] - beta * g[0]
+    assert res.beta[0, 1] == beta
+    assert res.grad_norm[1, 1] == np.linalg.norm(p.meta_gradient(w1, cfg.alpha))
+    # frequencies: within 4 standard errors of p, and a task of probability 0 is never drawn
+    n = 40000
+    counts = np.bincount(draw_tasks(np.random.default_rng(0), p.p, n), minlength=p.n_tasks)
+    assert counts[-1] == 0
+    assert (np.abs(counts / n - p.p) <= 4 * np.sqrt(p.p * (1 - p.p) / n) + 1e-12).all(), counts / n
+    # uniform p keeps the historical stream: rng.integers(0, n, size)
+    u = np.full(5, 0.2)
+    assert np.array_equal(draw_tasks(np.random.default_rng(3), u, 50), np.random.default_rng(3).integers(0, 5, 50))
