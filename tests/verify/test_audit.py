@@ -62,7 +62,7 @@ def test_g1_alpha_term_fails_by_hand():
 
 
 def test_exact_holds_and_lemma_4_11():
-    assert find("Theorem H.1, (131)", "18/1600").verdict == "holds"  # 36/3200 = 18/1600 exactly
+    assert find("Theorem H.1, eq. (108)", "K of (131)").verdict == "holds"  # 36/3200 = 18/1600 exactly
     assert find("Lemma 4.11, eq. (71) (in Theorem F.1) [E[β̃]]", "L(w)E[β̃(w)]").verdict == "holds"
     assert find("Lemma 4.11, eq. (65) (in Theorem G.1)", "2σ_b²").derived.startswith("9/8")
     assert find("Section 3, eq. (10)", "finite-difference").margin == pytest.approx(0.5)
