@@ -22,13 +22,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from scipy import optimize
 from scipy import stats as st
 
-from mamltheory.bounds.planner import plan_kshot
-from mamltheory.bounds.theorems import THEOREMS, alpha_max, hf_delta
+from mamltheory.assumptions import ProblemConstants
+from mamltheory.bounds.planner import plan_kshot, repaired_delta
+from mamltheory.bounds.result import exact
+from mamltheory.bounds.statements import convergence_theorem
+from mamltheory.bounds.theorems import THEOREMS, ConvergenceTheorem, alpha_max, hf_delta
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.cached import run_or_load
@@ -42,7 +47,11 @@ from mamltheory.verify.check import (
     make_vacuous,
     ratio_of,
 )
+from mamltheory.verify import falsify
+from mamltheory.verify.instances import opposed_kinks
 from mamltheory.verify.stats import lower_bound, split_select, upper_bound
+
+Array = np.ndarray
 
 THEOREM = {alg: t.name for alg, t in THEOREMS.items()}
 
@@ -139,33 +148,64 @@ def t_power(G: np.ndarray, bound: float, level: float) -> float:
 
 EXACT_QUICK = {"d": 4, "n_tasks": 8, "pool_size": 40}  # the lemma checks' quick families
 HUGE = 10**12  # batch sizes standing for B, D → ∞ in the theorems' bounds
+LIMIT = 10**30  # B, D → ∞ for ε far below the 10¹² floor √(K(1 + ρασ/L)σ²/10¹²) (the below-floor checks)
+THEORIES = ("paper", "repaired")
 
 
-def exact_bound(algorithm: str, problem: Any, alpha: float, eps: float, gap: float) -> tuple[float, int]:
-    """The theorem's accuracy bound and T at B = D_in = D_o = D_h = B' = D_β = 10¹² (exact expectations)."""
-    th, c = THEOREMS[algorithm], problem.constants
+@lru_cache(maxsize=None)
+def theorem_of(algorithm: str, theory: str) -> ConvergenceTheorem:
+    """The planner's statement of the algorithm's theorem (bounds/statements.py), built once per run."""
+    return convergence_theorem(algorithm, theory)
+
+
+def exact_delta(algorithm: str, theory: str, constants: ProblemConstants, alpha: float, eps: float,
+                D_o: int = HUGE) -> tuple[float | None, str]:
+    """HF-MAML's radius δ (δ_k^i = δ/‖v‖) and its rule: the paper's δ = 1/(6ρα) of (142), or the repaired
+    δ = ν/(ρα), ν = min{1/6, ν_ε} of (δ′) (bounds.planner.repaired_delta); (None, "") for MAML and FO-MAML."""
+    if algorithm != "hf-maml":
+        return None, ""
+    th = theorem_of(algorithm, theory)
+    if th.delta_budget is None:
+        d = hf_delta(constants.rho, alpha)
+        return d, f"δ = 1/(6ρα) = {d:.4g} (eq. (142))"
+    return repaired_delta(th, constants, exact(alpha), exact(eps), D_o)
+
+
+def exact_bound(algorithm: str, problem: Any, alpha: float, eps: float, gap: float, theory: str = "paper",
+                huge: int = HUGE) -> tuple[float, int]:
+    """The theorem's accuracy bound and T at B = D_in = D_o = D_h = B' = D_β = `huge` (exact expectations);
+    `theory` "repaired": (131″) and (132′) for HF-MAML, the repaired K, M for F.1 and G.1."""
+    th, c = theorem_of(algorithm, theory), problem.constants
     vals = dict(L=c.L, rho=c.rho, sigma=c.sigma, sigma_tilde=c.sigma_tilde, sigma_H=c.sigma_H, alpha=alpha, eps=eps,
-                B=HUGE, D_in=HUGE, D_o=HUGE, D_h=HUGE, B_prime=HUGE, D_beta=HUGE, initial_gap=gap)
-    return float(th.accuracy(**vals)), int(th.iterations.exact(**vals))
+                B=huge, D_in=huge, D_o=huge, D_h=huge, B_prime=huge, D_beta=huge, initial_gap=gap)
+    acc = {k: vals[k] for k in th.accuracy.parameters}
+    return float(th.accuracy(**acc)), int(th.iterations.exact(**{k: vals[k] for k in th.iterations.parameters}))
 
 
 def exact_theorem_check(problem_name: str, algorithm: str, cap: int = 20_000,
-                        problem_params: dict[str, Any] | None = None) -> CheckResult:
+                        problem_params: dict[str, Any] | None = None, theory: str = "paper",
+                        eps: float | None = None, label: str = "") -> CheckResult:
     """The theorem with exact expectations and the exact step β_k = 1/(c(4L + 2ρα E_i‖∇f_i(w_k)‖)) (β̃ of (26)
-    with B', D_β → ∞), ε = ‖∇F(w_0)‖/2: the bound is below ‖∇F(w_0)‖, so the check can fail."""
+    with B', D_β → ∞). Default ε = ‖∇F(w_0)‖/2, α halved from α_max until the bound is below ‖∇F(w_0)‖, bound
+    at B = D = 10¹²: the check can fail. Given `eps` (the below-floor checks): α = α_max and B = D = 10³⁰.
+    `theory`: the paper's statement or the repaired one (bounds/statements.py), with its step rule (the same
+    divisors 12, 18, 25), its δ rule (HF-MAML) and its bound. The iteration claim's slack k_first/T is in
+    `details["iterations_ratio"]`."""
     problem = make_problem(problem_name, **(problem_params or {}))
-    th, c = THEOREMS[algorithm], problem.constants
-    name, source = f"{th.name} on {problem_name}, exact expectations", th.accuracy.source
+    th, c = theorem_of(algorithm, theory), problem.constants
+    name, source = f"{th.name} on {problem_name}{label}, exact expectations", th.accuracy.source
     w = problem.initial_point()
     alpha = alpha_max(algorithm, c.L) * (1 - 1e-12)  # inside the precondition despite float rounding
-    for _ in range(16):  # halve α until the bound is below ‖∇F(w_0)‖ (G.1's floor grows with α)
+    huge = HUGE if eps is None else LIMIT
+    for _ in range(16 if eps is None else 1):  # halve α until the bound is below ‖∇F(w_0)‖ (G.1's floor grows with α)
         g0 = float(np.linalg.norm(problem.meta_gradient(w, alpha)))
         gap = max(float(problem.meta_objective(w, alpha)), 1e-12)  # F >= 0, so F(w_0) >= Δ
-        bound, T = exact_bound(algorithm, problem, alpha, 0.5 * g0, gap)
+        e = 0.5 * g0 if eps is None else eps
+        bound, T = exact_bound(algorithm, problem, alpha, e, gap, theory, huge)
         if bound < g0:
             break
         alpha /= 2
-    delta = hf_delta(c.rho, alpha) if algorithm == "hf-maml" else None
+    delta, delta_rule = exact_delta(algorithm, theory, c, alpha, e, huge)
     n = int(min(T - 1, cap))
     gn, k = g0, 0
     gF = problem.meta_gradient(w, alpha)
@@ -179,25 +219,119 @@ def exact_theorem_check(problem_name: str, algorithm: str, cap: int = 20_000,
         gn = float(np.linalg.norm(gF))
     met = gn <= bound
     verdict = HOLDS if met else (CONTRADICTED if n >= T - 1 else INCONCLUSIVE)
+    eps_text = f"ε = ‖∇F(w_0)‖/2 = {e:.4g}" if eps is None else f"ε = {e:.4g}"
     ev = (f"exact task expectations (B, D → ∞), β_k = β̃(w_k)/{th.step_divisor} with β̃ exact; α = {alpha:.4g}, "
-          f"ε = ‖∇F(w_0)‖/2 = {0.5 * g0:.4g}; bound {bound:.4g} = {bound / g0:.3g} × ‖∇F(w_0)‖ ({source} at "
-          f"B = D = 10¹²); T = {T:,}; " + (f"met at k = {k}" if met else f"not met in {k:,} iterations, "
-                                             f"‖∇F(w_k)‖ = {gn:.4g}")
+          f"{eps_text}; " + (f"{delta_rule}; " if delta_rule else "")
+          + f"bound {bound:.4g} = {bound / g0:.3g} × ‖∇F(w_0)‖ ({source} at B = D = {huge:.0e}); T = {T:,}; "
+          + (f"met at k = {k} (k_first/T = {k / T:.3g})" if met else
+             f"not met in {k:,} iterations, ‖∇F(w_k)‖ = {gn:.4g}")
           + f"; test: exact values (deterministic iteration); power {1 + EXACT_TOL:g}")
     if verdict == INCONCLUSIVE:
         ev += f"; undecided: T = {T:,} is beyond the cap of {cap:,} iterations"
     out = CheckResult(name, source, "theorem", verdict, observed=gn, bound=bound, ratio=ratio_of(gn, bound),
                       evidence=ev, power=1 + EXACT_TOL if verdict != INCONCLUSIVE else math.inf,
-                      details={"alpha": alpha, "eps": 0.5 * g0, "T": T, "met_at": k if met else None,
-                               "iterations_run": k, "grad_norm_w0": g0, "bound_over_grad_norm_w0": bound / g0})
+                      details={"theory": theory, "alpha": alpha, "eps": e, "T": T, "met_at": k if met else None,
+                               "k_first": k if met else None, "iterations_ratio": k / T if met else None,
+                               "delta": delta, "delta_rule": delta_rule or None, "iterations_run": k,
+                               "grad_norm_w0": g0, "bound_over_grad_norm_w0": bound / g0})
     if bound >= g0:
         make_vacuous(out, f"no α <= α_max/2^15 brings the bound below ‖∇F(w_0)‖ = {g0:.4g}")
     return out
 
 
+def paper_hf_floor(problem: Any, alpha: float, w: Array) -> tuple[Array, float]:
+    """The fixed point w* of the paper's exact HF-MAML (δ = 1/(6ρα)) near w, and ‖∇F(w*)‖: where it stalls.
+    w* solves E_i G_i(w) = 0 (scipy.optimize.root from w, tolerance 1e-14); raises ArithmeticError if not found."""
+    delta = hf_delta(problem.constants.rho, alpha)
+    sol = optimize.root(lambda z: exact_direction(problem, "hf-maml", z, alpha, delta), w, tol=1e-14)
+    if not sol.success:
+        raise ArithmeticError(f"HF-MAML fixed point not found: {sol.message}")
+    return sol.x, float(np.linalg.norm(problem.meta_gradient(sol.x, alpha)))
+
+
+def kinks_below_floor(cap: int, w0: float = -2.5) -> list[CheckResult]:
+    """Theorem H.1 and repaired H.1 on the opposed kinks (1-D, exact constants) from w_0, exact expectations, at
+    ε = half the paper-δ floor ‖∇F(w*)‖ (w* the paper's HF-MAML fixed point at α = 1/(6L)): the paper's check is
+    decided by the fixed-point trap (`falsify.theorem_run`), the repaired one runs with δ of (δ′) until (131″)
+    is met, T of (132′), or `cap`."""
+    inst = opposed_kinks()
+    a = alpha_max("hf-maml", inst.L)
+    w_star = falsify.fixed_point_1d(inst, "hf-maml", a, -3.0, 3.0, hf_delta(inst.rho, a))
+    floor = float(abs(inst.grad_F(np.array([w_star]), a)[0]))
+    eps = floor / 2
+    label = f"opposed kinks, w_0 = {w0:g}, exact expectations, ε = {eps:.4g} (half the paper-δ floor {floor:.4g})"
+    paper = falsify.theorem_run("hf-maml", inst, a, np.array([w0]), eps, cap, label)
+    paper.kind = "theorem"
+    paper.details.update({"theory": "paper", "paper_floor": floor, "paper_fixed_point": w_star})
+    return [paper, repaired_instance_run(inst, a, np.array([w0]), eps, cap, label,
+                                         {"paper_floor": floor, "paper_fixed_point": w_star})]
+
+
+def repaired_instance_run(inst: Any, alpha: float, w0: Array, eps: float, cap: int, label: str,
+                          extra: dict[str, Any] | None = None) -> CheckResult:
+    """Repaired H.1 with exact expectations on a 1-D instance: δ = ν/(ρα) of (δ′) at ε, β_k = 1/(25·L(w_k)), run
+    until ‖∇F(w_k)‖ <= (131″) (holds), T of (132′) (contradicted) or `cap` (inconclusive)."""
+    th = theorem_of("hf-maml", "repaired")
+    c = inst.constants
+    gap = float(inst.F(w0, alpha) - falsify.min_F_1d(inst, alpha))
+    vals = dict(L=c.L, rho=c.rho, sigma=c.sigma, sigma_tilde=0.0, sigma_H=0.0, alpha=alpha, eps=eps, B=LIMIT,
+                D_in=LIMIT, D_o=LIMIT, D_h=1, B_prime=LIMIT, D_beta=1, initial_gap=gap)
+    bound = float(th.accuracy(**{k: vals[k] for k in th.accuracy.parameters}))
+    T = int(th.iterations.exact(**{k: vals[k] for k in th.iterations.parameters}))
+    delta, rule = exact_delta("hf-maml", "repaired", c, alpha, eps, LIMIT)
+    paper_delta = hf_delta(c.rho, alpha)
+    W, gn = falsify.run_exact(inst, "hf-maml", w0, alpha, int(min(T - 1, cap)), delta, stop_below=bound)
+    n = len(gn) - 1
+    met = bool(gn[-1] <= bound)
+    verdict = HOLDS if met else (CONTRADICTED if n >= T - 1 else INCONCLUSIVE)
+    ev = (f"{label}: exact task expectations (B → ∞), σ̃ = σ_H = 0, β_k = 1/({th.step_divisor}·L(w_k)); {rule} "
+          f"(the paper's δ = {paper_delta:.4g}); bound {th.accuracy.source} at B = D = 10³⁰: {bound:.6g}; "
+          f"T = {T:,} ({th.iterations.source}, Δ = {gap:.6g}); "
+          + (f"met at k_first = {n} (k_first/T = {n / T:.3g})" if met else
+             f"not met in {n:,} iterations, min ‖∇F(w_k)‖ = {gn.min():.6g}")
+          + f"; test: exact values (deterministic iteration); power {1 + EXACT_TOL:g}")
+    if verdict == INCONCLUSIVE:
+        ev += f"; undecided: T = {T:,} is beyond the cap of {cap:,} iterations"
+    return CheckResult(
+        name=f"{th.name} (hf-maml) on {label}", source=th.accuracy.source, kind="theorem", verdict=verdict,
+        observed=float(gn[-1] if met else gn.min()), bound=bound, ratio=ratio_of(float(gn[-1] if met else gn.min()), bound),
+        evidence=ev, power=1 + EXACT_TOL if verdict != INCONCLUSIVE else math.inf,
+        details={"theory": "repaired", "instance": inst.to_dict(), "constants": c.as_dict(), "alpha": alpha,
+                 "w0": np.asarray(w0).tolist(), "eps": eps, "T": T, "k_first": n if met else None,
+                 "iterations_ratio": n / T if met else None, "iterations_run": n, "delta": delta,
+                 "paper_delta": paper_delta, "nu": delta * c.rho * alpha, "initial_gap": gap, **(extra or {})})
+
+
+def family_below_floor(problem_name: str, cap: int, problem_params: dict[str, Any] | None = None,
+                       warmup: int = 3000) -> list[CheckResult]:
+    """Theorem H.1 and repaired H.1 on a family at ε = half the paper-δ floor (the fixed point of the paper's
+    exact HF-MAML, found by root-finding after `warmup` iterations), α = 1/(6L), B = D = 10³⁰. The paper's check
+    cannot be contradicted here (its T is beyond any run; no trap argument in d > 1): it is inconclusive, with
+    the stall in its evidence; the repaired check holds when some k < T meets its bound."""
+    problem = make_problem(problem_name, **(problem_params or {}))
+    c = problem.constants
+    a = alpha_max("hf-maml", c.L) * (1 - 1e-12)
+    w, delta = problem.initial_point(), hf_delta(c.rho, a)
+    for _ in range(warmup):  # the paper's iteration, to start the root search near its fixed point
+        gw = float(problem.p @ np.linalg.norm(problem.task_grad(w[None, :]), axis=-1))
+        w = w - exact_direction(problem, "hf-maml", w, a, delta) / (25 * (4 * c.L + 2 * c.rho * a * gw))
+    w_star, floor = paper_hf_floor(problem, a, w)
+    eps = floor / 2
+    label = f" (ε = {eps:.3g}, half the paper-δ floor {floor:.3g})"
+    out = [exact_theorem_check(problem_name, "hf-maml", cap, problem_params, theory=t, eps=eps, label=label)
+           for t in THEORIES]
+    for r in out:
+        r.details.update({"paper_floor": floor})
+    out[0].evidence += (f"; the paper's HF-MAML has a fixed point w* with ‖∇F(w*)‖ = {floor:.4g} = 2ε (root of the "
+                        "exact direction), where it stalls")
+    return out
+
+
 def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
                    progress: Callable[[str], None] | None = None) -> list[CheckResult]:
-    """F.1, G.1, H.1 on the certified families: K-shot plans, R replicates (8 quick, 32 full)."""
+    """F.1, G.1, H.1 on the certified families: K-shot plans, R replicates (8 quick, 32 full); exact expectations
+    under the paper's and the repaired statements; HF-MAML below the paper-δ floor (opposed kinks; full mode
+    adds tanh-regression, whose repaired run needs ~46k iterations)."""
     families = ("tanh-regression", "nonconvex-logistic")
     shots = (10,) if quick else (10, 50)
     R, cap = (8, 200) if quick else (32, 2000)
@@ -210,5 +344,12 @@ def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
                 out.append(theorem_check(fam, alg, K=K, replicates=R, max_iterations=cap, seed=seed, store=store))
             if progress is not None:
                 progress(f"{THEOREM[alg]} on {fam}, exact expectations")
-            out.append(exact_theorem_check(fam, alg, problem_params=EXACT_QUICK if quick else None))
+            for theory in THEORIES:
+                out.append(exact_theorem_check(fam, alg, problem_params=EXACT_QUICK if quick else None,
+                                               theory=theory))
+    if progress is not None:
+        progress("Theorem H.1 and repaired H.1 below the paper-δ floor")
+    out += kinks_below_floor(cap=3_000)
+    if not quick:
+        out += family_below_floor("tanh-regression", cap=60_000)
     return out
