@@ -318,8 +318,9 @@ def family_below_floor(problem_name: str, cap: int, problem_params: dict[str, An
     w_star, floor = paper_hf_floor(problem, a, w)
     eps = floor / 2
     label = f" (ε = {eps:.3g}, half the paper-δ floor {floor:.3g})"
-    out = [exact_theorem_check(problem_name, "hf-maml", cap, problem_params, theory=t, eps=eps, label=label)
-           for t in THEORIES]
+    # the paper's run is capped short: its T (~1e14) is beyond any run, so it stays inconclusive whatever the cap
+    out = [exact_theorem_check(problem_name, "hf-maml", cap if t == "repaired" else min(cap, 2_000), problem_params,
+                               theory=t, eps=eps, label=label) for t in THEORIES]
     for r in out:
         r.details.update({"paper_floor": floor})
     out[0].evidence += (f"; the paper's HF-MAML has a fixed point w* with ‖∇F(w*)‖ = {floor:.4g} = 2ε (root of the "

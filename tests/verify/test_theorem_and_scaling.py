@@ -99,3 +99,26 @@ def test_bias_check_catches_a_biased_maml(monkeypatch):
                         lambda name, **kw: make_problem(name, **{"d": 5, "n_tasks": 8, "pool_size": 40, **kw}))
     results = {r.name.split(" ")[0]: r for r in scaling.bias_scaling(n_alpha=3)}
     assert results["maml"].verdict == CONTRADICTED
+
+
+def test_exact_theorem_check_under_the_repaired_theorems():
+    import math
+
+    from mamltheory.verify.theorem_checks import exact_theorem_check
+    small = {"d": 3, "n_tasks": 4, "pool_size": 16}
+    for alg, name in (("maml", "F.1"), ("hf-maml", "H.1")):
+        paper = exact_theorem_check("nonconvex-logistic", alg, problem_params=small)
+        rep = exact_theorem_check("nonconvex-logistic", alg, problem_params=small, theory="repaired")
+        assert rep.name == f"repaired Theorem {name} on nonconvex-logistic, exact expectations"
+        assert paper.name == f"Theorem {name} on nonconvex-logistic, exact expectations"
+        assert rep.verdict == HOLDS and rep.details["theory"] == "repaired"
+        # iteration claim's slack, k_first/T, reported; T from (87)/(132′) with M = 860 / 2579 vs the paper's 1600/3200
+        assert rep.details["iterations_ratio"] == rep.details["k_first"] / rep.details["T"] < 1
+        assert rep.details["T"] < paper.details["T"]
+    # repaired H.1's δ by hand from (δ′) at the check's ε, α and D_o = 10¹² (σ̃²/D_o kept)
+    c = make_problem("nonconvex-logistic", **small).constants
+    a, eps = rep.details["alpha"], rep.details["eps"]
+    nu_eps = eps * math.sqrt(c.L / (1190 * (c.sigma**2 + c.sigma_tilde**2 / 1e12)
+                                    * (c.L + c.rho * a * (c.sigma + eps))))
+    assert rep.details["delta"] == pytest.approx(min(1 / 6, nu_eps) / (c.rho * a), rel=1e-9)
+    assert paper.details["delta"] == pytest.approx(1 / (6 * c.rho * a), rel=1e-12)
