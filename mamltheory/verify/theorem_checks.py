@@ -225,9 +225,9 @@ def exact_theorem_check(problem_name: str, algorithm: str, cap: int = 20_000,
           + f"bound {bound:.4g} = {bound / g0:.3g} × ‖∇F(w_0)‖ ({source} at B = D = {huge:.0e}); T = {T:,}; "
           + (f"met at k = {k} (k_first/T = {k / T:.3g})" if met else
              f"not met in {k:,} iterations, ‖∇F(w_k)‖ = {gn:.4g}")
-          + f"; test: exact values (deterministic iteration); power {1 + EXACT_TOL:g}")
-    if verdict == INCONCLUSIVE:
-        ev += f"; undecided: T = {T:,} is beyond the cap of {cap:,} iterations"
+          + "; test: exact values (deterministic iteration); "
+          + (f"power {1 + EXACT_TOL:g}" if verdict != INCONCLUSIVE else
+             f"undecided: T = {T:,} is beyond the cap of {cap:,} iterations (power ∞)"))
     out = CheckResult(name, source, "theorem", verdict, observed=gn, bound=bound, ratio=ratio_of(gn, bound),
                       evidence=ev, power=1 + EXACT_TOL if verdict != INCONCLUSIVE else math.inf,
                       details={"theory": theory, "alpha": alpha, "eps": e, "T": T, "met_at": k if met else None,
@@ -262,6 +262,8 @@ def kinks_below_floor(cap: int, w0: float = -2.5) -> list[CheckResult]:
     label = f"opposed kinks, w_0 = {w0:g}, exact expectations, ε = {eps:.4g} (half the paper-δ floor {floor:.4g})"
     paper = falsify.theorem_run("hf-maml", inst, a, np.array([w0]), eps, cap, label)
     paper.kind = "theorem"
+    if paper.verdict in (HOLDS, CONTRADICTED):  # exact values, decided within T or by the trap: power 1 + 1e-9
+        paper.power = 1 + EXACT_TOL
     paper.details.update({"theory": "paper", "paper_floor": floor, "paper_fixed_point": w_star})
     return [paper, repaired_instance_run(inst, a, np.array([w0]), eps, cap, label,
                                          {"paper_floor": floor, "paper_fixed_point": w_star})]

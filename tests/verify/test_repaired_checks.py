@@ -121,6 +121,7 @@ def test_repaired_h1_on_opposed_kinks_pinned(kinks):
     # the paper's H.1 on the same instance, start and ε: trapped above its bound, contradicted
     assert paper.verdict == CONTRADICTED and paper.ratio == pytest.approx(2.0, rel=1e-3)
     assert paper.details["eps"] == pytest.approx(eps, rel=1e-9)
+    assert paper.power == repaired.power == pytest.approx(1 + 1e-9)  # exact values: any excess over 1e-9 is caught
 
 
 def test_defects_explain_the_paper_check_not_the_repaired(kinks):
