@@ -68,8 +68,8 @@ def _falsify(quick: bool, seed: int, store: str, progress: Callable[[str], None]
 
 def _tightness(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
     module = importlib.import_module("mamltheory.verify.tightness")
-    importlib.import_module("mamltheory.verify.repaired_checks")  # registers the repaired F.1, G.1, H.1 rows
-    return module.tightness(quick=quick, seed=seed, progress=progress)
+    repaired = importlib.import_module("mamltheory.verify.repaired_checks")  # registers repaired F.1, G.1, H.1 rows
+    return repaired.reproducible(module.tightness(quick=quick, seed=seed, progress=progress))
 
 
 RUNNERS = {"audit": _audit, "lemma": _lemma, "theorem": _theorem, "scaling": _scaling, "falsify": _falsify,

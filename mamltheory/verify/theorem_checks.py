@@ -259,7 +259,8 @@ def kinks_below_floor(cap: int, w0: float = -2.5) -> list[CheckResult]:
     w_star = falsify.fixed_point_1d(inst, "hf-maml", a, -3.0, 3.0, hf_delta(inst.rho, a))
     floor = float(abs(inst.grad_F(np.array([w_star]), a)[0]))
     eps = floor / 2
-    label = f"opposed kinks, w_0 = {w0:g}, exact expectations, ε = {eps:.4g} (half the paper-δ floor {floor:.4g})"
+    start = f"{w0:g}".replace("-", "−")
+    label = f"opposed kinks, w_0 = {start}, exact expectations, ε = {eps:.4g} (half the paper-δ floor {floor:.4g})"
     paper = falsify.theorem_run("hf-maml", inst, a, np.array([w0]), eps, cap, label)
     paper.kind = "theorem"
     if paper.verdict in (HOLDS, CONTRADICTED):  # exact values, decided within T or by the trap: power 1 + 1e-9

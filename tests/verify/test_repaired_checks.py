@@ -176,3 +176,20 @@ def test_repaired_tightness_rows_with_chain_constants():
     assert [r.name for r in rows] == ["Tightness: repaired Theorem F.1 accuracy",
                                       "Tightness: repaired Theorem F.1 iterations"]
     assert all(r.verdict != CONTRADICTED for r in rows)
+
+
+def test_repaired_tightness_recipe_reproduces_the_row():
+    import contextlib
+    import io
+
+    from mamltheory.verify import repaired_checks as rc
+    from mamltheory.verify import tightness as tt
+    entry = tt.REGISTRY["repaired Theorem F.1"]
+    rows = rc.reproducible(tt.theorem_rows(entry, True, where=tt.settings(True)[:1], horizon=450))
+    recipe = rows[0].details["recipe"]
+    assert recipe.startswith(rc.RECIPE_IMPORT) and rc.RECIPE_IMPORT in rows[0].evidence
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(recipe, {})   # runs in a fresh namespace: the recipe finds the entry by itself
+    bound, T = eval(out.getvalue().split(" ", 1)[1])   # "min ‖∇F‖ (bound, T)"
+    assert bound == pytest.approx(rows[0].bound, rel=1e-12) and T == rows[0].details["T"]
