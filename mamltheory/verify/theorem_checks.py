@@ -262,7 +262,8 @@ def kinks_below_floor(cap: int, w0: float = -2.5) -> list[CheckResult]:
     start = f"{w0:g}".replace("-", "−")
     label = f"opposed kinks, w_0 = {start}, exact expectations, ε = {eps:.4g} (half the paper-δ floor {floor:.4g})"
     paper = falsify.theorem_run("hf-maml", inst, a, np.array([w0]), eps, cap, label)
-    paper.kind = "theorem"
+    # a constructed instance: a contradiction here is a counterexample (as in falsify), not a failure on a family
+    paper.kind = "counterexample" if paper.verdict == CONTRADICTED else "theorem"
     if paper.verdict in (HOLDS, CONTRADICTED):  # exact values, decided within T or by the trap: power 1 + 1e-9
         paper.power = 1 + EXACT_TOL
     paper.details.update({"theory": "paper", "paper_floor": floor, "paper_fixed_point": w_star})

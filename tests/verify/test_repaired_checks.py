@@ -120,6 +120,7 @@ def test_repaired_h1_on_opposed_kinks_pinned(kinks):
     assert repaired.bound == pytest.approx(eps, rel=1e-9) and repaired.name.startswith("repaired Theorem H.1")
     # the paper's H.1 on the same instance, start and ε: trapped above its bound, contradicted
     assert paper.verdict == CONTRADICTED and paper.ratio == pytest.approx(2.0, rel=1e-3)
+    assert (paper.kind, repaired.kind) == ("counterexample", "theorem")  # a constructed instance, as in falsify
     assert paper.details["eps"] == pytest.approx(eps, rel=1e-9)
     assert paper.power == repaired.power == pytest.approx(1 + 1e-9)  # exact values: any excess over 1e-9 is caught
 
