@@ -7,7 +7,13 @@ Two configurations per (family, algorithm):
 * exact expectations (B, D_in, D_o, D_h, B', D_β → ∞, `exact_theorem_check`): the bound is evaluated at
   B = D = 10¹² with ε = ‖∇F(w_0)‖/2 and α halved from α_max until the bound is below ‖∇F(w_0)‖, so the
   check can fail. The iteration is deterministic: holds when some k < T meets the bound, contradicted
-  when T is reached without, inconclusive when the iteration cap comes first; power 1 + 1e-9.
+  when T is reached without, inconclusive when the iteration cap comes first; power 1 + 1e-9. Each exact check
+  runs under the paper's statement and under the repaired one (bounds/statements.py: repaired K, M; for HF-MAML
+  (131″), (132′) and the radius δ = ν/(ρα) of (δ′)), and reports the iteration claim's slack k_first/T.
+* HF-MAML below the paper-δ floor (`kinks_below_floor`, `family_below_floor`): ε = half of ‖∇F(w*)‖ at the
+  paper's HF-MAML fixed point w*, B = D = 10³⁰. On the opposed kinks (both modes) the paper's H.1 is trapped at
+  2ε (contradicted: a counterexample) while the repaired H.1 meets ε at k = 1015 of T = 8,108,739; on
+  tanh-regression (full mode only: ~46k iterations, ~5 min) the repaired H.1 meets ε = 2.74e-6 at k = 45,698.
 
 The claim: some iterate w_k with k < T has E‖∇F(w_k)‖ <= the accuracy bound. Decided with split samples:
 the iterate is chosen on a random half A of the replicates (least mean ‖∇F(w_k)‖), and the claim is
