@@ -82,7 +82,7 @@ def header_lines(record: dict[str, Any], command: str) -> str:
 
     prov = record["provenance"]
     counts = summary_counts(record["checks"])
-    return (f"`{command}` · commit {prov.get('commit') or 'unknown'} · {prov.get('mode')} mode · seed "
+    return (f"Regenerate with: `{command}` · commit {prov.get('commit') or 'unknown'} · {prov.get('mode')} mode · seed "
             f"{prov.get('seed')} · {_num(prov.get('wall_seconds'))} s of checks · generated "
             f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
             f"**{counts['checks']} checks: {summary_line(counts)}.**")

@@ -75,7 +75,7 @@ def test_first_screen_has_defects_plan_and_tightness(rendered):
     record, path = rendered
     top = path.read_text(encoding="utf-8").splitlines()[:40]
     assert top[0] == "# mamltheory report"
-    assert top[2].startswith("`mamltheory report` · commit abc1234 · quick mode · seed 0 · 12.5 s of checks")
+    assert top[2].startswith("Regenerate with: `mamltheory report` · commit abc1234 · quick mode · seed 0 · 12.5 s of checks")
     # 400 + 3 + 5 + 1 checks; by hand: holds 400 lemma + 1 tightness row + 2 certificates + 1 floor
     assert "**409 checks: holds 404 (power <= 1.1), vacuous 1, contradicted 4, inconclusive 0, error 0.**" in top
     lead = "## " + lead_line(record["defects"])
