@@ -53,6 +53,8 @@ def _num(x: Any) -> str:
     """A number as a number: numpy scalars unwrapped, 4 significant digits, ∞ for infinity, — for nothing."""
     if hasattr(x, "item") and not isinstance(x, (list, tuple, dict)):
         x = x.item()  # numpy scalar -> Python
+    if isinstance(x, str) and x in ("inf", "Infinity", "-inf", "-Infinity"):
+        x = float(x)  # JSON has no infinity: records store it as text
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, int):
@@ -159,8 +161,9 @@ def _instance_words(row: dict[str, Any], check: dict[str, Any]) -> str:
         label = inst.get("label") or ""
         n = len(inst.get("p") or ())
         dim = len(inst.get("a") or ()) or None
-        bits = [str(d["search"])] + ([f"{n} tasks"] if n else []) + ([f"{dim}-D"] if dim else []) + (
-            [label] if label else [])
+        a_l = (d.get("parameters") or {}).get("aL")
+        bits = [str(d["search"])] + ([f"{n} task{'s' if n != 1 else ''}"] if n else []) + (
+            [f"{dim}-D"] if dim else []) + ([f"αL = {_num(a_l)}"] if a_l is not None else []) + ([label] if label else [])
         return ", ".join(bits)
     return str(row.get("claim", ""))
 
@@ -210,7 +213,7 @@ def tightness_section(record: dict[str, Any]) -> str:
 # ---- the checks ------------------------------------------------------------------------------------------------
 
 SECTION_TITLES = (("lemma", "Lemma checks", ("lemma",)), ("theorem", "Theorem checks", ("theorem",)),
-                  ("scaling", "Scaling laws", ("scaling",)),
+                  ("scaling", "Scaling laws and timings", ("scaling", "measurement")),
                   ("falsify", "Falsification search", ("counterexample", "falsify")),
                   ("tightness", "Tightness", ("tightness",)))
 
@@ -234,8 +237,8 @@ def checks_table(checks: list[dict[str, Any]], defect: bool = False) -> str:
 def _short_table(checks: list[dict[str, Any]]) -> str:
     """check, source, defect, ratio, power: the evidence is in the appendix."""
     return _table(["check", "source", "defect", "ratio", "power"],
-                  [[c["name"], c["source"], c.get("defect", "unexplained"), _num(c.get("ratio")), _num(c.get("power"))]
-                   for c in checks])
+                  [[c["name"], "(as named)" if c["source"] in c["name"] else c["source"], c.get("defect", "unexplained"),
+                    _num(c.get("ratio")), _num(c.get("power"))] for c in checks])
 
 
 def _anchor(title: str) -> str:
@@ -249,12 +252,13 @@ def checks_overview(record: dict[str, Any]) -> str:
     checks = record["checks"]
     rows = []
     audit = [c for c in checks if c["kind"].startswith("audit")]
-    groups = [(title, _kinds(checks, kinds), _link("checks", _anchor(title))) for _, title, kinds in SECTION_TITLES]
+    groups = [(title, _kinds(checks, kinds), _link(key, "evidence") if key == "tightness" else
+               _link("checks", _anchor(title))) for key, title, kinds in SECTION_TITLES]
     groups.insert(0, ("Audit of the paper's arithmetic and units", audit, _link("audit")))
     known = {c["kind"] for _, group, _ in groups for c in group}
     other = [c for c in checks if c["kind"] not in known]
     if other:
-        groups.append(("Other (sections that could not run)", other, _link("checks", "other")))
+        groups.append(("Other: " + ", ".join(sorted({c["kind"] for c in other})), other, _link("checks", "other")))
     for title, group, link in groups:
         if group:
             rows.append([title, len(group), *(sum(c["verdict"] == v for c in group) for v in VERDICTS), link])
@@ -338,7 +342,7 @@ def _trajectory_plot(record: dict[str, Any], store: str, out: Path) -> list[str]
 
 def plot_lines(record: dict[str, Any], store: str, out: Path) -> list[str]:
     """Trajectories against the theorem bounds, bias floors against α, time against d (PNGs in `out`)."""
-    scaling = _kinds(record["checks"], ("scaling",))
+    scaling = _kinds(record["checks"], ("scaling", "measurement"))
     lines = _trajectory_plot(record, store, out)
     bias = [c for c in scaling if "bias floor vs α" in c["name"] and {"alpha", "floor"} <= set(c.get("details") or {})]
     if bias:
@@ -371,9 +375,9 @@ def appendices(record: dict[str, Any], store: str, out: Path) -> dict[str, str]:
                      [[d["id"], d["source"], d["severity"], d["wrong"], d["damage"], d.get("witness") or "—",
                        d["repair"], "; ".join(r["name"] for r in d["checks"]) or "—"] for d in record["defects"]])
     sections = []
-    for _, title, kinds in SECTION_TITLES:
+    for key, title, kinds in SECTION_TITLES:
         group = _kinds(checks, kinds)
-        if group:
+        if group and key != "tightness":  # its evidence is in appendix-tightness.md
             sections.append(f"## {title}\n\n" + checks_table(group, defect=True))
     known = {k for *_, kinds in SECTION_TITLES for k in kinds}
     other = [c for c in checks if c["kind"] not in known and not c["kind"].startswith("audit")]
