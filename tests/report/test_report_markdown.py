@@ -170,3 +170,16 @@ def test_real_audit_record_renders_under_the_limit(tmp_path):
     assert "## Tightness" in top  # no tightness rows in an audit-only record: the section says so
     for f in tmp_path.joinpath("rep").glob("*.md"):
         assert "np.float" not in f.read_text() and "np.int" not in f.read_text()
+
+
+def test_lemma_4_9_evidence_prints_alpha_l_as_numbers():
+    """The leak of reports/report.md at its source: αL ∈ [np.float64(0.1), …] (verify/lemma_checks.py)."""
+    from mamltheory.simulate import make_problem
+    from mamltheory.verify import lemma_checks as lc
+
+    p = make_problem("quadratic", d=4, n_tasks=8, pool_size=40)
+    rng = np.random.default_rng(0)
+    W = lc.random_points(p, rng, 5)
+    r = lc.check_lemma_4_9(p, *lc.make_pairs(p, W, rng), np.array(lc.ALPHA_L) / p.constants.L)
+    # ALPHA_L = (0.1, 1/6, 0.5, 1.0), rounded to 3 digits: 0.1, 0.167, 0.5, 1.0
+    assert "αL ∈ [0.1, 0.167, 0.5, 1.0])" in r.evidence and "np." not in r.evidence
