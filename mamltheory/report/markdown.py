@@ -289,9 +289,9 @@ def encoded_results_section() -> str:
 
 def full_plan_section() -> str:
     """Every field of the reference plans under both theories, with the planner's notes."""
-    parts = []
+    parts, both = [], _plans()
     for theory in ("repaired", "paper"):
-        plans = [p for th, p in _plans() if th == theory]
+        plans = [p for th, p in both if th == theory]
         keys = [("theorem", lambda p: p.theorem), ("guaranteed", lambda p: _num(p.guaranteed)),
                 ("α", lambda p: _num(p.alpha)),
                 *((k, (lambda k: lambda p: _num(p.batch.get(k)))(k))
