@@ -23,6 +23,7 @@ REFERENCE_EPS, REFERENCE_GAP = 0.1, 10.0
 PLAN_COMMAND = ("mamltheory plan --algorithm all --L 1 --rho 1 --sigma 0.5 --sigma-tilde 1 --sigma-h 1 "
                 f"--eps {REFERENCE_EPS:g} --initial-gap {REFERENCE_GAP:g}")
 MAIN_LIMIT = 30_000  # bytes of report.md: the summary, not the evidence
+MAX_LISTED = 8       # names listed inline before "and N more"
 
 APPENDIX = {"defects": "appendix-defects.md", "checks": "appendix-checks.md", "tightness": "appendix-tightness.md",
             "audit": "appendix-audit.md", "plan": "appendix-plan.md", "sinusoid": "appendix-sinusoid.md"}
@@ -110,8 +111,9 @@ def defects_section(record: dict[str, Any]) -> str:
             + f"\n\nRepairs: {REPAIRS}. `checks`: the contradicted checks and failing audit findings each explains; "
               f"what is wrong, the damage and a witness: {_link('defects')}.")
     if record.get("unexplained"):
-        text += (f" **{len(record['unexplained'])} failing checks no defect explains:** "
-                 + "; ".join(_cell(u["name"]) for u in record["unexplained"]) + ".")
+        names = [_cell(u["name"]) for u in record["unexplained"]]
+        more = f"; and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
+        text += (f" **{len(names)} failing checks no defect explains:** " + "; ".join(names[:MAX_LISTED]) + more + ".")
     return text
 
 
@@ -241,12 +243,22 @@ def _short_table(checks: list[dict[str, Any]]) -> str:
                     _num(c.get("ratio")), _num(c.get("power"))] for c in checks])
 
 
+def _ratio(c: dict[str, Any]) -> float:
+    """A check's ratio as a float for ordering (stored infinities are text; no ratio counts as 0)."""
+    r = c.get("ratio")
+    try:
+        return float(r) if r is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _anchor(title: str) -> str:
     return re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
 
 
-def checks_overview(record: dict[str, Any]) -> str:
-    """Per section: the verdicts counted apart and a link to its full table; then the contradicted checks."""
+def checks_overview(record: dict[str, Any], listed: bool = True) -> str:
+    """Per section: the verdicts counted apart and a link to its full table; then the contradicted checks, one
+    row each (`listed`) or, when that list would not fit in report.md, counted by the defect that explains them."""
     from mamltheory.verify.check import CONTRADICTED, ERROR, VERDICTS
 
     checks = record["checks"]
@@ -267,12 +279,23 @@ def checks_overview(record: dict[str, Any]) -> str:
             + ", ".join(_link(k) for k in APPENDIX) + ".\n\n"
             + _table(["section", "checks", *VERDICTS, "every check, with its evidence"], rows))
     bad = [c for c in checks if c["verdict"] == CONTRADICTED]
-    if bad:
+    if bad and listed:
         text += ("\n\n### What contradicts the paper\n" + _short_table(bad))
+    elif bad:
+        by: dict[str, list[dict[str, Any]]] = {}
+        for c in bad:
+            by.setdefault(c.get("defect", "unexplained"), []).append(c)
+        text += ("\n\n### What contradicts the paper\n"
+                 + _table(["defect", "contradicted checks", "largest ratio"],
+                          [[d, len(cs), _num(max((_ratio(c) for c in cs), default=None))] for d, cs in by.items()])
+                 + f"\n\nEach check with its evidence: {_link('checks')}, {_link('audit')}, {_link('tightness')}.")
     errors = [c for c in checks if c["verdict"] == ERROR]
     if errors:
         text += ("\n\n### Checks that crashed\n"
-                 + _table(["check", "evidence"], [[c["name"], c["evidence"]] for c in errors]))
+                 + _table(["check", "evidence"], [[c["name"], c["evidence"]]
+                                                  for c in errors[:MAX_LISTED if not listed else len(errors)]]))
+        if not listed and len(errors) > MAX_LISTED:
+            text += f"\n\n… and {len(errors) - MAX_LISTED} more: {_link('checks')}."
     return text
 
 
@@ -422,12 +445,9 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
     prov = record["provenance"]
     sinusoid = ("\n\n![test MSE against adaptation steps](sinusoid.png)" if (out / "sinusoid.png").exists()
                 and "sinusoid.png" in extra["sinusoid"] else "")
+    first = ["# mamltheory report", header_lines(record, command), defects_section(record), plan_section(),
+             tightness_section(record)]
     parts = [
-        "# mamltheory report",
-        header_lines(record, command),
-        defects_section(record),
-        plan_section(),
-        tightness_section(record),
         checks_overview(record),
         *plot_lines(record, store, out),
         f"## Few-shot sinusoid regression\nMAML, FO-MAML, HF-MAML and pretraining on Finn et al.'s sinusoids, and "
@@ -438,6 +458,9 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
         f"violation. Encoded results: {_link('plan', 'encoded-results')}.",
         "## Provenance\n" + _table(["item", "value"], [[k, _num(v)] for k, v in prov.items()]),
     ]
+    text = plain("\n\n".join(first + parts) + "\n")
+    if len(text.encode()) > MAIN_LIMIT:  # too many contradictions to list: count them by defect instead
+        text = plain("\n\n".join(first + [checks_overview(record, listed=False)] + parts[1:]) + "\n")
     path = out / "report.md"
-    path.write_text(plain("\n\n".join(parts) + "\n"), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path

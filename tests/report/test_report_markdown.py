@@ -183,3 +183,20 @@ def test_lemma_4_9_evidence_prints_alpha_l_as_numbers():
     r = lc.check_lemma_4_9(p, *lc.make_pairs(p, W, rng), np.array(lc.ALPHA_L) / p.constants.L)
     # ALPHA_L = (0.1, 1/6, 0.5, 1.0), rounded to 3 digits: 0.1, 0.167, 0.5, 1.0
     assert "αL ∈ [0.1, 0.167, 0.5, 1.0])" in r.evidence and "np." not in r.evidence
+
+
+def test_many_contradictions_are_counted_by_defect_not_listed(tmp_path):
+    """400 contradicted checks (each ~100 bytes as a row: 40 KB) cannot be listed in report.md: they are counted
+    by the defect that explains them, and the unexplained ones are named up to MAX_LISTED."""
+    record = synthetic_record(n_lemma=0)
+    record["checks"] += [check(f"broken lemma {i:03d}", "Lemma 4.12, eq. (31)", "lemma", "contradicted",
+                               ratio=1.0 + i / 100, evidence="y" * 200) for i in range(400)]
+    path = md.build(record, str(tmp_path / "none.sqlite"), tmp_path, "mamltheory report")
+    text = path.read_text(encoding="utf-8")
+    assert len(text.encode()) < md.MAIN_LIMIT
+    # unexplained: the 400 broken lemmas and "mystery" (ratio 1.5); largest ratio 1 + 399/100 = 4.99
+    assert "| unexplained | 401 | 4.99 |" in text
+    # (44): the falsification search and the tightness row, both 1.083
+    assert "| A2-44 | 2 | 1.083 |" in text
+    assert f"; and {401 - md.MAX_LISTED} more." in text and "broken lemma 399" not in text
+    assert "broken lemma 399" in (tmp_path / "appendix-checks.md").read_text(encoding="utf-8")
