@@ -132,7 +132,8 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
         details = {"alpha": alphas.tolist(), "floor": floors.tolist()}
         if predicted is not None:
             s = leading_exponent(alphas, floors)
-            evidence = (f"‖∇F(w*)‖ at the FO-MAML fixed point (exact expectations, {_family(problem)}) for {n_alpha} α in "
+            evidence = (f"‖∇F(w*)‖ at the FO-MAML fixed point (exact expectations, {_family(problem)}) for {n_alpha} "
+                        f"α in "
                         f"[{alphas[0]:.3g}, {alphas[-1]:.3g}]; log floor fitted as a + s·log α + O(α) corrections "
                         f"(Theorem 4.18 / (113): floor O(ασL), attained: α·Cov_i(∇²f_i, ∇f_i) + O(α²))")
             out.append(judge_slope(name, "Theorem 4.18 / G.1, eq. (113); Table 1", s, predicted, "equal", evidence,
@@ -348,11 +349,11 @@ def batch_scaling(problem_name: str = "tanh-regression", quick: bool = True, see
     including its D_in, D_o, D_h noise). For a quadratic with Hessian H the stationary law has
     E‖∇F‖² = β·Σ_j λ_j (Σ/B)_jj/(2 − βλ_j) ∝ 1/B at fixed β, and the law's shape does not change with B
     (only its scale), so E‖∇F‖ ∝ 1/√B: exponent −1/2, the rate of (86)'s σ²/B and σ̃²/(BD_o) terms.
-    The B-independent part (the bias of order ρα²σ̃²/D_in, squared in E‖∇F‖²) is negligible at D_in = 8. The paper's (86) is
-    an upper bound on the best iterate under β̃/12; the constant-step floor tests the mechanism behind
-    its 1/√B rate, two-sided. For D_in see `judge_inner_batch_rate`.
+    The B-independent part (the bias of order ρα²σ̃²/D_in, squared in E‖∇F‖²) is negligible at D_in = 16. The
+    paper's (86) is an upper bound on the best iterate under β̃/12; the constant-step floor (here at β = 1/(2L))
+    tests the mechanism behind its 1/√B rate, two-sided. For D_in see `judge_inner_batch_rate`.
     """
-    problem = make_problem(problem_name, **{**FLOOR_FAMILY, **NOISE_FAMILY})
+    problem = make_problem(problem_name, **FLOOR_FAMILY)
     c = problem.constants
     alpha, beta = alpha_max("maml", c.L), NOISE_BETA_L / c.L
     w_star = fixed_point(problem, "maml", alpha)
@@ -388,14 +389,13 @@ class NoiseBudget:
 
 # Cost ∝ replicates × (burn + tail) × Σ B × (D_in + D_o + D_h) × d. Quick: B ∈ {2, 4, 8, 16} spans the same
 # factor 8 as 8..64 at a quarter of the cost (measured: slope −0.498, 95% CI [−0.530, −0.465], all four floors
-# stationary at seed 0); full adds B = 32, 64. β = 1/(2L) instead of 1/(4L) halves the relaxation time 1/(βλ), so the same
-# iterations hold twice as many independent windows (E‖∇F‖² ∝ β·tr(HΣ)/(B(2 − βλ)) keeps its 1/B law).
+# stationary at seed 0); full adds B = 32, 64. β = 1/(2L) instead of 1/(4L) halves the relaxation time 1/(βλ),
+# so the same iterations hold twice as many independent windows (E‖∇F‖² ∝ β·tr(HΣ)/(B(2 − βλ)): still 1/B).
 # Measured, not assumed: D_in = D_o = 8 would halve the cost again, but the B-independent bias then makes the
 # B = 32 floor drift (+6% between the last two windows, CI excluding 0); d = 10 mixes too slowly.
 NOISE = {True: NoiseBudget(32, 150, 300, 15, (2, 4, 8, 16), (1, 8, 64), 4),
          False: NoiseBudget(32, 150, 300, 15, (2, 4, 8, 16, 32, 64), (1, 2, 4, 8, 16, 32, 64), 8)}
 NOISE_BETA_L = 0.5
-NOISE_FAMILY: dict[str, int] = {}
 
 
 def time_per_iteration(problem: PoolProblem, algorithm: str, B: int = 32, D: int = 32, repeats: int = 5,
