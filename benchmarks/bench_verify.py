@@ -40,14 +40,19 @@ def time_sections(quick: bool, sections: tuple[str, ...] | None = None) -> dict[
     return out
 
 
-def time_report() -> float:
-    """Seconds for the whole `mamltheory report` (quick) process, with a fresh store and output folder."""
+def time_report() -> tuple[float, str | None]:
+    """(seconds, None) for the whole `mamltheory report` (quick) process with a fresh store and output folder;
+    (seconds until it stopped, the last line of its stderr) when it fails."""
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "mamltheory.cli", "report", "--out", f"{tmp}/report",
-                        "--store", f"{tmp}/store.sqlite"], check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        return time.perf_counter() - t0
+        done = subprocess.run([sys.executable, "-m", "mamltheory.cli", "report", "--out", f"{tmp}/report",
+                               "--store", f"{tmp}/store.sqlite"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        seconds = time.perf_counter() - t0
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines() or [""]
+            return seconds, f"exit {done.returncode}: {lines[-1]}"
+        return seconds, None
 
 
 def main() -> None:
@@ -69,9 +74,13 @@ def main() -> None:
         print(f"  {'total':<10} {total:7.1f} s{verdict}")
     if args.report:
         before = load()
-        s = time_report()
-        print(f"mamltheory report (quick, fresh store): {s:.1f} s   (goal <= {REPORT_GOAL:.0f} s: "
-              f"{'met' if s <= REPORT_GOAL else 'NOT met'}; load average before {before}, after {load()})")
+        s, failed = time_report()
+        if failed:
+            print(f"mamltheory report (quick, fresh store) FAILED after {s:.1f} s ({failed}); load average before "
+                  f"{before}, after {load()}")
+        else:
+            print(f"mamltheory report (quick, fresh store): {s:.1f} s   (goal <= {REPORT_GOAL:.0f} s: "
+                  f"{'met' if s <= REPORT_GOAL else 'NOT met'}; load average before {before}, after {load()})")
 
 
 if __name__ == "__main__":
