@@ -39,7 +39,7 @@ from mamltheory.bounds.lemmas import (
 from mamltheory.bounds.result import Bound
 from mamltheory.bounds.theorems import THEOREMS, alpha_max, hf_delta
 from mamltheory.simulate.algorithms import exact_direction
-from mamltheory.verify.check import CONTRADICTED, HOLDS, NOT_RUN, CheckResult, judge
+from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, INCONCLUSIVE, CheckResult, judge
 from mamltheory.verify.instances import (
     Instance,
     Noise,
@@ -426,7 +426,8 @@ def _result(s: Search, ratio: float, x: dict[str, float], info: dict[str, Any], 
     return CheckResult(name=name, source=s.bound.source, kind="counterexample" if counter else "lemma",
                        verdict=CONTRADICTED if counter else HOLDS, observed=float(info["observed"]),
                        bound=float(info["bound"]), ratio=float(ratio), direction=s.direction,
-                       tight=s.tight_claimed, evidence=evidence, details=details)
+                       tight=s.tight_claimed, evidence=evidence, details=details,
+                       power=1 + EXACT_TOL)  # exact evaluation: any violation at the instances evaluated is seen
 
 
 def run_search(s: Search, rng: np.random.Generator, n_random: int, n_starts: int, maxiter: int,
@@ -596,7 +597,7 @@ def theorem_run(algorithm: str, inst: Instance, alpha: float, w0: Array, eps: fl
     elif n >= T - 1 or (floor is not None and floor > bound):
         verdict, obs = CONTRADICTED, float(gn[kmin] if floor is None else min(gn[kmin], floor))
     else:
-        verdict, obs = NOT_RUN, float(gn[kmin])
+        verdict, obs = INCONCLUSIVE, float(gn[kmin])
     ev = (f"{label}: exact task expectations (B → ∞), σ̃ = σ_H = 0, β_k = 1/({th.step_divisor}·L(w_k)) "
           f"(β̃ with B' → ∞); bound {th.accuracy.source} at B = D_in = D_o = 10¹², ε = {eps:.3g}: {bound:.6g}; "
           f"T = {T} ({th.iterations.source}, Δ = {gap:.6g}); ran {n} iterations"
@@ -604,12 +605,13 @@ def theorem_run(algorithm: str, inst: Instance, alpha: float, w0: Array, eps: fl
           + ("" if floor is None else
              f"; the iterates are trapped between w_{trapped_from} and the fixed point, where ‖∇F‖ >= {floor:.6g} "
              f"(grid check of the iteration map), so no k <= T meets the bound"))
-    if verdict == NOT_RUN:
+    if verdict == INCONCLUSIVE:
         ev += f"; undecided: T = {T} is beyond the cap of {cap} iterations"
     return CheckResult(
         name=f"{th.name} ({algorithm}) on {label}", source=th.accuracy.source,
         kind="counterexample" if verdict == CONTRADICTED else "theorem", verdict=verdict,
         observed=obs, bound=bound, ratio=obs / bound, evidence=ev,
+        power=None if verdict == INCONCLUSIVE else 1 + EXACT_TOL,  # exact expectations: deterministic
         details={"instance": inst.to_dict(), "constants": inst.constants.as_dict(), "alpha": alpha,
                  "w0": np.asarray(w0).tolist(), "eps": eps, "T": T, "iterations_run": n, "met_at": n if met else None,
                  "final_w": W[-1].tolist(), "final_grad_norm": float(gn[-1]), "initial_gap": gap,
@@ -703,6 +705,7 @@ def falsification(quick: bool = True, seed: int = 0, progress: Progress = None) 
     hk = hvp_kink_ratio()
     out.append(CheckResult(name="HVP finite difference (10) at a Hessian kink", source=HVP_FINITE_DIFFERENCE.source,
                            kind="lemma", verdict=HOLDS, observed=hk * 0.1, bound=0.1, ratio=hk, tight=False,
+                           power=1 + EXACT_TOL,
                            evidence="f''(w) = min(|w|, 1) (ρ = 1), w = 0, v = 1, δ = 0.1: the error is ρδ‖v‖²/2 "
                                     "exactly. Taylor's theorem bounds it by ρδ‖v‖²/2 for every φ, so the stated "
                                     "ρδ‖v‖² is never attained: the attainable constant is 1/2. Reproduce: "
