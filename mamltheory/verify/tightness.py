@@ -35,7 +35,7 @@ import numpy as np
 from scipy.stats import multinomial
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.theorems import THEOREMS, alpha_max, hf_delta
+from mamltheory.bounds.theorems import THEOREMS, hf_delta
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.verify import falsify
 from mamltheory.verify.check import CONTRADICTED, HOLDS, INCONCLUSIVE, VACUOUS, CheckResult
@@ -451,7 +451,7 @@ def certificate_rows(quick: bool, seed: int) -> list[CheckResult]:
 
 
 def _cfg_args(cfg: Any) -> str:
-    from dataclasses import asdict, fields
+    from dataclasses import fields
     default = type(cfg)()
     return ", ".join(f"{f.name}={getattr(cfg, f.name)!r}" for f in fields(cfg)
                      if getattr(cfg, f.name) != getattr(default, f.name) or f.name == "seed") or ""
