@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -101,5 +102,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def entry() -> None:
+    """The `mamltheory` console script: exit with main()'s status.
+
+    After a Ctrl-C (status 130, its one line already written) the process ends with os._exit, flushing
+    first: a KeyboardInterrupt raised inside a C extension's lazy setup (torch's first derivative call) can
+    leave CPython marked as interrupted, and its teardown would then re-raise SIGINT and end the process by
+    the signal instead of with status 130."""
+    code = main()
+    if code == 130:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(130)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

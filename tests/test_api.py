@@ -54,7 +54,7 @@ def test_problem_run_config_and_run_against_the_closed_form() -> None:
     problem = mt.make_problem("quadratic", d=3, n_tasks=4, pool_size=10)
     c = problem.constants
     cfg, sources = mt.run_config(problem, "hf-maml", iterations=2, replicates=2, batch=(2, 3, 3, 4),
-                                 step_batch=(2, 2))
+                                 step_batch=(2, 2), theory="paper")
     assert isinstance(cfg, mt.RunConfig)
     assert cfg.alpha == pytest.approx(1 / (6 * c.L))            # Theorem H.1's largest α
     assert cfg.delta == pytest.approx(1 / (6 * c.rho * cfg.alpha))  # eq. (142)
@@ -93,3 +93,18 @@ def test_verify_and_bounds() -> None:
     # Theorem G.1's proof: the α²Lσ² coefficient the audit derives is 169/864 (> the paper's 1/6).
     assert any("169/864" in (c["details"].get("derived") or "") for c in record["checks"])
     assert mt.bounds.THEOREMS["maml"].K == 61 and mt.bounds.THEOREMS["hf-maml"].step_divisor == 25
+
+
+def test_run_config_repaired_delta_by_hand() -> None:
+    """Repaired H.1 (default theory): δ = ν/(ρα), ν = min{1/6, ν_ε}, ν_ε = ε√(L/(1190(σ² + σ̃²/D_o)(L + ρα(σ + ε))))
+    with ε the (131″) accuracy max{√(34(1 + ρασ/L)S₀), 34(ρα/L)S₀} at the given batches (docs/repaired-theorems.md)."""
+    problem = mt.make_problem("tanh-regression", d=3, n_tasks=4, pool_size=10)
+    c = problem.constants
+    B, D_in, D_o = 20, 3, 5
+    cfg, _ = mt.run_config(problem, "hf-maml", iterations=2, replicates=1, batch=(B, D_in, D_o, 4), step_batch=(2, 2))
+    a = 1 / (6 * c.L)
+    S0 = c.sigma**2 / B + c.sigma_tilde**2 / (B * D_o) + c.sigma_tilde**2 / D_in
+    r = c.rho * a / c.L
+    eps = max(math.sqrt(34 * (1 + r * c.sigma) * S0), 34 * r * S0)
+    nu_eps = eps * math.sqrt(c.L / (1190 * (c.sigma**2 + c.sigma_tilde**2 / D_o) * (c.L + c.rho * a * (c.sigma + eps))))
+    assert cfg.delta == pytest.approx(min(1 / 6, nu_eps) / (c.rho * a), rel=1e-9)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from mamltheory.errors import InputError
+from mamltheory.report.markdown import plain
 
 # Axes never put on the x-axis of the plot: labels, or pooled over.
 _NOT_X = {"algorithm", "problem", "seed", "record", "step", "delta_rule"}
@@ -191,5 +192,5 @@ def build(store_path: str, name: str, out_dir: str | Path, command: str) -> Path
         + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]))
     parts.append(f"## Config\n\n```toml\n{sweep['source'].rstrip()}\n```")
     path = out / f"sweep-{name}.md"
-    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    path.write_text(plain("\n\n".join(parts) + "\n"), encoding="utf-8")  # no numpy reprs in failure reasons
     return path

@@ -59,7 +59,10 @@ def add_parser(subparsers: Any) -> None:
                    help="batches of the step-size estimator (26); default: the planner's (eq. (27))")
     p.add_argument("--k-shot", default="10", help="D_in = D_o used for the default plan (default 10)")
     p.add_argument("--delta", default="theory",
-                   help="HF-MAML: 'theory' (δ_k^i = δ/||v||, δ = 1/(6ρα), eq. (142)) or a fixed δ > 0")
+                   help="HF-MAML: 'theory' (δ_k^i = δ/||v|| with the theorem's δ: repaired (δ′), or 1/(6ρα) of eq. "
+                        "(142) with --theory paper) or a fixed δ > 0")
+    p.add_argument("--theory", default="repaired", metavar="repaired|paper",
+                   help="which theorems set the defaults of α, batches and δ (default repaired; see `mamltheory plan`)")
     p.add_argument("--record", default="auto", choices=("auto", "every", "log"),
                    help="iterations at which exact F, ||grad F|| are recorded (auto: every up to 200, else ~100 log-spaced)")
     p.add_argument("--hessian-chunk", default=None,
@@ -137,6 +140,7 @@ def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict
         "step": _theory_or_positive("--step", args.step),
         "delta": _theory_or_positive("--delta", args.delta),
         "record": args.record,
+        "theory": args.theory,
     }
     if args.torch is None:
         extra = [f for f, v in (("--from-estimate", args.from_estimate),

@@ -12,7 +12,8 @@ import math
 from typing import Any
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.theorems import lemma_alpha_max, hf_delta, step_divisor, theorem_for_algorithm
+from mamltheory.bounds.statements import check_theory, convergence_theorem
+from mamltheory.bounds.theorems import lemma_alpha_max, step_divisor, theorem_for_algorithm
 from mamltheory.errors import InputError
 from mamltheory.parsing import SEED_MAX
 from mamltheory.simulate.algorithms import ALGORITHMS, USES_D_H
@@ -76,7 +77,7 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
                replicates: int = 8, seed: int = 0, step: str | float = "theory",
                batch: tuple[int, int, int, int] | None = None, step_batch: tuple[int, int] | None = None,
                k_shot: int = 10, delta: str | float = "theory", record: str = "auto",
-               hessian_chunk: int | None = None) -> tuple[RunConfig, dict[str, str]]:
+               hessian_chunk: int | None = None, theory: str = "repaired") -> tuple[RunConfig, dict[str, str]]:
     """Validate the options of a run of `algorithm` on `problem`, fill in the theory's defaults, and return
     (config, sources), sources saying where each choice came from.
 
@@ -84,7 +85,10 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
     step: "theory" (β_k = β̃(w_k)/c, eq. (26), c from the theorem) or a constant β > 0.
     batch: (B, D_in, D_o, D_h); default the planner's K-shot plan with D_in = D_o = k_shot.
     step_batch: (B', D_β) of the step-size estimator (26); default the planner's (eq. (27)).
-    delta: HF-MAML's "theory" (δ_k^i = δ/‖v‖, δ = 1/(6ρα), eq. (142)) or a fixed δ > 0.
+    delta: HF-MAML's "theory" (δ_k^i = δ/‖v‖ with the theorem's δ) or a fixed δ > 0.
+    theory: "repaired" (default; docs/repaired-theorems.md: repaired H.1's D_h >= ⌈α²σ_H²⌉ and δ = ν/(ρα),
+      ν = min{1/6, ν_ε} of (δ′)) or "paper" (the theorems as stated: δ = 1/(6ρα) of eq. (142)); it sets the
+      defaults of α, the batches and δ.
     Raises InputError (field = the option) on a bad value or a run too large for this machine's memory.
     """
     if algorithm not in ALGORITHMS:
@@ -97,7 +101,8 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
                          "the planner need L, ρ, σ, σ̃, σ_H: TorchTasks(..., constants=...), tt.with_constants(...), "
                          "or on the command line --from-estimate FILE / --L --rho --sigma --sigma-tilde --sigma-h",
                          field="constants")
-    theorem = theorem_for_algorithm(algorithm)
+    theory = check_theory(theory)
+    theorem = convergence_theorem(theorem_for_algorithm(algorithm).algorithm, theory)
     if alpha is not None:
         alpha = check_positive("alpha", alpha)
         if alpha > lemma_alpha_max(c.L):
@@ -119,7 +124,7 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
         from mamltheory.bounds.planner import plan_kshot
 
         try:
-            plan = plan_kshot(theorem.algorithm, c, K=k_shot, alpha=alpha)
+            plan = plan_kshot(theorem.algorithm, c, K=k_shot, alpha=alpha, theory=theory)
         except InputError as err:
             plan_error = str(err)
         if plan is not None and not plan.feasible:
@@ -165,8 +170,11 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
     delta_rule, delta_value = None, None
     if algorithm == "hf-maml":
         if delta == "theory":
-            delta_rule, delta_value = "theory", hf_delta(c.rho, alpha)
-            sources["delta"] = f"δ_k^i = δ/||v||, δ = 1/(6ρα) = {delta_value:.6g} (eq. (142))"
+            from mamltheory.bounds.planner import theorem_delta
+
+            delta_value, rule = theorem_delta(algorithm, c, alpha, sizes, theory)
+            delta_rule = "theory"
+            sources["delta"] = f"{rule} ({theorem.name})"
         else:
             delta_rule, delta_value = "fixed", float(delta)
             sources["delta"] = f"fixed δ_k^i = {delta_value}"

@@ -18,7 +18,7 @@ class VerifyPackage(types.ModuleType):
         """verify(quick=True, seed=0, store=":memory:", sections=SECTIONS, progress=None) -> record dict.
 
         Runs the checks (audit, lemma, theorem, scaling, falsify) and returns {"provenance", "checks"};
-        a section that raises is recorded as "could not run". See `mamltheory.verify.run.verify`.
+        a section that raises is recorded as one check with verdict "error". See `mamltheory.verify.run.verify`.
         """
         from mamltheory.verify.run import verify
 

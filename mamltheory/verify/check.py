@@ -21,9 +21,7 @@ import numpy as np
 
 HOLDS, VACUOUS, CONTRADICTED, INCONCLUSIVE, ERROR = "holds", "vacuous", "contradicted", "inconclusive", "error"
 VERDICTS = (HOLDS, VACUOUS, CONTRADICTED, INCONCLUSIVE, ERROR)
-# "could not run" is retired: it meant both a crash (ERROR) and an undecided test (INCONCLUSIVE). The
-# alias keeps verify/falsify.py (another helper's file) importing; its use there is "ran, undecided".
-NOT_RUN = INCONCLUSIVE
+# "could not run" is retired: it meant both a crash (ERROR) and an undecided test (INCONCLUSIVE).
 
 EXACT_TOL = 1e-9        # relative tolerance of deterministic checks: float noise, not evidence
 POWER_TARGET = 1.1      # a lemma check that could only catch larger violations is inconclusive

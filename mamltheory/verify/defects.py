@@ -196,7 +196,9 @@ def registry() -> tuple[Defect, ...]:
              Consequence("the audit's verdict on H.1's statement", source=r"^Theorem H\.1, statement$"),
              Consequence("the (147) bias check on the opposed kinks", source=r"^Theorem H\.1 proof, eq\. \(147\)$"),
              Consequence("HF-MAML's bias floor (B, D → ∞)", source=r"^Theorem H\.1", name=r"^hf-maml bias floor"),
-             Consequence("H.1 on the opposed kinks", source=r"^Theorem H\.1", name=r"^Theorem H\.1 \(hf-maml\) on "))),
+             Consequence("H.1 on the opposed kinks", source=r"^Theorem H\.1", name=r"^Theorem H\.1 \(hf-maml\) on "),
+             Consequence("the tightness rows of the paper's H.1 (its floor under (142))",
+                         source=r"^Theorem H\.1, eqs\. \(131\), \(132\)$", kind=r"^tightness$"))),
         Defect(
             "H1-144-Do", "Theorem H.1, eq. (144)",
             "(144) bounds E‖v‖ by ‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in 'by Lemma 4.12', whose (31) bounds ‖E v − "

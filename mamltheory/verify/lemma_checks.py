@@ -245,7 +245,7 @@ def check_lemma_4_9(problem: PoolProblem, W: Array, U: Array, alphas: Array) -> 
     A = np.broadcast_to(alphas[:, None], obs.shape)
     return summarise(f"Lemma 4.9 on {problem.name}", LEMMA_4_9.source, obs, bnd,
                      f"{_family(problem)}; {W.shape[0]} pairs × {len(alphas)} values of α (αL ∈ "
-                     f"{sorted(set(np.round(alphas * c['L'], 3)))}); exact ∇F from full pools",
+                     f"{sorted({float(x) for x in np.round(alphas * c['L'], 3)})}); exact ∇F from full pools",
                      {"alpha": A, "dist": np.broadcast_to(dist, obs.shape), "grad_w": np.broadcast_to(gw, obs.shape)},
                      extra={"family": problem.name, "n_pairs": int(W.shape[0]), "constants": c})
 

@@ -57,11 +57,11 @@ def fixed_point(problem: PoolProblem, algorithm: str, alpha: float, gd_steps: in
     for _ in range(gd_steps):
         w = w - beta * expected_direction(problem, algorithm, w, alpha)
     def jac(x: np.ndarray) -> np.ndarray:
-        # central differences, all 2d points in one batched call (exact_direction takes (..., d))
-        h = 1e-6 * max(1.0, float(np.linalg.norm(x)))
-        E = h * np.eye(x.size)
-        D = expected_direction(problem, algorithm, np.concatenate([x + E, x - E]), alpha)
-        return ((D[: x.size] - D[x.size:]) / (2 * h)).T
+        # forward differences, all d + 1 points in one batched call (exact_direction takes (..., d)); the
+        # Jacobian only steers the solve: the root's accuracy is set by the residual tolerance
+        h = 1e-7 * max(1.0, float(np.linalg.norm(x)))
+        D = expected_direction(problem, algorithm, np.vstack([x, x + h * np.eye(x.size)]), alpha)
+        return ((D[1:] - D[0]) / h).T
 
     sol = optimize.root(lambda x: expected_direction(problem, algorithm, x, alpha), w, jac=jac, method="hybr",
                         tol=1e-13)
@@ -102,6 +102,12 @@ def leading_exponent(x: np.ndarray, y: np.ndarray) -> Slope:
     return Slope(s, s - half, s + half, a, 0.95, x.size)
 
 
+# The exact-expectation checks (bias floors, noise floors) use a family of 20 tasks × 100 samples: every
+# expected direction and every exact ∇F is a pass over the whole pool, and the floors are properties of the
+# algorithm on whatever family it runs, so a smaller pool (default: 50 × 200) tests the same laws 5x faster.
+FLOOR_FAMILY = {"n_tasks": 20, "pool_size": 100}
+
+
 def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> list[CheckResult]:
     """Floors of FO-MAML, MAML and HF-MAML over α ∈ [α_max/16, α_max]; FO's leading exponent in α should be 1.
 
@@ -111,7 +117,7 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
     ∇F(w*) = α·E_i[∇²f_i∇f_i] + O(α²) = α·Cov_i(∇²f_i, ∇f_i) + O(α²): the floor is linear in α at leading
     order, which is (113)'s O(ασL) with the exponent attained (two-sided test on the leading exponent).
     """
-    problem = make_problem(problem_name)
+    problem = make_problem(problem_name, **FLOOR_FAMILY)
     L = problem.constants.L
     out = []
     for alg, predicted in (("fo-maml", 1.0), ("maml", None), ("hf-maml", None)):
@@ -126,7 +132,8 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
         details = {"alpha": alphas.tolist(), "floor": floors.tolist()}
         if predicted is not None:
             s = leading_exponent(alphas, floors)
-            evidence = (f"‖∇F(w*)‖ at the FO-MAML fixed point (exact expectations) for {n_alpha} α in "
+            evidence = (f"‖∇F(w*)‖ at the FO-MAML fixed point (exact expectations, {_family(problem)}) for {n_alpha} "
+                        f"α in "
                         f"[{alphas[0]:.3g}, {alphas[-1]:.3g}]; log floor fitted as a + s·log α + O(α) corrections "
                         f"(Theorem 4.18 / (113): floor O(ασL), attained: α·Cov_i(∇²f_i, ∇f_i) + O(α²))")
             out.append(judge_slope(name, "Theorem 4.18 / G.1, eq. (113); Table 1", s, predicted, "equal", evidence,
@@ -137,7 +144,8 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
             # With B, D → ∞ the bound of (86)/(131) tends to ε for every ε: any floor above round-off contradicts it.
             tol = 1e-7 * float(np.linalg.norm(problem.meta_gradient(problem.initial_point(), alphas[-1])))
             verdict = HOLDS if worst <= tol else CONTRADICTED
-            evidence = (f"‖∇F(w*)‖ at the exact-expectation fixed point for {n_alpha} α up to {alphas[-1]:.3g}: "
+            evidence = (f"‖∇F(w*)‖ at the exact-expectation fixed point ({_family(problem)}) for {n_alpha} α up to "
+                        f"{alphas[-1]:.3g}: "
                         f"largest {worst:.3g} (tolerance {tol:.1g}); {theorem} with B, D_in, D_o → ∞ allows no floor"
                         + ("" if alg == "maml" else "; the iterates converge to w*, so for ε below this floor no "
                            "iterate reaches ε: the δ rule of (142) keeps a finite-difference bias (see the audit's "
@@ -163,7 +171,7 @@ def fo_floor_sigma_scaling(problem_name: str = "tanh-regression", n: int = 4) ->
     floors, sigmas = [], []
     spreads = np.geomspace(0.125, 1.0, n)
     for sp_ in spreads:
-        problem = make_problem(problem_name, task_spread=float(sp_))
+        problem = make_problem(problem_name, task_spread=float(sp_), **FLOOR_FAMILY)
         alpha = 1 / (20 * problem.constants.L)
         w = fixed_point(problem, "fo-maml", alpha, gd_steps=200)
         g = problem.task_grad(w[None, :])
@@ -171,10 +179,15 @@ def fo_floor_sigma_scaling(problem_name: str = "tanh-regression", n: int = 4) ->
         sigmas.append(float(np.sqrt((problem.p * ((g - mean) ** 2).sum(axis=1)).sum())))
         floors.append(float(np.linalg.norm(problem.meta_gradient(w, alpha))))
     s = loglog_slope(np.array(sigmas), np.array(floors))
-    evidence = (f"FO-MAML fixed points (exact expectations, α = 1/(20L)) for task_spread ∈ "
+    evidence = (f"FO-MAML fixed points (exact expectations, α = 1/(20L), {_family(problem)}) for task_spread ∈ "
                 f"{[round(float(x), 3) for x in spreads]}: measured σ(w*) from {min(sigmas):.3g} to {max(sigmas):.3g}")
     return judge_slope(f"fo-maml bias floor vs σ on {problem_name}", "Theorem 4.18 / G.1, eq. (113); Table 1", s, 1.0,
                        "at least", evidence, {"task_spread": spreads.tolist(), "sigma": sigmas, "floor": floors})
+
+
+def _family(problem: PoolProblem) -> str:
+    """'d = 20, 20 tasks × 100 samples': the size of the family a check ran on."""
+    return f"d = {problem.d}, {problem.n_tasks} tasks × {problem.pool_size} samples"
 
 
 def judge_slope(name: str, source: str, s: Slope, predicted: float, claim: str, evidence: str,
@@ -336,28 +349,53 @@ def batch_scaling(problem_name: str = "tanh-regression", quick: bool = True, see
     including its D_in, D_o, D_h noise). For a quadratic with Hessian H the stationary law has
     E‖∇F‖² = β·Σ_j λ_j (Σ/B)_jj/(2 − βλ_j) ∝ 1/B at fixed β, and the law's shape does not change with B
     (only its scale), so E‖∇F‖ ∝ 1/√B: exponent −1/2, the rate of (86)'s σ²/B and σ̃²/(BD_o) terms.
-    The B-independent part (the bias of order ρα²σ̃²/D_in) is negligible at D_in = 16. The paper's (86) is
-    an upper bound on the best iterate under β̃/12; the constant-step floor tests the mechanism behind
-    its 1/√B rate, two-sided. For D_in see `judge_inner_batch_rate`.
+    The B-independent part (the bias of order ρα²σ̃²/D_in, squared in E‖∇F‖²) is negligible at D_in = 16. The
+    paper's (86) is an upper bound on the best iterate under β̃/12; the constant-step floor (here at β = 1/(2L))
+    tests the mechanism behind its 1/√B rate, two-sided. For D_in see `judge_inner_batch_rate`.
     """
-    problem = make_problem(problem_name, n_tasks=20, pool_size=100)  # exact ∇F on 2,000 samples per record
+    problem = make_problem(problem_name, **FLOOR_FAMILY)
     c = problem.constants
-    alpha, beta = alpha_max("maml", c.L), 0.25 / c.L
+    alpha, beta = alpha_max("maml", c.L), NOISE_BETA_L / c.L
     w_star = fixed_point(problem, "maml", alpha)
-    R, burn, tail, stride = (32, 150, 300, 15) if quick else (64, 300, 600, 20)
-    setting = (f"MAML (exact HVP) from its fixed point on {problem_name} with 20 tasks × 100 samples, constant β = {beta:.3g}, α = {alpha:.3g}, {burn} burn-in + "
-               f"{tail} recorded iterations (every {stride}th) × {R} replicates")
+    n = NOISE[quick]
+    R, burn, tail, stride = n.replicates, n.burn, n.tail, n.stride
+    setting = (f"MAML (exact HVP) from its fixed point on {problem_name} ({_family(problem)}), constant β = "
+               f"{beta:.3g}, α = {alpha:.3g}, {burn} burn-in + {tail} recorded iterations (exact ‖∇F‖ every "
+               f"{stride}th) × {R} replicates")
     out = []
-    Bs = [8, 16, 32, 64]
-    runs = [stationary_noise_floor(problem, w_star, alpha, beta, B, 16, 16, 4, burn, tail, stride, R, seed) for B in Bs]
-    out.append(judge_floor_rate(f"MAML noise floor vs B on {problem_name}", "B", Bs, runs, -0.5,
+    runs = [stationary_noise_floor(problem, w_star, alpha, beta, B, 16, 16, 4, burn, tail, stride, R, seed)
+            for B in n.Bs]
+    out.append(judge_floor_rate(f"MAML noise floor vs B on {problem_name}", "B", list(n.Bs), runs, -0.5,
                                 setting + ", D_in = D_o = 16, D_h = 4"))
-    Ds = [1, 4, 16, 64] if quick else [1, 2, 4, 8, 16, 32, 64]
-    runs = [stationary_noise_floor(problem, w_star, alpha, beta, 8, D, 16, 4, burn, tail, stride, R, seed + 1)
-            for D in Ds]
-    out.append(judge_inner_batch_rate(f"MAML noise floor vs D_in on {problem_name}", Ds, runs,
-                                      setting + ", B = 8, D_o = 16, D_h = 4"))
+    runs = [stationary_noise_floor(problem, w_star, alpha, beta, n.B_for_D, D, 16, 4, burn, tail, stride, R, seed + 1)
+            for D in n.Ds]
+    out.append(judge_inner_batch_rate(f"MAML noise floor vs D_in on {problem_name}", list(n.Ds), runs,
+                                      setting + f", B = {n.B_for_D}, D_o = 16, D_h = 4"))
     return out
+
+
+@dataclass(frozen=True)
+class NoiseBudget:
+    """Sizes of the noise-floor runs: replicates, burn-in, recorded tail, record stride, the B and D_in values."""
+
+    replicates: int
+    burn: int
+    tail: int
+    stride: int
+    Bs: tuple[int, ...]
+    Ds: tuple[int, ...]
+    B_for_D: int
+
+
+# Cost ∝ replicates × (burn + tail) × Σ B × (D_in + D_o + D_h) × d. Quick: B ∈ {2, 4, 8, 16} spans the same
+# factor 8 as 8..64 at a quarter of the cost (measured: slope −0.498, 95% CI [−0.530, −0.465], all four floors
+# stationary at seed 0); full adds B = 32, 64. β = 1/(2L) instead of 1/(4L) halves the relaxation time 1/(βλ),
+# so the same iterations hold twice as many independent windows (E‖∇F‖² ∝ β·tr(HΣ)/(B(2 − βλ)): still 1/B).
+# Measured, not assumed: D_in = D_o = 8 would halve the cost again, but the B-independent bias then makes the
+# B = 32 floor drift (+6% between the last two windows, CI excluding 0); d = 10 mixes too slowly.
+NOISE = {True: NoiseBudget(32, 150, 300, 15, (2, 4, 8, 16), (1, 8, 64), 4),
+         False: NoiseBudget(32, 150, 300, 15, (2, 4, 8, 16, 32, 64), (1, 2, 4, 8, 16, 32, 64), 8)}
+NOISE_BETA_L = 0.5
 
 
 def time_per_iteration(problem: PoolProblem, algorithm: str, B: int = 32, D: int = 32, repeats: int = 5,
@@ -397,13 +435,15 @@ def time_scaling(quick: bool = True, progress: Callable[[str], None] | None = No
     an exponent significantly above the prediction contradicts it. A fit whose 95% CI is wider than
     ±0.25 decides nothing: it is reported as a measurement (kind "measurement", inconclusive).
     """
-    n_sizes, repeats = (4, 3) if quick else (7, 15)
+    # quick: 4 sizes over the range's lower part (d up to hi/4), 2 repeats: a measurement
+    # whose CI is usually too wide for a verdict (then reported as such); full: 7 sizes over the decade, 9 repeats
+    n_sizes, repeats, top = (4, 2, 0.25) if quick else (7, 9, 1.0)
     out = []
     for alg, predicted in (("maml", 2.0), ("maml-hvp", 1.0), ("fo-maml", 1.0), ("hf-maml", 1.0)):
         if progress is not None:
             progress(f"time per iteration of {alg}")
         lo, hi, B, D = TIME_SIZES[alg]
-        ds = [int(round(x)) for x in np.geomspace(lo, hi, n_sizes)]
+        ds = [int(round(x)) for x in np.geomspace(lo, hi * top, n_sizes)]
         times = [time_per_iteration(make_problem("tanh-regression", d=d, n_tasks=8, pool_size=64), alg, B=B, D=D,
                                     repeats=repeats) for d in ds]
         s = loglog_slope(np.array(ds, float), np.array(times))

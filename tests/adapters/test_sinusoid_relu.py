@@ -12,14 +12,6 @@ from mamltheory.estimate.sinusoid_benchmark import (SinusoidConfig, TorchSinusoi
 from mamltheory.simulate.sinusoid import SinusoidProblem  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def batch():
     ref = SinusoidProblem(hidden=8)

@@ -27,15 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 N_TASKS, K, ALPHA = 4, 10, 0.01
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: these tiny ops run several times faster so on a loaded 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def sq_err(out, target):
     """Per-sample squared error, the sinusoid network's loss (SinusoidNet.loss is its batch mean)."""
     return (out[:, 0] - target) ** 2

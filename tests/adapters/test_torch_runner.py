@@ -27,14 +27,6 @@ SIZES = {"d": 3, "n_tasks": 4, "pool_size": 6}
 RUN = dict(iterations=12, replicates=3, seed=5, batch=(5, 3, 3, 2), step_batch=(4, 3), alpha=0.05)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def torch_twin(pool, p=None) -> TorchTasks:
     """tanh-regression's pools and w_0 as a torch model (the same per-sample loss), with its constants."""
     net = torch.nn.Linear(pool.d, 1, bias=False).double()

@@ -38,7 +38,8 @@ def test_json_contract_and_planner_defaults(tmp_path: Path, run_cli) -> None:
     cfg = obj["config"]
     assert (cfg["B"], cfg["D_in"], cfg["D_o"], cfg["D_h"]) == tuple(plan.batch[k] for k in ("B", "D_in", "D_o", "D_h"))
     assert (cfg["B_prime"], cfg["D_beta"], cfg["step_divisor"]) == (plan.batch["B_prime"], plan.batch["D_beta"], 25)
-    assert cfg["alpha"] == plan.alpha and cfg["delta"] == pytest.approx(1 / (6 * p.constants.rho * plan.alpha))
+    # δ of repaired H.1 (default theory): the plan's, which tests/test_api.py derives by hand from (δ′)
+    assert cfg["alpha"] == plan.alpha and cfg["delta"] == pytest.approx(plan.delta, rel=1e-12)
     assert "planner" in obj["sources"]["batch"]
     # grad_norm[0] is the exact ‖∇F(w_0)‖
     assert obj["grad_norm"][0][0] == np.linalg.norm(p.meta_gradient(p.initial_point(), cfg["alpha"]))

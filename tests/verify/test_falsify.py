@@ -226,3 +226,45 @@ def test_exact_maml_direction_is_the_meta_gradient() -> None:
     h = 1e-6
     fd = (inst.F(w + h, 0.1) - inst.F(w - h, 0.1)) / (2 * h)
     np.testing.assert_allclose(fz.exact_direction(inst, "maml", w, 0.1)[:, 0], fd, atol=1e-7)
+
+
+# ---- the fast paths agree with the plain ones --------------------------------------------------------------------
+def test_vectorised_profile_lookup_equals_each_profile() -> None:
+    # Instance._per evaluates all profiles in one pass; each Profile's own h, g', g is the reference (bit for bit),
+    # at random points, exactly at the knots, and far beyond the outer knots.
+    rng = np.random.default_rng(7)
+    for inst in [random_instance(rng, 1) for _ in range(5)] + [opposed_kinks(), bounded_negative_curvature_pair()]:
+        knots = np.concatenate([pr.knots for pr in inst.profiles])
+        z = np.concatenate([rng.uniform(-6, 6, 40), knots, [-1e6, 1e6]])
+        Z = np.repeat(z[:, None], inst.n, axis=1)
+        for fn in ("h", "d1", "d0"):
+            ref = np.stack([getattr(pr, fn)(z) for pr in inst.profiles], axis=-1)
+            assert np.array_equal(inst._per(fn, Z), ref), fn
+
+
+def test_blocked_run_exact_equals_a_plain_loop() -> None:
+    # ‖∇F‖ is evaluated per block of iterates; a plain loop evaluating it after every step must stop at the same k
+    inst, alpha = opposed_kinks(), 1 / 6
+    w, ref = np.array([-2.5]), []
+    for _ in range(400):
+        ref.append(float(np.linalg.norm(inst.grad_F(w, alpha))))
+        w = w - fz.step_size(inst, "maml", w, alpha) * fz.exact_direction(inst, "maml", w, alpha)
+    stop = 0.5 * (ref[300] + ref[299])  # between iterates 299 and 300 (‖∇F‖ falls monotonically here)
+    assert ref[300] < stop < ref[299]
+    W, gn = fz.run_exact(inst, "maml", np.array([-2.5]), alpha, 399, stop_below=stop)
+    assert len(gn) == 301 and gn[-1] <= stop < gn[-2]
+    np.testing.assert_allclose(gn, ref[:301], rtol=1e-12)
+    W, gn = fz.run_exact(inst, "maml", np.array([-2.5]), alpha, 399)
+    assert len(gn) == 400
+    np.testing.assert_allclose(gn, ref, rtol=1e-12)
+
+
+def test_a_search_keeps_its_recorded_maximiser() -> None:
+    # two random samples cannot find the (44) counterexample; the recorded maximiser carries it: the ratio is the
+    # closed-form worst case (1 + αL)²/(2C2² + 1) of test_a2_worst_alpha_matches_closed_form (ratio 1.0827...)
+    s = fz.SEARCHES["lemma_a2_44"]
+    r = fz.run_search(s, np.random.default_rng(0), 2, 0, 0, recorded=fz.WORST["lemma_a2_44"])
+    assert r.verdict == CONTRADICTED and r.ratio == pytest.approx(fz.a2_worst_alpha()[1], rel=1e-6)
+    assert "recorded maximiser" in r.evidence
+    bare = fz.run_search(s, np.random.default_rng(0), 2, 0, 0)
+    assert bare.ratio < r.ratio and "recorded" not in bare.evidence
