@@ -99,7 +99,7 @@ def test_theorem_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         else:
             # the planner's K-shot bound exceeds ‖∇F(w_0)‖: w_0 meets it, the check is vacuous, not support
             assert c["verdict"] == "vacuous" and c["details"]["bound_over_grad_norm_w0"] > 1
-            assert c["details"]["replicates"] == 4
+            assert "no run made" in c["evidence"]
 
 
 def test_scaling_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
