@@ -367,10 +367,16 @@ def batch_scaling(problem_name: str = "tanh-regression", quick: bool = True, see
             for B in n.Bs]
     out.append(judge_floor_rate(f"MAML noise floor vs B on {problem_name}", "B", list(n.Bs), runs, -0.5,
                                 setting + ", D_in = D_o = 16, D_h = 4"))
+    name = f"MAML noise floor vs D_in on {problem_name}"
+    if not n.Ds:  # quick mode: see NOISE
+        out.append(CheckResult(name, "Theorem 4.14 / F.1, eq. (86); Lemma 4.12", "scaling", INCONCLUSIVE,
+                               evidence="not measured in quick mode: at these sizes the inner batch's share of the "
+                                        "floor is below what the quick replicates resolve (measured: its coefficient's "
+                                        "interval contains 0); `verify --full` measures it over D_in = 1..64"))
+        return out
     runs = [stationary_noise_floor(problem, w_star, alpha, beta, n.B_for_D, D, 16, 4, burn, tail, stride, R, seed + 1)
             for D in n.Ds]
-    out.append(judge_inner_batch_rate(f"MAML noise floor vs D_in on {problem_name}", list(n.Ds), runs,
-                                      setting + f", B = {n.B_for_D}, D_o = 16, D_h = 4"))
+    out.append(judge_inner_batch_rate(name, list(n.Ds), runs, setting + f", B = {n.B_for_D}, D_o = 16, D_h = 4"))
     return out
 
 
@@ -393,7 +399,8 @@ class NoiseBudget:
 # so the same iterations hold twice as many independent windows (E‖∇F‖² ∝ β·tr(HΣ)/(B(2 − βλ)): still 1/B).
 # Measured, not assumed: D_in = D_o = 8 would halve the cost again, but the B-independent bias then makes the
 # B = 32 floor drift (+6% between the last two windows, CI excluding 0); d = 10 mixes too slowly.
-NOISE = {True: NoiseBudget(32, 150, 300, 15, (2, 4, 8, 16), (1, 8, 64), 4),
+# Quick mode leaves D_in out (its check is inconclusive at quick sizes: the inner batch's share is unresolved).
+NOISE = {True: NoiseBudget(32, 150, 300, 15, (2, 4, 8, 16), (), 4),
          False: NoiseBudget(32, 150, 300, 15, (2, 4, 8, 16, 32, 64), (1, 2, 4, 8, 16, 32, 64), 8)}
 NOISE_BETA_L = 0.5
 
