@@ -197,6 +197,8 @@ def registry() -> tuple[Defect, ...]:
              Consequence("the (147) bias check on the opposed kinks", source=r"^Theorem H\.1 proof, eq\. \(147\)$"),
              Consequence("HF-MAML's bias floor (B, D → ∞)", source=r"^Theorem H\.1", name=r"^hf-maml bias floor"),
              Consequence("H.1 on the opposed kinks", source=r"^Theorem H\.1", name=r"^Theorem H\.1 \(hf-maml\) on "),
+             Consequence("H.1 on a family, started at its stall", source=r"^Theorem H\.1",
+                         name=r"^Theorem H\.1 on .* from the paper-δ fixed point"),
              Consequence("the tightness rows of the paper's H.1 (its floor under (142))",
                          source=r"^Theorem H\.1, eqs\. \(131\), \(132\)$", kind=r"^tightness$"))),
         Defect(
