@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
 import platform
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -55,8 +57,15 @@ def _scaling(quick: bool, seed: int, store: str, progress: Callable[[str], None]
     out.append(scaling.fo_floor_sigma_scaling())
     progress("noise floors against B and D_in")
     out += scaling.batch_scaling(quick=quick, seed=seed)
-    out += scaling.time_scaling(quick=quick, progress=progress)
-    return out
+    return out  # the timings run afterwards, alone on the machine (`timings`)
+
+
+def timings(quick: bool, progress: Callable[[str], None]) -> list[CheckResult]:
+    """The scaling section's time-per-iteration laws, measured when nothing else runs: a section running on the
+    other core would distort them."""
+    from mamltheory.verify import scaling
+
+    return scaling.time_scaling(quick=quick, progress=progress)
 
 
 def _falsify(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
@@ -97,26 +106,95 @@ def provenance(seed: int, mode: str, seconds: float, commit: str | None) -> dict
             "sympy": sympy.__version__, "matplotlib": matplotlib.__version__, "wall_seconds": round(seconds, 1)}
 
 
+def section_checks(section: str, quick: bool, seed: int, store: str,
+                   progress: Callable[[str], None] | None = None) -> list[CheckResult]:
+    """One section's checks; a section that raises is one ERROR check with the exception line, never a crash."""
+    try:
+        return RUNNERS[section](quick, seed, store, progress or (lambda _msg: None))
+    except Exception as err:  # noqa: BLE001 - a failing section is a finding of this run, not a crash
+        return section_checks_error(section, err)
+
+
+def section_checks_error(section: str, err: Exception) -> list[CheckResult]:
+    """A section that raised: one ERROR check whose evidence is the exception's first line."""
+    line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+    return [CheckResult(name=f"{section} checks", source="-", kind=section, verdict=ERROR, evidence=line)]
+
+
+# The order sections are handed to the workers: the longest first, so that two workers finish together.
+LONGEST_FIRST = ("lemma", "scaling", "theorem", "falsify", "tightness", "audit")
+BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops them and reports one line."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _in_parallel(sections: tuple[str, ...], quick: bool, seed: int, store: str, workers: int,
+                 say: Callable[[str], None]) -> dict[str, list[CheckResult]]:
+    """The sections on `workers` spawned processes (one BLAS thread each: the sections are independent and the
+    machine's cores are the parallelism); interrupted or failing, the workers are stopped, not waited for."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    saved = {v: os.environ.get(v) for v in BLAS_ENV}
+    os.environ.update({v: "1" for v in BLAS_ENV})  # read by each worker's numpy at import
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_sigint)
+    try:
+        order = [s for s in LONGEST_FIRST if s in sections] + [s for s in sections if s not in LONGEST_FIRST]
+        todo = {pool.submit(section_checks, s, quick, seed, store): s for s in order}
+        out: dict[str, list[CheckResult]] = {}
+        while todo:
+            done, _ = wait(todo, return_when=FIRST_COMPLETED)
+            for fut in done:
+                section = todo.pop(fut)
+                out[section] = fut.result()
+                say(f"{section} done ({len(out)}/{len(sections)} sections)")
+        return out
+    except BaseException:
+        for proc in list(getattr(pool, "_processes", {}).values()):  # no public way before Python 3.14
+            proc.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for v, old in saved.items():
+            if old is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = old
+
+
 def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections: tuple[str, ...] = SECTIONS,
-           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+           progress: Callable[[str], None] | None = None, workers: int | None = None) -> dict[str, Any]:
     """Run the sections; a section that raises is recorded as one ERROR check with the exception line.
 
-    The record has `provenance`, `summary` (each verdict counted apart, `mamltheory.verify.check.summary_counts`),
-    `checks`, `defects` (each root cause once, with the indices of the checks it explains; every explained check
+    `workers`: processes for the sections (default: the machine's cores, at most one per section); one runs
+    them in this process, in order. The record has `provenance`, `summary` (each verdict counted apart,
+    `mamltheory.verify.check.summary_counts`), `checks` (in section order, whatever the workers),
+    `defects` (each root cause once, with the indices of the checks it explains; every explained check
     carries its `defect` id) and `unexplained` (failing checks no defect explains).
     """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     commit = _commit()
-    results: list[CheckResult] = []
-    for section in sections:
-        say(section)
+    n = min(len(sections), workers or os.cpu_count() or 1)
+    if n > 1:
+        say(f"{', '.join(sections)} on {n} processes")
+        by_section = _in_parallel(tuple(sections), quick, seed, store, n, say)
+    else:
+        by_section = {}
+        for section in sections:
+            say(section)
+            by_section[section] = section_checks(section, quick, seed, store, say)
+    if "scaling" in by_section and not any(c.verdict == ERROR for c in by_section["scaling"]):
+        say("time per iteration against d")
         try:
-            results += RUNNERS[section](quick, seed, store, say)
-        except Exception as err:  # noqa: BLE001 - a failing section is a finding of this run, not a crash
-            line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
-            results.append(CheckResult(name=f"{section} checks", source="-", kind=section, verdict=ERROR,
-                                       evidence=line))
+            by_section["scaling"] += timings(quick, say)
+        except Exception as err:  # noqa: BLE001 - as for a section
+            by_section["scaling"] += section_checks_error("scaling", err)
+    results = [r for section in sections for r in by_section[section]]
     from mamltheory.verify.defects import annotate
 
     checks = [r.to_json() for r in results]
