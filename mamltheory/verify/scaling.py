@@ -30,7 +30,7 @@ from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.families import PoolProblem
 from mamltheory.simulate.runner import RunConfig, Sampler, meta_step, replicate_rng
-from mamltheory.verify.check import CONTRADICTED, HOLDS, INCONCLUSIVE, CheckResult
+from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, INCONCLUSIVE, CheckResult
 from mamltheory.verify.stats import (Slope, Stationarity, detectable_deviation, loglog_slope, weighted_line,
                                      window_change)
 
@@ -155,7 +155,8 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
                 details["slope"] = s.__dict__
                 evidence += f"; floor ∝ α^{s.slope:.2f} (95% CI [{s.low:.2f}, {s.high:.2f}])"
             out.append(CheckResult(name, theorem, "scaling", verdict, observed=worst, bound=tol,
-                                   ratio=worst / tol if tol > 0 else None, evidence=evidence, details=details))
+                                   ratio=worst / tol if tol > 0 else None, evidence=evidence, details=details,
+                                   power=1 + EXACT_TOL))  # exact fixed points: any floor above tol is seen
     return out
 
 

@@ -38,7 +38,7 @@ from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.theorems import THEOREMS, hf_delta
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.verify import falsify
-from mamltheory.verify.check import CONTRADICTED, HOLDS, INCONCLUSIVE, VACUOUS, CheckResult
+from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, INCONCLUSIVE, VACUOUS, CheckResult
 from mamltheory.verify.instances import Instance, opposed_kinks, plateau
 
 Array = np.ndarray
@@ -436,7 +436,8 @@ def certificate_rows(quick: bool, seed: int) -> list[CheckResult]:
             out.append(CheckResult(
                 name=f"Tightness: {name} certificate {k}", source="Assumptions 4.3-4.6, eqs. (17)-(22)",
                 kind="tightness", verdict=verdict, observed=float(e.estimate), bound=cv,
-                ratio=float(e.estimate / cv) if cv > 0 else None, power=None,
+                ratio=float(e.estimate / cv) if cv > 0 else None,
+                power=1 + EXACT_TOL if verdict == HOLDS else None,  # exact values at the sampled points
                 evidence=(f"certified {k} = {cv:.6g} over its sampled lower estimate {e.estimate:.6g} "
                           f"({e.points} points; {e.method}): looseness {r:.4g}"
                           + ("; the estimate is 0, so the certificate is a placeholder no sample can reach"
