@@ -124,6 +124,9 @@ def section_checks_error(section: str, err: Exception) -> list[CheckResult]:
 # The order sections are handed to the workers: the longest first, so that two workers finish together.
 LONGEST_FIRST = ("lemma", "scaling", "theorem", "falsify", "tightness", "audit")
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+# Processes for the sections when `verify` is not told: None = one per core. 1 runs them in this process
+# (what a test that replaces a section's runner in this process needs).
+WORKERS: int | None = None
 
 
 def _ignore_sigint() -> None:
@@ -179,7 +182,7 @@ def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections:
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     commit = _commit()
-    n = min(len(sections), workers or os.cpu_count() or 1)
+    n = min(len(sections), workers or WORKERS or os.cpu_count() or 1)
     if n > 1:
         say(f"{', '.join(sections)} on {n} processes")
         by_section = _in_parallel(tuple(sections), quick, seed, store, n, say)

@@ -17,6 +17,8 @@ def no_checks(monkeypatch):
         raise RuntimeError("simulated failure")
 
     monkeypatch.setattr(verify_run, "RUNNERS", {**{s: (lambda *_a: []) for s in verify_run.SECTIONS}, "audit": broken})
+    monkeypatch.setattr(verify_run, "timings", lambda *_a: [])
+    monkeypatch.setattr(verify_run, "WORKERS", 1)  # the replaced runners exist in this process only
     return calls
 
 
