@@ -195,7 +195,7 @@ class TorchModel:
         return self._w0.copy()
 
 
-class TorchTasks(TorchModel):
+class TorchTasks(exact.ExactMeta, TorchModel):
     """A torch module, a per-sample loss and a finite list of (inputs, targets) tasks (module doc)."""
 
     name = "torch"
@@ -335,19 +335,6 @@ class TorchTasks(TorchModel):
     def task_hvp(self, Wt: Array, V: Array) -> Array:
         """∇²f_i(w_i) v_i: (..., n|1, d), (..., n, d) -> (..., n, d); reverse-over-reverse, exact."""
         return self._evaluate("hvp", Wt, self._keys, V)
-
-    def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]:
-        """F(w) and ∇F(w) (eqs. (3), (30)), exact on the finite family; what the runner records."""
-        m = exact.meta_parts(self, w, alpha)
-        return m.F, m.grad_F
-
-    def meta_objective(self, w: Array, alpha: float) -> Array:
-        """F(w), eq. (3), exact on the finite family."""
-        return exact.meta_objective(self, w, alpha)
-
-    def meta_gradient(self, w: Array, alpha: float) -> Array:
-        """∇F(w), eq. (30), exact on the finite family."""
-        return exact.meta_gradient(self, w, alpha)
 
     def sample_grads(self, w: Array) -> Array:
         """Per-sample gradients ∇f_i(w, θ) of every task's every sample, (n, N, d) (σ̃, eq. (21))."""

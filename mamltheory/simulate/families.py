@@ -75,7 +75,7 @@ class Certificate:
     formula: str
 
 
-class PoolProblem(ABC):
+class PoolProblem(exact.ExactMeta, ABC):
     """A pool family: per-sample loss φ(xᵀw; y) + r(w) over n finite task pools (see module doc).
 
     Implements the exact-task protocol (`simulate.tasks.ExactTasks`: d, p, task_loss, task_grad,
@@ -277,23 +277,7 @@ class PoolProblem(ABC):
         """∇²f_i(w) for every task (d×d; checks only)."""
         return self.hessian_on(W, self.X, self.y)
 
-    # ---- the meta-objective (one implementation: simulate.tasks) ------------------------------
-    def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]:
-        """F(w) and ∇F(w) (eqs. (3), (30)) for w of shape (d,) or (R, d), all tasks at once (`tasks.meta_parts`)."""
-        m = exact.meta_parts(self, w, alpha)
-        return m.F, m.grad_F
-
-    def meta_objective(self, w: Array, alpha: float) -> Array:
-        """F(w) = E_{i∼p} f_i(w − α∇f_i(w)), eq. (3); exact (full pools, all tasks)."""
-        return exact.meta_objective(self, w, alpha)
-
-    def meta_gradient(self, w: Array, alpha: float) -> Array:
-        """∇F(w) = E_i (I − α∇²f_i(w)) ∇f_i(w − α∇f_i(w)), eq. (30); exact HVPs, no sampling."""
-        return exact.meta_gradient(self, w, alpha)
-
-    def f_objective(self, w: Array) -> Array:
-        """f(w) = E_i f_i(w), eq. (1)."""
-        return exact.f_objective(self, w)
+    # F, ∇F, f: simulate.tasks.ExactMeta (one implementation, eq. (30) written once)
 
     def meta_objective_hat(self, w: Array, alpha: float, D_test: int, n_mc: int,
                            rng: np.random.Generator) -> tuple[float, Array]:

@@ -28,9 +28,9 @@ automatic differentiation: reverse mode, and forward-over-reverse or double back
 HVP), not finite differences. Then `meta_objective` and `meta_gradient` are F and ∇F of the
 finite family exactly, up to float64 rounding.
 
-The `make_problem`-style methods ``meta_objective(w, alpha)``, ``meta_gradient(w, alpha)`` of an
-implementation are one line each, ``return tasks.meta_objective(self, w, alpha)`` and so on (as in
-`PoolProblem` and `Instance`); the exact-expectation directions of Algorithms 1-3 on the family
+The `make_problem`-style methods ``meta_parts(w, alpha)`` (F, ∇F: what the runner records),
+``meta_objective(w, alpha)``, ``meta_gradient(w, alpha)`` and ``f_objective(w)`` come from the mixin
+`ExactMeta` (as in `PoolProblem` and `TorchTasks`); the exact-expectation directions of Algorithms 1-3 on the family
 are `simulate.algorithms.exact_direction(self, algorithm, w, alpha, delta)`.
 
 Replicate independence: a row of the result must not depend on how many rows share the call
@@ -121,3 +121,24 @@ def meta_objective(tasks: ExactTasks, w: Array, alpha: float) -> Array:
 def meta_gradient(tasks: ExactTasks, w: Array, alpha: float) -> Array:
     """∇F(w) = E_i (I − α∇²f_i(w)) ∇f_i(w − α∇f_i(w)), eq. (30); exact HVPs, no sampling."""
     return meta_parts(tasks, w, alpha).grad_F
+
+
+class ExactMeta:
+    """The `make_problem`-style exact F, ∇F, f of an `ExactTasks` implementation (mix it in), written once."""
+
+    def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]:
+        """F(w) and ∇F(w) (eqs. (3), (30)) for w of shape (d,) or (R, d), all tasks at once; what the runner records."""
+        m = meta_parts(self, w, alpha)  # type: ignore[arg-type]
+        return m.F, m.grad_F
+
+    def meta_objective(self, w: Array, alpha: float) -> Array:
+        """F(w) = E_{i∼p} f_i(w − α∇f_i(w)), eq. (3); exact on the finite family."""
+        return meta_objective(self, w, alpha)  # type: ignore[arg-type]
+
+    def meta_gradient(self, w: Array, alpha: float) -> Array:
+        """∇F(w) = E_i (I − α∇²f_i(w)) ∇f_i(w − α∇f_i(w)), eq. (30); exact HVPs, no sampling."""
+        return meta_gradient(self, w, alpha)  # type: ignore[arg-type]
+
+    def f_objective(self, w: Array) -> Array:
+        """f(w) = E_i f_i(w), eq. (1)."""
+        return f_objective(self, w)  # type: ignore[arg-type]
