@@ -19,7 +19,6 @@ recorded outcome) is deterministic in its configuration and is recorded as faile
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import re
 import time
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mamltheory.errors import InputError
+from mamltheory.pool import one_blas_thread, spawn_pool, terminate
 from mamltheory.sweep import worker
 
 DEFAULT_MAX_ATTEMPTS = 3
@@ -94,23 +94,12 @@ class LocalExecutor:
         """Nothing to release: each `run` starts and stops its own pool."""
 
     def _pool(self, n: int) -> ProcessPoolExecutor:
-        # spawn, not fork: the parent runs threads (the progress bar), and a fresh interpreter reads
-        # the BLAS thread variables (set by `run`) when it imports numpy.
-        return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=worker.init_local_worker, initargs=(os.getpid(),))
+        return spawn_pool(n)
 
     def run(self, tasks: Iterable[Task], on_done: Callback) -> None:
         """Compute every task; call `on_done` in this process for each, in completion order."""
-        saved = {v: os.environ.get(v) for v in worker.BLAS_ENV}
-        os.environ.update({v: "1" for v in worker.BLAS_ENV})  # inherited by every worker spawned below
-        try:
+        with one_blas_thread():  # inherited by every worker spawned below
             self._run(list(tasks), on_done)
-        finally:
-            for v, old in saved.items():
-                if old is None:
-                    os.environ.pop(v, None)
-                else:
-                    os.environ[v] = old
 
     def _run(self, tasks: list[Task], on_done: Callback) -> None:
         pending = tasks[::-1]  # pop() from the end keeps the sweep's order
@@ -154,7 +143,7 @@ class LocalExecutor:
                     if n_inflight == 1:
                         self._deaths[suspects[0].key] = self._deaths.get(suspects[0].key, 0) + 1
         except BaseException:
-            _terminate(pool)  # interrupted (Ctrl-C) or the callback failed: do not wait for running tasks
+            terminate(pool)  # interrupted (Ctrl-C) or the callback failed: do not wait for running tasks
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -184,12 +173,6 @@ class LocalExecutor:
 
 def _times(n: int) -> str:
     return "once" if n == 1 else f"{n} times"
-
-
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    # ProcessPoolExecutor has no public way to stop running workers before Python 3.14.
-    for proc in list(getattr(pool, "_processes", {}).values()):
-        proc.terminate()
 
 
 _ADDRESS = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?[A-Za-z0-9_.\-\[\]:/]+:\d{1,5}$")

@@ -12,7 +12,6 @@ import ctypes
 import json
 import math
 import os
-import signal
 import threading
 import time
 from typing import Any
@@ -23,9 +22,6 @@ from typing import Any
 CRASH_ENV = "MAMLTHEORY_SWEEP_TEST_CRASH"
 # If set, every computation appends "start KEY PID" and "end KEY PID" lines to this file.
 TRACE_ENV = "MAMLTHEORY_SWEEP_TRACE"
-# Thread-count variables of the BLAS/OpenMP libraries, set to 1 for spawned local workers.
-BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-            "NUMEXPR_NUM_THREADS")
 
 _problems: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -131,22 +127,3 @@ def final_stats(result: dict[str, Any]) -> dict[str, Any]:
     return {"k": result["k"][-1], "mean": sum(last) / len(last) if last else None,
             "min": min(last) if last else None, "max": max(last) if last else None,
             "diverged": len(result["diverged"]), "replicates": R}
-
-
-def init_local_worker(parent_pid: int) -> None:
-    """Initializer of local pool workers: ignore Ctrl-C, exit when the sweep process is gone (e.g. SIGKILLed).
-
-    Ctrl-C reaches the whole process group; the sweep process handles it (one line, then it
-    terminates the pool), so a worker ignores SIGINT instead of printing its own traceback.
-    A pool worker blocks on its task queue forever if its parent dies without closing it, so a
-    daemon thread checks the parent every half second.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent_pid:
-                os._exit(0)
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import platform
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import Any
 
 import mamltheory
 from mamltheory.errors import InputError
+from mamltheory.pool import one_blas_thread, spawn_pool, terminate
 from mamltheory.store import DEFAULT_STORE, ResultStore, config_key
 from mamltheory.verify.check import (
     CONTRADICTED,
@@ -123,50 +123,35 @@ def section_checks_error(section: str, err: Exception) -> list[CheckResult]:
 
 # The order sections are handed to the workers: the longest first, so that two workers finish together.
 LONGEST_FIRST = ("lemma", "scaling", "theorem", "falsify", "tightness", "audit")
-BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 # Processes for the sections when `verify` is not told: None = one per core. 1 runs them in this process
 # (what a test that replaces a section's runner in this process needs).
 WORKERS: int | None = None
 
 
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops them and reports one line."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _in_parallel(sections: tuple[str, ...], quick: bool, seed: int, store: str, workers: int,
                  say: Callable[[str], None]) -> dict[str, list[CheckResult]]:
-    """The sections on `workers` spawned processes (one BLAS thread each: the sections are independent and the
-    machine's cores are the parallelism); interrupted or failing, the workers are stopped, not waited for."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    """The sections on `workers` spawned processes (`mamltheory.pool`: one BLAS thread each, Ctrl-C left to
+    this process); interrupted or failing, the workers are stopped, not waited for."""
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    saved = {v: os.environ.get(v) for v in BLAS_ENV}
-    os.environ.update({v: "1" for v in BLAS_ENV})  # read by each worker's numpy at import
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_sigint)
-    try:
-        order = [s for s in LONGEST_FIRST if s in sections] + [s for s in sections if s not in LONGEST_FIRST]
-        todo = {pool.submit(section_checks, s, quick, seed, store): s for s in order}
-        out: dict[str, list[CheckResult]] = {}
-        while todo:
-            done, _ = wait(todo, return_when=FIRST_COMPLETED)
-            for fut in done:
-                section = todo.pop(fut)
-                out[section] = fut.result()
-                say(f"{section} done ({len(out)}/{len(sections)} sections)")
-        return out
-    except BaseException:
-        for proc in list(getattr(pool, "_processes", {}).values()):  # no public way before Python 3.14
-            proc.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        for v, old in saved.items():
-            if old is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = old
+    with one_blas_thread():
+        pool = spawn_pool(workers)
+        try:
+            order = [s for s in LONGEST_FIRST if s in sections] + [s for s in sections if s not in LONGEST_FIRST]
+            todo = {pool.submit(section_checks, s, quick, seed, store): s for s in order}
+            out: dict[str, list[CheckResult]] = {}
+            while todo:
+                done, _ = wait(todo, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    section = todo.pop(fut)
+                    out[section] = fut.result()
+                    say(f"{section} done ({len(out)}/{len(sections)} sections)")
+            return out
+        except BaseException:
+            terminate(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections: tuple[str, ...] = SECTIONS,
