@@ -357,19 +357,24 @@ def repaired_delta(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, ep
     return delta, f"δ_k^i = δ/‖∇̃f_i(w_k − α∇̃f_i(w_k, D_in^i), D_o^i)‖ with δ = ν/(ρα) = {delta:.6g}; {why}"
 
 
-def theorem_delta(algorithm: str, constants: ProblemConstants, alpha: float, batch: dict[str, int],
-                  theory: str = DEFAULT_THEORY) -> tuple[float, str]:
-    """HF-MAML's radius δ (δ_k^i = δ/‖v‖) and its rule under `theory`, at these batches.
-
-    paper: δ = 1/(6ρα) (eq. (142)). repaired: δ = ν/(ρα) with ν = min{1/6, ν_ε} (δ′), ε being the accuracy
-    the theorem guarantees at these batches ((131″) without its ε term), so the bias fits in that budget."""
-    thm = theorem_for(algorithm, theory)
+def radius(thm: ConvergenceTheorem, constants: ProblemConstants, alpha: float, eps: Fraction | float,
+           D_o: int) -> tuple[float, str]:
+    """HF-MAML's radius δ (δ_k^i = δ/‖v‖) and its rule under `thm` at target ε: the paper's δ = 1/(6ρα)
+    (eq. (142)), or repaired H.1's δ = ν/(ρα), ν = min{1/6, ν_ε} of the δ condition (δ′)."""
     if thm.delta_budget is None:
         delta = hf_delta(constants.rho, alpha)
         return delta, f"δ_k^i = δ/‖v‖, δ = 1/(6ρα) = {delta:.6g} (eq. (142))"
+    return repaired_delta(thm, constants, exact(alpha), exact(eps), D_o)
+
+
+def theorem_delta(algorithm: str, constants: ProblemConstants, alpha: float, batch: dict[str, int],
+                  theory: str = DEFAULT_THEORY) -> tuple[float, str]:
+    """`radius` at these batches, ε being the accuracy the theorem guarantees there ((131″) without its ε
+    term), so that the repaired bias fits in that budget."""
+    thm = theorem_for(algorithm, theory)
     a = exact(alpha)
     acc = _accuracy_from_S(thm, constants, a, _noise(constants, batch["B"], batch["D_in"], batch["D_o"]))
-    return repaired_delta(thm, constants, a, exact(acc), batch["D_o"])
+    return radius(thm, constants, alpha, exact(acc), batch["D_o"])
 
 
 def _base(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,

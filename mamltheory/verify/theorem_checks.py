@@ -39,8 +39,7 @@ from scipy import optimize
 from scipy import stats as st
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.planner import plan_kshot, repaired_delta
-from mamltheory.bounds.result import exact
+from mamltheory.bounds.planner import plan_kshot, radius
 from mamltheory.bounds.statements import convergence_theorem
 from mamltheory.bounds.theorems import THEOREMS, ConvergenceTheorem, alpha_max, hf_delta
 from mamltheory.simulate import make_problem
@@ -178,15 +177,11 @@ def theorem_of(algorithm: str, theory: str) -> ConvergenceTheorem:
 
 def exact_delta(algorithm: str, theory: str, constants: ProblemConstants, alpha: float, eps: float,
                 D_o: int = HUGE) -> tuple[float | None, str]:
-    """HF-MAML's radius δ (δ_k^i = δ/‖v‖) and its rule: the paper's δ = 1/(6ρα) of (142), or the repaired
-    δ = ν/(ρα), ν = min{1/6, ν_ε} of (δ′) (bounds.planner.repaired_delta); (None, "") for MAML and FO-MAML."""
+    """HF-MAML's radius δ and its rule under `theory` at ε (`bounds.planner.radius`); (None, "") for MAML and
+    FO-MAML."""
     if algorithm != "hf-maml":
         return None, ""
-    th = theorem_of(algorithm, theory)
-    if th.delta_budget is None:
-        d = hf_delta(constants.rho, alpha)
-        return d, f"δ = 1/(6ρα) = {d:.4g} (eq. (142))"
-    return repaired_delta(th, constants, exact(alpha), exact(eps), D_o)
+    return radius(theorem_of(algorithm, theory), constants, alpha, eps, D_o)
 
 
 def exact_bound(algorithm: str, problem: Any, alpha: float, eps: float, gap: float, theory: str = "paper",
