@@ -46,6 +46,8 @@ from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.cached import run_or_load
 from mamltheory.simulate.runner import RunConfig
+from mamltheory.simulate.tasks import meta_parts
+from mamltheory.verify import falsify
 from mamltheory.verify.check import (
     CONTRADICTED,
     EXACT_TOL,
@@ -55,7 +57,6 @@ from mamltheory.verify.check import (
     make_vacuous,
     ratio_of,
 )
-from mamltheory.verify import falsify
 from mamltheory.verify.instances import opposed_kinks
 from mamltheory.verify.stats import lower_bound, split_select, upper_bound
 
@@ -221,15 +222,15 @@ def exact_theorem_check(problem_name: str, algorithm: str, cap: int = 20_000,
     delta, delta_rule = exact_delta(algorithm, theory, c, alpha, e, huge)
     n = int(min(T - 1, cap))
     gn, k = g0, 0
-    gF = problem.meta_gradient(w, alpha)
+    m = meta_parts(problem, w, alpha)  # ∇F(w) and the task gradients ∇f_i(w) that β̃ needs, in one pass
     while gn > bound and k < n:
-        gw = float(problem.p @ np.linalg.norm(problem.task_grad(w[None, :]), axis=-1))
+        gw = float(problem.p @ np.linalg.norm(m.g, axis=-1))
         beta = 1.0 / (th.step_divisor * (4 * c.L + 2 * c.rho * alpha * gw))
-        step = gF if algorithm == "maml" else exact_direction(problem, algorithm, w, alpha, delta)
+        step = m.grad_F if algorithm == "maml" else exact_direction(problem, algorithm, w, alpha, delta)
         w = w - beta * step
         k += 1
-        gF = problem.meta_gradient(w, alpha)
-        gn = float(np.linalg.norm(gF))
+        m = meta_parts(problem, w, alpha)
+        gn = float(np.linalg.norm(m.grad_F))
     met = gn <= bound
     verdict = HOLDS if met else (CONTRADICTED if n >= T - 1 else INCONCLUSIVE)
     eps_text = f"ε = ‖∇F(w_0)‖/2 = {e:.4g}" if eps is None else f"ε = {e:.4g}"
