@@ -9,6 +9,10 @@ from collections.abc import Mapping
 
 import sympy as sp
 
+
+class NotEvaluable(ValueError):
+    """An expression outside the forms whose exact sup/inf this module can certify; the step then fails."""
+
 a = sp.symbols("a", positive=True)  # a = αL, the only free quantity in most constants of Appendices C-H
 
 Interval = tuple[sp.Expr, sp.Expr]
@@ -35,7 +39,7 @@ def _one_variable(expr: sp.Expr, x: sp.Symbol, lo: sp.Expr, hi: sp.Expr, sense: 
         squared = sp.expand(r**2).replace(
             lambda e: e.is_Pow and isinstance(e.base, sp.Abs) and e.exp.is_even, lambda e: e.base.args[0] ** e.exp)
         if not sp.together(squared).is_rational_function(x):
-            raise NotImplementedError(f"{expr}: neither rational in {x} nor the root of a rational function")
+            raise NotEvaluable(f"{expr}: neither rational in {x} nor the root of a rational function")
         if sp.N(c, 30) < 0:
             sense = "lower" if sense == "upper" else "upper"
         return c * sp.sqrt(_one_variable(squared, x, lo, hi, sense))
@@ -56,7 +60,7 @@ def extremum_over(expr: sp.Expr, ranges: Mapping[sp.Symbol, Interval], sense: st
     One variable: limits at both ends and the stationary points inside (a pole inside is an error).
     Several: a variable in which `expr` is affine is fixed at whichever end is worse (exact, as the sup of
     a function affine in x lies on a face); `Max` (for sup) and `Min` (for inf) are taken piece by piece.
-    Anything else raises NotImplementedError rather than return a number that might be wrong.
+    Anything else raises NotEvaluable rather than return a number that might be wrong.
     """
     expr = sp.sympify(expr)
     free = [s for s in ranges if s in expr.free_symbols]
@@ -73,7 +77,7 @@ def extremum_over(expr: sp.Expr, ranges: Mapping[sp.Symbol, Interval], sense: st
     if len(free) == 1:
         lo, hi = ranges[free[0]]
         return _one_variable(expr, free[0], sp.sympify(lo), sp.sympify(hi), sense)
-    raise NotImplementedError(f"{expr}: not affine in all but one of {free}")
+    raise NotEvaluable(f"{expr}: not affine in all but one of {free}")
 
 
 def extremum(expr: sp.Expr, a_max: sp.Expr, sense: str = "upper") -> sp.Expr:
