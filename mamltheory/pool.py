@@ -5,18 +5,24 @@ The workers are spawned, not forked: the parent runs threads (the progress bar),
 reads the BLAS thread variables when it imports numpy, so they are set while the pool starts its workers.
 A worker ignores SIGINT: Ctrl-C reaches the whole process group, and the parent answers it with one line
 and `terminate`, instead of every worker printing its own traceback.
+
+A worker does not re-run the parent's `__main__`: its tasks are functions of this package, and a user's
+script that calls `mamltheory.verify(...)` without an `if __name__ == "__main__":` guard would otherwise
+be run again by every worker, each starting a pool of its own (Python refuses: BrokenProcessPool). So an
+object whose class is defined in the user's `__main__` cannot be sent to a worker; none of ours needs to.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import context, spawn
+from typing import Any
 
 # Thread-count variables of the BLAS/OpenMP libraries, set to 1 for spawned workers.
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
@@ -55,9 +61,39 @@ def one_blas_thread() -> Iterator[None]:
                 os.environ[v] = old
 
 
+_PREPARING = threading.Lock()  # the preparation hook is process-wide: one worker start at a time
+
+
+class _Worker(context.SpawnProcess):
+    """A spawned process that starts without importing or running the parent's `__main__`."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:  # noqa: N802 (multiprocessing's name)
+        with _PREPARING:
+            prepare = spawn.get_preparation_data
+
+            def without_main(name: str) -> dict[str, Any]:
+                data = prepare(name)
+                data.pop("init_main_from_path", None)
+                data.pop("init_main_from_name", None)
+                return data
+
+            spawn.get_preparation_data = without_main
+            try:
+                return context.SpawnProcess._Popen(process_obj)
+            finally:
+                spawn.get_preparation_data = prepare
+
+
+class _WorkerContext(context.SpawnContext):
+    """The spawn start method with `_Worker` processes."""
+
+    Process = _Worker
+
+
 def spawn_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` spawned processes initialised by `init_worker` (use inside `one_blas_thread`)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_WorkerContext(),
                                initializer=init_worker, initargs=(os.getpid(),))
 
 
