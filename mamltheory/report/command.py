@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -18,6 +19,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", default=None,
                    help="output folder (default reports/ for --full, reports/quick/ otherwise, so a quick run "
                         "never overwrites the reference report)")
+    p.add_argument("--verbose", action="store_true",
+                   help="also print every check's verdict here (the tables of `mamltheory verify`), not just the summary")
     p.add_argument("--sweep", default=None, metavar="NAME",
                    help="instead: the report of sweep NAME from the store (reports/sweep-NAME.md)")
     p.set_defaults(run=run)
@@ -46,10 +49,40 @@ def run(args: argparse.Namespace) -> int:
         command += f" --out {shlex.quote(args.out)}"
     with console.status("report: rendering"):
         path = build(record, store, out, command)
-    print_checks(record, console)
-    console.print(f"report written to {path}")
+    if args.verbose:
+        print_checks(record, console)
+    print_summary(record, path, console)
     sys.stdout.flush()
     return exit_status(record, strict=False)  # as `verify`: 3 only when a check crashed (error)
+
+
+def print_summary(record: dict[str, Any], path: Path, console: Any) -> None:
+    """A screen, not the tables: the verdict counts, the paper's defects one line each, what no defect explains,
+    the checks that crashed, and where the report and its appendices are."""
+    from rich.markup import escape
+
+    from mamltheory.verify.check import ERROR, summary_counts, summary_line
+    from mamltheory.verify.defects import lead_line
+
+    def say(line: str) -> None:  # one line each, however narrow the terminal or log
+        console.print(line, soft_wrap=True)
+
+    counts, prov = summary_counts(record["checks"]), record["provenance"]
+    say(f"[bold]{counts['checks']} checks:[/bold] {summary_line(counts)}  "
+        f"({prov['mode']}, seed {prov['seed']}, {prov['wall_seconds']} s of checks)")
+    say(f"[bold]{lead_line(record['defects'])}:[/bold]")
+    for d in record["defects"]:
+        n = len(d["checks"])
+        say(f"  {escape(d['id'])}: {escape(d['source'])} ({d['severity']}; {n} check{'' if n == 1 else 's'})")
+    unexplained = record.get("unexplained") or []
+    if unexplained:
+        say(f"[yellow]{len(unexplained)} failing checks no defect explains:[/yellow] "
+            + escape("; ".join(u["name"] for u in unexplained[:5]))
+            + (f"; and {len(unexplained) - 5} more" if len(unexplained) > 5 else ""))
+    crashed = [c["name"] for c in record["checks"] if c["verdict"] == ERROR]
+    if crashed:
+        say(f"[bold magenta]{len(crashed)} checks crashed:[/bold magenta] " + escape("; ".join(crashed[:5])))
+    say(f"report written to {path} (appendices and plots beside it; `--verbose` prints every check here)")
 
 
 def _sweep_report(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,20 @@ def _short_repair(repair: str) -> str:
     return re.sub(rf" \({re.escape(REPAIRS)}[^()]*\)$", "", repair)
 
 
-def defects_section(record: dict[str, Any]) -> str:
+def repairs_link(out: Path | None) -> str:
+    """The repaired theorems' page as a link that works from `out` (the repository's docs/ seen from the working
+    directory), or its name in the repository when this working directory is not a checkout."""
+    from mamltheory.verify.defects import REPAIRS
+
+    page = Path.cwd() / REPAIRS
+    if out is None or not page.is_file():
+        return f"{REPAIRS} in the mamltheory repository"
+    return f"[{REPAIRS}]({Path(os.path.relpath(page, out.resolve())).as_posix()})"
+
+
+def defects_section(record: dict[str, Any], out: Path | None = None) -> str:
     """'## N defects in the paper (M break a conclusion)': id, source, severity, repair, each root cause once."""
-    from mamltheory.verify.defects import REPAIRS, annotate, lead_line
+    from mamltheory.verify.defects import annotate, lead_line
 
     if "defects" not in record:
         annotate(record)
@@ -108,7 +120,7 @@ def defects_section(record: dict[str, Any]) -> str:
             for d in record["defects"]]
     text = (f"## {lead_line(record['defects'])}\n"
             + _table(["defect", "source", "severity", "repair", "checks"], rows)
-            + f"\n\nRepairs: {REPAIRS}. `checks`: the contradicted checks and failing audit findings each explains; "
+            + f"\n\nRepairs: {repairs_link(out)}. `checks`: the contradicted checks and failing audit findings each explains; "
               f"what is wrong, the damage and a witness: {_link('defects')}.")
     if record.get("unexplained"):
         names = [_cell(u["name"]) for u in record["unexplained"]]
@@ -236,11 +248,30 @@ def checks_table(checks: list[dict[str, Any]], defect: bool = False) -> str:
                    "power", "evidence"], rows)
 
 
+SHORT_EVIDENCE = 120  # characters of a check's evidence in report.md; the appendix has all of it
+
+
+def _claim_and_finding(c: dict[str, Any]) -> tuple[str, str]:
+    """What the paper claims and what the check found: the bound and the observed value (with their ratio), the
+    audit's claimed and derived values, or else the start of the evidence."""
+    details = c.get("details") or {}
+    if c.get("bound") is not None or c.get("observed") is not None:
+        ratio = f" (ratio {_num(c.get('ratio'))})" if c.get("ratio") is not None else ""
+        return _num(c.get("bound")), _num(c.get("observed")) + ratio
+    if details.get("claimed") is not None and details.get("derived") is not None:
+        return str(details["claimed"]), str(details["derived"])
+    evidence = c["evidence"]
+    cut = evidence if len(evidence) <= SHORT_EVIDENCE else evidence[:SHORT_EVIDENCE].rsplit(" ", 1)[0] + " …"
+    return str(details.get("claimed") or "see the evidence"), cut
+
+
 def _short_table(checks: list[dict[str, Any]]) -> str:
-    """check, source, defect, ratio, power: the evidence is in the appendix."""
-    return _table(["check", "source", "defect", "ratio", "power"],
-                  [[c["name"], "(as named)" if c["source"] in c["name"] else c["source"], c.get("defect", "unexplained"),
-                    _num(c.get("ratio")), _num(c.get("power"))] for c in checks])
+    """check (with its source when the name does not hold it), defect, the claim and the finding."""
+    rows = []
+    for c in checks:
+        name = c["name"] if c["source"] in c["name"] else f"{c['name']} ({c['source']})"
+        rows.append([name, c.get("defect", "unexplained"), *_claim_and_finding(c)])
+    return _table(["check", "defect", "the paper's claim", "found"], rows)
 
 
 def _ratio(c: dict[str, Any]) -> float:
@@ -445,7 +476,7 @@ def build(record: dict[str, Any], store: str, out_dir: str | Path, command: str)
     prov = record["provenance"]
     sinusoid = ("\n\n![test MSE against adaptation steps](sinusoid.png)" if (out / "sinusoid.png").exists()
                 and "sinusoid.png" in extra["sinusoid"] else "")
-    first = ["# mamltheory report", header_lines(record, command), defects_section(record), plan_section(),
+    first = ["# mamltheory report", header_lines(record, command), defects_section(record, out), plan_section(),
              tightness_section(record)]
     parts = [
         checks_overview(record),

@@ -40,6 +40,7 @@ def run_audit(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     from rich.console import Console
+    from rich.markup import escape  # sources such as "eq. (145) [spread]" are not markup
     from rich.table import Table
 
     table = Table(title="mamltheory audit: the paper's constants, units and proof steps", show_lines=True)
@@ -47,7 +48,7 @@ def run_audit(args: argparse.Namespace) -> int:
         table.add_column(col, overflow="fold")
     style = {"holds": "green", "holds with slack": "cyan", "fails": "bold red"}
     for f in found:
-        table.add_row(f.source, f.kind, f"[{style[f.verdict]}]{f.verdict}[/]", f.evidence)
+        table.add_row(escape(f.source), f.kind, f"[{style[f.verdict]}]{f.verdict}[/]", escape(f.evidence))
     console = Console()
     console.print(table)
     counts = {v: sum(f.verdict == v for f in found) for v in style}
@@ -136,12 +137,19 @@ def sections_from(text: str | None) -> tuple[str, ...]:
 
 
 def record_with_status(quick: bool, seed: int, store: str, sections: tuple[str, ...], console: Any) -> dict[str, Any]:
-    """The verification record (stored or computed), with a status line while it is computed."""
-    from mamltheory.verify.run import verification_record
+    """The verification record (stored or computed), with a progress bar and what runs while it is computed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with console.status("verify") as status:
+    from mamltheory.verify.run import steps, verification_record
+
+    columns = (TextColumn("verify"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.description}"))
+    # off when the output is not a terminal (a log, a pipe): nothing to redraw there
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("", total=steps(sections))
         record, cached = verification_record(quick, seed, store, sections,
-                                             progress=lambda msg: status.update(f"verify: {msg}"))
+                                             progress=lambda msg: bar.update(task, description=msg),
+                                             advance=lambda: bar.advance(task))
     if cached:
         console.print("[dim]verify: stored record reused (same code, mode, seed)[/dim]")
     return record
@@ -209,8 +217,8 @@ def print_checks(record: dict[str, Any], console: Any) -> None:
     for c in record["checks"]:
         if c["kind"].startswith("audit") and c["verdict"] == "holds":
             continue  # the audit's holding constants are in `mamltheory audit`; failures are shown here
-        table.add_row(c["name"], c["source"], f"[{style.get(c['verdict'], '')}]{c['verdict']}[/]", num(c.get("ratio")),
-                      num(c.get("power")), c.get("defect", ""), escape(c["evidence"]))
+        table.add_row(escape(c["name"]), escape(c["source"]), f"[{style.get(c['verdict'], '')}]{c['verdict']}[/]",
+                      num(c.get("ratio")), num(c.get("power")), escape(c.get("defect", "")), escape(c["evidence"]))
     console.print(table)
     counts = summary_counts(record["checks"])
     p = record["provenance"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import platform
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import mamltheory
@@ -85,13 +87,41 @@ RUNNERS = {"audit": _audit, "lemma": _lemma, "theorem": _theorem, "scaling": _sc
            "tightness": _tightness}
 
 
-def _commit() -> str | None:
+def _git(cwd: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=mamltheory.__path__[0])
-        return out.stdout.strip() or None
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=cwd, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _blob(data: bytes) -> str:
+    """The git object id of a file with this content."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's own id, not security
+
+
+def source_commit(package: Path | None = None) -> str | None:
+    """The commit of the running code (`package`: this one): its checkout's HEAD (an editable install,
+    '+modified' when its sources differ from HEAD); for an installed copy (`pip install .`), the working
+    directory's checkout when HEAD holds exactly the installed sources; None when no commit is known to hold them."""
+    package = package or Path(mamltheory.__path__[0])
+    for where in (package, Path.cwd()):
+        top = _git(where, "rev-parse", "--show-toplevel")
+        if top is None:
+            continue
+        tree = _git(Path(top), "ls-tree", "-r", "HEAD", "--", "mamltheory")
+        head = _git(Path(top), "rev-parse", "--short", "HEAD")
+        if tree is None or not head:
+            continue
+        committed = {line.split("\t", 1)[1]: line.split()[2] for line in tree.splitlines()
+                     if line.endswith(".py") and "\t" in line}
+        running = {f"mamltheory/{f.relative_to(package).as_posix()}": _blob(f.read_bytes())
+                   for f in package.rglob("*.py")}
+        if running == committed:
+            return head
+        if where == package:  # the checkout the code runs from, edited since HEAD
+            return f"{head}+modified"
+    return None
 
 
 def provenance(seed: int, mode: str, seconds: float, commit: str | None) -> dict[str, Any]:
@@ -129,7 +159,7 @@ WORKERS: int | None = None
 
 
 def _in_parallel(sections: tuple[str, ...], quick: bool, seed: int, store: str, workers: int,
-                 say: Callable[[str], None]) -> dict[str, list[CheckResult]]:
+                 say: Callable[[str], None], advance: Callable[[], None]) -> dict[str, list[CheckResult]]:
     """The sections on `workers` spawned processes (`mamltheory.pool`: one BLAS thread each, Ctrl-C left to
     this process); interrupted or failing, the workers are stopped, not waited for."""
     from concurrent.futures import FIRST_COMPLETED, wait
@@ -146,6 +176,7 @@ def _in_parallel(sections: tuple[str, ...], quick: bool, seed: int, store: str, 
                     section = todo.pop(fut)
                     out[section] = fut.result()
                     say(f"{section} done ({len(out)}/{len(sections)} sections)")
+                    advance()
             return out
         except BaseException:
             terminate(pool)
@@ -154,34 +185,45 @@ def _in_parallel(sections: tuple[str, ...], quick: bool, seed: int, store: str, 
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def steps(sections: tuple[str, ...]) -> int:
+    """How many times `verify` calls `advance`: once per section, once more for the timings after `scaling`."""
+    return len(sections) + ("scaling" in sections)
+
+
 def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections: tuple[str, ...] = SECTIONS,
-           progress: Callable[[str], None] | None = None, workers: int | None = None) -> dict[str, Any]:
+           progress: Callable[[str], None] | None = None, workers: int | None = None,
+           advance: Callable[[], None] | None = None) -> dict[str, Any]:
     """Run the sections; a section that raises is recorded as one ERROR check with the exception line.
 
     `workers`: processes for the sections (default: the machine's cores, at most one per section); one runs
-    them in this process, in order. The record has `provenance`, `summary` (each verdict counted apart,
+    them in this process, in order. `progress` gets a line of what runs, `advance` is called `steps(sections)`
+    times, as each part finishes (a progress bar). The record has `provenance`, `summary` (each verdict counted apart,
     `mamltheory.verify.check.summary_counts`), `checks` (in section order, whatever the workers),
     `defects` (each root cause once, with the indices of the checks it explains; every explained check
     carries its `defect` id) and `unexplained` (failing checks no defect explains).
     """
     say = progress or (lambda _msg: None)
+    step = advance or (lambda: None)
     t0 = time.perf_counter()
-    commit = _commit()
+    commit = source_commit()
     n = min(len(sections), workers or WORKERS or os.cpu_count() or 1)
     if n > 1:
         say(f"{', '.join(sections)} on {n} processes")
-        by_section = _in_parallel(tuple(sections), quick, seed, store, n, say)
+        by_section = _in_parallel(tuple(sections), quick, seed, store, n, say, step)
     else:
         by_section = {}
         for section in sections:
             say(section)
             by_section[section] = section_checks(section, quick, seed, store, say)
-    if "scaling" in by_section and not any(c.verdict == ERROR for c in by_section["scaling"]):
-        say("time per iteration against d")
-        try:
-            by_section["scaling"] += timings(quick, say)
-        except Exception as err:  # noqa: BLE001 - as for a section
-            by_section["scaling"] += section_checks_error("scaling", err)
+            step()
+    if "scaling" in by_section:
+        if not any(c.verdict == ERROR for c in by_section["scaling"]):
+            say("time per iteration against d")
+            try:
+                by_section["scaling"] += timings(quick, say)
+            except Exception as err:  # noqa: BLE001 - as for a section
+                by_section["scaling"] += section_checks_error("scaling", err)
+        step()
     results = [r for section in sections for r in by_section[section]]
     from mamltheory.verify.defects import annotate
 
@@ -193,7 +235,8 @@ def verify(quick: bool = True, seed: int = 0, store: str = ":memory:", sections:
 
 def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_STORE,
                         sections: tuple[str, ...] = SECTIONS,
-                        progress: Callable[[str], None] | None = None) -> tuple[dict[str, Any], bool]:
+                        progress: Callable[[str], None] | None = None,
+                        advance: Callable[[], None] | None = None) -> tuple[dict[str, Any], bool]:
     """(record, cached): the stored record of (mode, seed, sections), else `verify` run and stored.
 
     The key hashes the source of simulate, verify and bounds (`mamltheory.store.code_hash("verify")`),
@@ -211,7 +254,7 @@ def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_
 
             return (cached if "defects" in cached else annotate(cached)), True
         db.require_writable()
-    record = verify(quick=quick, seed=seed, store=store, sections=sections, progress=progress)
+    record = verify(quick=quick, seed=seed, store=store, sections=sections, progress=progress, advance=advance)
     with ResultStore(store) as db:
         db.put(key, config, record, kind="verify")
     return record, False

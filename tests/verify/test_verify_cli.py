@@ -50,3 +50,14 @@ def test_report_renders_sections_and_plots(tmp_path):
     assert "Theorem F.1, eq. (86)" in text and "$" in text
     png = (tmp_path / "rep" / "floors.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_bracketed_sources_are_printed_not_read_as_markup(run_cli, monkeypatch):
+    # rich reads "[spread]" as a style tag and drops it; the audit's own source names carry such labels
+    from mamltheory.verify.audit import findings
+
+    labelled = sorted({f.source for f in findings() if "[" in f.source})
+    assert "Theorem H.1, eq. (145) [spread]" in labelled
+    monkeypatch.setenv("COLUMNS", "2000")
+    code, out, _ = run_cli(["audit"])
+    assert code == 0 and all(source in out for source in labelled)
