@@ -13,7 +13,7 @@ The public API (loaded on first use, so `import mamltheory` stays cheap)::
     cfg, sources = mt.run_config(problem, "maml", iterations=100)  # the theory's defaults, validated
     result = mt.run(problem, cfg)                             # RunResult: exact ‖∇F(w_k)‖ per replicate
     record = mt.verify(quick=True, sections=("audit",))       # checks of the paper's claims
-    mt.bounds.THEOREMS["maml"].accuracy                       # the encoded results (sympy)
+    mt.bounds.theorem("maml").accuracy                        # the encoded results (sympy)
 """
 
 from __future__ import annotations

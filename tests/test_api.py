@@ -92,7 +92,8 @@ def test_verify_and_bounds() -> None:
     assert record["provenance"]["seed"] == 0 and record["checks"]
     # Theorem G.1's proof: the α²Lσ² coefficient the audit derives is 169/864 (> the paper's 1/6).
     assert any("169/864" in (c["details"].get("derived") or "") for c in record["checks"])
-    assert mt.bounds.THEOREMS["maml"].K == 61 and mt.bounds.THEOREMS["hf-maml"].step_divisor == 25
+    assert mt.bounds.theorem("maml", "paper").K == 61 and mt.bounds.theorem("hf-maml").step_divisor == 25
+    assert mt.bounds.theorem("maml").K == 20  # the default theory is the repaired one
 
 
 def test_run_config_repaired_delta_by_hand() -> None:

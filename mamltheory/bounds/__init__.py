@@ -1,7 +1,8 @@
 """Sympy encodings of the paper's lemmas and theorems, with preconditions and provenance; the planner.
 
-`RESULTS` lists every encoded bound (built on first access), the repaired theorems (bounds/repaired.py)
-after the paper's; `THEOREMS` maps an algorithm to its general convergence theorem.
+`theorem(algorithm, theory)` is the convergence theorem of an algorithm under a theory (bounds/theorems/),
+`by_label("4.21" | "H.1" | "Lemma 4.11")` any encoded result, and `RESULTS` lists every encoded bound
+(built on first access): the lemmas, the paper's theorems, the corollaries, then the repaired theorems.
 """
 
 from __future__ import annotations
@@ -9,23 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from mamltheory.bounds.result import Bound, Condition
-from mamltheory.bounds.theorems import THEOREMS, ConvergenceTheorem
+from mamltheory.bounds.theorems import Result, Theorem, all_theorems, by_label, theorem
+from mamltheory.bounds.theory import DEFAULT_THEORY, THEORIES
 
-__all__ = ["RESULTS", "THEOREMS", "Bound", "Condition", "ConvergenceTheorem"]
+__all__ = ["DEFAULT_THEORY", "RESULTS", "THEORIES", "Bound", "Condition", "Result", "Theorem", "all_theorems",
+           "by_label", "theorem"]
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: the corollaries are not needed by `mamltheory plan`, whose cold start is benchmarked.
     if name == "RESULTS":
-        from mamltheory.bounds import corollaries as co
+        from mamltheory.bounds.corollaries import COROLLARIES
         from mamltheory.bounds.lemmas import LEMMAS
-        from mamltheory.bounds.repaired import REPAIRED_THEOREMS
 
-        return (
-            *LEMMAS,
-            *(b for t in THEOREMS.values() for b in (t.accuracy, t.iterations)),
-            co.COROLLARY_4_16_ACCURACY, co.COROLLARY_4_16_ITERATIONS, co.HF_COROLLARY_ACCURACY,
-            co.HF_COROLLARY_ITERATIONS, co.COROLLARY_4_19_ACCURACY, co.COROLLARY_4_19_ITERATIONS,
-            *(b for t in REPAIRED_THEOREMS.values() for b in (t.accuracy, t.iterations)),
-        )
+        by_theory = {th: [b for t in all_theorems() if t.theory == th for b in t.bounds] for th in THEORIES}
+        return (*LEMMAS, *by_theory["paper"], *COROLLARIES, *by_theory["repaired"])
     raise AttributeError(name)

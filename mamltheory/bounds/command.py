@@ -10,7 +10,7 @@ import tomllib
 from typing import Any
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.statements import check_theory
+from mamltheory.bounds.theory import check_theory
 from mamltheory.errors import InputError
 
 CONSTANT_FLAGS = {"L": "L", "rho": "rho", "sigma": "sigma", "sigma_tilde": "sigma-tilde", "sigma_H": "sigma-h"}
@@ -171,12 +171,13 @@ def resolve_inputs(args: argparse.Namespace) -> tuple[ProblemConstants, dict[str
 def run(args: argparse.Namespace) -> int:
     """Compute and print the plan(s)."""
     from mamltheory.bounds import planner
+    from mamltheory.bounds.theorems import theorem
 
     theory = check_theory(args.theory)
     constants, opts, example = resolve_inputs(args)
     algorithms = planner.ALGORITHMS if args.algorithm == "all" else (args.algorithm,)
     for alg in algorithms:
-        planner.theorem_for(alg, theory)
+        theorem(alg, theory)
     if args.k_shot is None and opts["eps"] is None:
         raise InputError("--eps: required (the target E‖∇F(w)‖ > 0), or use --k-shot K")
     if args.k_shot is None and opts["initial_gap"] is None:

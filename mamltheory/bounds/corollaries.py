@@ -1,6 +1,6 @@
 """Corollaries 4.16 and 4.19 (and 4.16's HF-MAML analogue) with explicit constants C1, C2.
 
-Derived from the general Theorems F.1, G.1, H.1 (see `mamltheory.bounds.theorems`).
+Derived from the paper's general Theorems F.1, G.1, H.1 (`mamltheory.bounds.theorems`), whose constants they use.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ import sympy as sp
 
 from mamltheory.bounds.result import Bound, Condition
 from mamltheory.bounds.symbols import B, D_in, D_o, L, alpha, eps, initial_gap, rho, sigma, sigma_tilde
-from mamltheory.bounds.theorems import THEOREM_F1, THEOREM_G1, THEOREM_H1, ConvergenceTheorem
+from mamltheory.bounds.theorems import f1, g1, h1
+from mamltheory.bounds.theorems.base import Theorem
 
 
-def _corollary_4_16(thm: ConvergenceTheorem, name: str) -> tuple[sp.Expr, Bound, Bound]:
+def _corollary_4_16(thm: Theorem, name: str) -> tuple[sp.Expr, Bound, Bound]:
     """C (= C1 = C2) of Corollary 4.16 for `thm`, and its accuracy and iteration bounds.
 
     With B >= Cσ²/ε², D_in >= Cσ̃²/ε², B·D_o >= Cσ̃²/ε² each of the three terms of S is <= ε²/C, so
@@ -39,18 +40,16 @@ def _corollary_4_16(thm: ConvergenceTheorem, name: str) -> tuple[sp.Expr, Bound,
     return C, accuracy, iterations
 
 
-COROLLARY_4_16_C, COROLLARY_4_16_ACCURACY, COROLLARY_4_16_ITERATIONS = _corollary_4_16(THEOREM_F1, "Corollary 4.16")
+COROLLARY_4_16_C, COROLLARY_4_16_ACCURACY, COROLLARY_4_16_ITERATIONS = _corollary_4_16(f1.PAPER, "Corollary 4.16")
 # Section 4.5: "similar results to the ones in Corollary 4.16 also hold for HF-MAML".
-HF_COROLLARY_C, HF_COROLLARY_ACCURACY, HF_COROLLARY_ITERATIONS = _corollary_4_16(
-    THEOREM_H1, "Corollary 4.16 for HF-MAML"
-)
+_, HF_COROLLARY_ACCURACY, HF_COROLLARY_ITERATIONS = _corollary_4_16(h1.PAPER, "Corollary 4.16 for HF-MAML")
 
 # Corollary 4.19 with C1 = C2 = 1: B >= 1/(α²L²), D_in, B·D_o >= σ̃²/(α²σ²L²) make
 # S = σ²(1/B + 20α²L²) + σ̃²/(BD_o) + σ̃²/D_in <= (20 + 1/C1 + 2/C2)α²L²σ² = 23α²L²σ²; any C1, C2 > 0
 # work with 23 replaced by 20 + 1/C1 + 2/C2. Since S >= 20α²L²σ², dec >= 14·20α²L²σ²/(1600L) and
 # T <= ⌊40Δ/(7α²σ²L)⌋ + 1 = Δ·O(1/(α²σ²L)).
 _S_4_19 = 23 * alpha**2 * L**2 * sigma**2
-_CONDITIONS_4_19 = THEOREM_G1.preconditions + (
+_CONDITIONS_4_19 = g1.PAPER.preconditions + (
     Condition(sp.Ge(B, 1 / (alpha**2 * L**2)), "Corollary 4.19, eq. (39): B >= C1/(α²L²), C1 = 1"),
     Condition(sp.Ge(D_in, sigma_tilde**2 / (alpha**2 * sigma**2 * L**2)),
               "Corollary 4.19, eq. (39): D_in >= C2 σ̃²/(α²σ²L²), C2 = 1"),
@@ -69,3 +68,6 @@ COROLLARY_4_19_ITERATIONS = Bound(
     expr=sp.floor(sp.Rational(40, 7) * initial_gap / (alpha**2 * sigma**2 * L)) + 1,
     preconditions=_CONDITIONS_4_19,
 )
+
+COROLLARIES: tuple[Bound, ...] = (COROLLARY_4_16_ACCURACY, COROLLARY_4_16_ITERATIONS, HF_COROLLARY_ACCURACY,
+                                  HF_COROLLARY_ITERATIONS, COROLLARY_4_19_ACCURACY, COROLLARY_4_19_ITERATIONS)

@@ -18,6 +18,15 @@ def local_smoothness(grad_norm: sp.Expr = grad_w) -> sp.Expr:
     return 4 * L + 2 * rho * alpha * grad_norm
 
 
+# Lemmas 4.9-4.12 (smoothness of F, the step size β̃) hold for α ∈ (0, 1/L]: the widest α any run uses.
+LEMMA_ALPHA_L_MAX = 1
+
+
+def lemma_alpha_max(L_value: float) -> float:
+    """1/L: the largest α of Lemmas 4.9-4.12, outside which F's smoothness bound (Lemma 4.9) is not stated."""
+    return 1.0 / (LEMMA_ALPHA_L_MAX * L_value)
+
+
 def step_batch_conditions(source: str) -> tuple[Condition, Condition]:
     """Lemma 4.11's batch conditions (27): B' >= ⌈½(ρασ/L)²⌉, D_β >= ⌈(2ρασ̃/L)²⌉."""
     return (

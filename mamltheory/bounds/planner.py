@@ -23,16 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from mamltheory.assumptions import ProblemConstants
 import sympy as sp
 
+from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.result import exact
-from mamltheory.bounds.statements import DEFAULT_THEORY, convergence_theorem
 from mamltheory.bounds.symbols import alpha as alpha_sym, rho as rho_sym, sigma_H as sigma_H_sym
-from mamltheory.bounds.theorems import ConvergenceTheorem, alpha_max, hf_delta
+from mamltheory.bounds.theorems import ALGORITHMS, Theorem, theorem
+from mamltheory.bounds.theorems.base import noise_at
+from mamltheory.bounds.theory import DEFAULT_THEORY
 from mamltheory.errors import InputError
 
-ALGORITHMS = ("maml", "fo-maml", "hf-maml")
 # Integer points whose float cost is within this relative margin of the best are re-checked exactly.
 _FLOAT_MARGIN = 1e-9
 # Largest number of B values the exhaustive part of the search walks through.
@@ -94,11 +94,6 @@ class Plan:
         return out
 
 
-def theorem_for(algorithm: str, theory: str = DEFAULT_THEORY) -> ConvergenceTheorem:
-    """The general convergence theorem of `algorithm` under `theory` ("repaired" or "paper")."""
-    return convergence_theorem(algorithm, theory)
-
-
 def check_scale(constants: ProblemConstants, **values: float | None) -> None:
     """InputError naming the flag if a constant or α, ε, Δ (given as alpha=, eps=, initial_gap=) is outside SCALE."""
     lo, hi = SCALE
@@ -125,7 +120,7 @@ def _driver(c: ProblemConstants, up: tuple[str, ...]) -> str:
     return FLAGS[max(weight, key=weight.__getitem__)]
 
 
-def theorem_alpha(thm: ConvergenceTheorem, constants: ProblemConstants, alpha: float | None) -> tuple[Fraction, str]:
+def theorem_alpha(thm: Theorem, constants: ProblemConstants, alpha: float | None) -> tuple[Fraction, str]:
     """α as an exact rational and its source: the user's, checked against the theorem's range
     (0, 1/(cL)] (InputError with field "alpha" outside it), or the largest allowed."""
     check_scale(constants, alpha=alpha)
@@ -152,15 +147,7 @@ def _ceil_min1(x: Fraction) -> int:
     return max(1, math.ceil(x))
 
 
-def fixed_batches(algorithm: str, constants: ProblemConstants, alpha: float | None = None,
-                  theory: str = DEFAULT_THEORY) -> dict[str, int]:
-    """The batches fixed by preconditions alone: D_h (Thm F.1/G.1/H.1) and B', D_β (Lemma 4.11, eq. (27))."""
-    thm = theorem_for(algorithm, theory)
-    a, _ = theorem_alpha(thm, constants, alpha)
-    return _fixed(thm, constants, a)
-
-
-def _fixed(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction) -> dict[str, int]:
+def _fixed(thm: Theorem, c: ProblemConstants, a: Fraction) -> dict[str, int]:
     L, rho, s, st, sH = (exact(x) for x in (c.L, c.rho, c.sigma, c.sigma_tilde, c.sigma_H))
     # D_h from the theorem's own condition, in exact rationals (0: no Hessian batch, repaired G.1).
     dh_expr = thm.D_h_min.subs({alpha_sym: sp.Rational(a.numerator, a.denominator),
@@ -180,28 +167,12 @@ def _fixed(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction) -> dict[st
     return out
 
 
-def _accuracy_budget(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, eps: Fraction) -> Fraction:
-    """S* with max{√(K(1+ρασ/L)S), (Kρα/L)S} <= ε ⟺ S <= S*; exact."""
-    L, rho, s = exact(c.L), exact(c.rho), exact(c.sigma)
-    return min(eps**2 / (thm.K * (1 + rho * a * s / L)), eps * L / (thm.K * rho * a))
 
 
-def _bias(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction) -> Fraction:
-    """FO-MAML's batch-independent part of S, 20α²L²σ² (eq. (113)); zero for MAML and HF-MAML."""
-    if thm.algorithm != "fo-maml":
-        return Fraction(0)
-    return 20 * a**2 * exact(c.L) ** 2 * exact(c.sigma) ** 2
 
 
-def _noise(c: ProblemConstants, B: int, D_in: int, D_o: int) -> Fraction:
-    s2, st2 = exact(c.sigma) ** 2, exact(c.sigma_tilde) ** 2
-    return s2 / B + st2 / (B * D_o) + st2 / D_in
 
 
-def _accuracy_from_S(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, S: Fraction) -> float:
-    """max{√(K(1+ρασ/L)S), (Kρα/L)S} (the theorem's bound without its ε term)."""
-    L, rho, s = exact(c.L), exact(c.rho), exact(c.sigma)
-    return max(math.sqrt(thm.K * (1 + rho * a * s / L) * S), float(thm.K * rho * a / L * S))
 
 
 def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> tuple[int, int, int, dict[str, Any]]:
@@ -299,7 +270,7 @@ def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> 
     }
 
 
-def _finish(plan: Plan, thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, eps: Fraction | None,
+def _finish(plan: Plan, thm: Theorem, c: ProblemConstants, a: Fraction, eps: Fraction | None,
             gap: Fraction | None) -> Plan:
     """Fill accuracy, iterations, preconditions and costs from plan.batch (exact where rational)."""
     bt = plan.batch
@@ -307,11 +278,13 @@ def _finish(plan: Plan, thm: ConvergenceTheorem, c: ProblemConstants, a: Fractio
                          B_prime=bt["B_prime"], D_beta=bt["D_beta"])
     checked = thm.iterations.check(**vals, eps=eps if eps is not None else 1, initial_gap=gap if gap is not None else 1)
     plan.preconditions = [{"condition": cond.text, "source": cond.source, "holds": ok} for cond, ok in checked]
-    S = _noise(c, bt["B"], bt["D_in"], bt["D_o"]) + _bias(thm, c, a)
-    acc = _accuracy_from_S(thm, c, a, S)
+    S = noise_at(c, bt["B"], bt["D_in"], bt["D_o"]) + thm.bias_at(c, a)
+    acc = thm.accuracy_at(c, a, S)
     plan.accuracy_bound = max(acc, float(eps)) if eps is not None else acc
-    if thm.delta_budget is not None:  # repaired H.1: the radius its δ condition allows for this ε and D_o
-        plan.delta, plan.delta_rule = repaired_delta(thm, c, a, eps if eps is not None else exact(acc), bt["D_o"])
+    # HF-MAML: the radius for this ε and D_o (repaired H.1: what its δ condition allows; the paper: 1/(6ρα))
+    radius = thm.radius(c, float(a), eps if eps is not None else exact(acc), bt["D_o"])
+    if radius is not None:
+        plan.delta, plan.delta_rule = radius
     # Without a target (K-shot), T is the theorem's count for reaching its own bound at these batches.
     eps_for_T = eps if eps is not None else (exact(acc) if acc > 0 else None)
     if gap is not None and eps_for_T is not None and all(p["holds"] for p in plan.preconditions):
@@ -337,60 +310,27 @@ def _finish(plan: Plan, thm: ConvergenceTheorem, c: ProblemConstants, a: Fractio
     return plan
 
 
-def repaired_delta(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, eps: Fraction,
-                   D_o: int) -> tuple[float, str]:
-    """(δ, rule) of repaired H.1: δ = ν/(ρα) with ν = min{ν_max, ν_ε} and the δ condition (δ′)
-    ν_ε = ε√(L/(c(σ² + σ̃²/D_o)(L + ρα(σ + ε)))), c = thm.delta_budget (docs/repaired-theorems.md)."""
-    L, rho, s, st = exact(c.L), exact(c.rho), exact(c.sigma), exact(c.sigma_tilde)
-    assert thm.nu_max is not None and thm.delta_budget is not None
-    nu_max = float(thm.nu_max)
-    noise = s**2 + st**2 / D_o
-    if noise == 0 or eps <= 0:
-        nu, why = nu_max, "ν = 1/6: with σ = σ̃ = 0 the δ condition (δ′) is void"
-    else:
-        inside = L / (thm.delta_budget * noise * (L + rho * a * (s + eps)))
-        nu_eps = float(eps) * math.sqrt(float(inside)) * (1 - 1e-12)  # rounded down: ν must not exceed ν_ε
-        nu = min(nu_max, nu_eps)
-        why = (f"ν = ραδ = min{{1/6, ν_ε}} = {nu:.6g}, ν_ε = ε√(L/({thm.delta_budget}(σ² + σ̃²/D_o)(L + ρα(σ + ε)))) "
-               f"= {nu_eps:.6g} (δ condition (δ′) at ε = {float(eps):.4g})")
-    delta = nu / float(rho * a)
-    return delta, f"δ_k^i = δ/‖∇̃f_i(w_k − α∇̃f_i(w_k, D_in^i), D_o^i)‖ with δ = ν/(ρα) = {delta:.6g}; {why}"
-
-
-def radius(thm: ConvergenceTheorem, constants: ProblemConstants, alpha: float, eps: Fraction | float,
-           D_o: int) -> tuple[float, str]:
-    """HF-MAML's radius δ (δ_k^i = δ/‖v‖) and its rule under `thm` at target ε: the paper's δ = 1/(6ρα)
-    (eq. (142)), or repaired H.1's δ = ν/(ρα), ν = min{1/6, ν_ε} of the δ condition (δ′)."""
-    if thm.delta_budget is None:
-        delta = hf_delta(constants.rho, alpha)
-        return delta, f"δ_k^i = δ/‖v‖, δ = 1/(6ρα) = {delta:.6g} (eq. (142))"
-    return repaired_delta(thm, constants, exact(alpha), exact(eps), D_o)
-
-
 def theorem_delta(algorithm: str, constants: ProblemConstants, alpha: float, batch: dict[str, int],
                   theory: str = DEFAULT_THEORY) -> tuple[float, str]:
     """`radius` at these batches, ε being the accuracy the theorem guarantees there ((131″) without its ε
     term), so that the repaired bias fits in that budget."""
-    thm = theorem_for(algorithm, theory)
-    a = exact(alpha)
-    acc = _accuracy_from_S(thm, constants, a, _noise(constants, batch["B"], batch["D_in"], batch["D_o"]))
-    return radius(thm, constants, alpha, exact(acc), batch["D_o"])
+    thm = theorem(algorithm, theory)
+    acc = thm.accuracy_at(constants, exact(alpha), noise_at(constants, batch["B"], batch["D_in"], batch["D_o"]))
+    radius = thm.radius(constants, alpha, exact(acc), batch["D_o"])
+    if radius is None:
+        raise ValueError(f"{thm.name} has no finite-difference radius ({algorithm} is not HF-MAML)")
+    return radius
 
 
-def _base(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
+def _base(thm: Theorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
           eps: Fraction | None, gap: Fraction | None, batch: dict[str, int]) -> Plan:
-    delta = None
-    delta_rule = None
-    if thm.delta is not None:
-        delta = hf_delta(c.rho, float(a))
-        delta_rule = f"δ_k^i = δ/‖∇̃f_i(w_k − α∇̃f_i(w_k, D_in^i), D_o^i)‖ with δ = 1/(6ρα) = {delta:.6g} (eq. (142))"
     plan = Plan(
         algorithm=thm.algorithm, theorem=thm.name, mode=mode, alpha=float(a), alpha_rule=rule,
         eps=None if eps is None else float(eps), initial_gap=None if gap is None else float(gap),
         batch=batch, step_divisor=thm.step_divisor,
         step_rule=(f"β_k = β̃(w_k)/{thm.step_divisor}, β̃(w) = 1/(4L + 2ρα·Σ_j‖∇̃f_j(w, D_β^j)‖/B') "
                    f"over B' = {batch['B_prime']} tasks, D_β = {batch['D_beta']} samples (eq. (26))"),
-        delta=delta, delta_rule=delta_rule, feasible=True, theory=thm.theory, guaranteed=thm.guaranteed,
+        delta=None, delta_rule=None, feasible=True, theory=thm.theory, guaranteed=thm.guaranteed,
         failing_steps=list(thm.failing), repairs=list(thm.repairs),
     )
     plan.notes.extend(thm.notes)
@@ -400,12 +340,12 @@ def _base(thm: ConvergenceTheorem, c: ProblemConstants, a: Fraction, rule: str, 
 def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: float,
          alpha: float | None = None, theory: str = DEFAULT_THEORY) -> Plan:
     """The cheapest integer batches for which the theorem guarantees E‖∇F(w)‖ <= ε, with step rule, δ and T."""
-    thm = theorem_for(algorithm, theory)
+    thm = theorem(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
     fixed = _fixed(thm, constants, a)
-    budget = _accuracy_budget(thm, constants, a, e) - _bias(thm, constants, a)
+    budget = thm.noise_budget(constants, a, e) - thm.bias_at(constants, a)
     s2, st2 = exact(constants.sigma) ** 2, exact(constants.sigma_tilde) ** 2
     reachable = budget > 0 or (budget == 0 and s2 == 0 and st2 == 0)
     if budget > 0:  # B > σ²/S* and D_in > σ̃²/S*: refuse batches no computation reaches
@@ -414,7 +354,7 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
     if not reachable:
         p = _base(thm, constants, a, rule, "plan", e, gap, {"B": 0, "D_in": 0, "D_o": 0, **fixed})
         p.feasible = False
-        p.floor = _accuracy_from_S(thm, constants, a, _bias(thm, constants, a))
+        p.floor = thm.accuracy_at(constants, a, thm.bias_at(constants, a))
         p.alpha_reachable = _largest_reaching_alpha(thm, constants, e)
         p.reason = (f"{thm.name} cannot guarantee ε = {float(e):.4g} at α = {float(a):.4g}: its bound never goes below "
                     f"the floor {p.floor:.4g} = max{{√({thm.K}(1+ρασ/L)·20α²L²σ²), {thm.K}ρα/L·20α²L²σ²}} however large the "
@@ -434,7 +374,7 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
 def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int, int, int], eps: float,
              initial_gap: float, alpha: float | None = None, theory: str = DEFAULT_THEORY) -> Plan:
     """The theorem at the user's batches (B, D_in, D_o, D_h): bound, iteration count, preconditions."""
-    thm = theorem_for(algorithm, theory)
+    thm = theorem(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
@@ -453,7 +393,7 @@ def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int,
 def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float | None = None,
                initial_gap: float | None = None, theory: str = DEFAULT_THEORY) -> Plan:
     """K-shot (D_in = D_o = K): the best accuracy the theorem guarantees (B → ∞) and the least B within 10% of it."""
-    thm = theorem_for(algorithm, theory)
+    thm = theorem(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
     if isinstance(K, bool) or not isinstance(K, int) or not 1 <= K <= MAX_BATCH:
         raise InputError(f"--k-shot: must be an integer in [1, 2^53], got {K!r}")
@@ -462,7 +402,7 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
     L, rho, s = exact(constants.L), exact(constants.rho), exact(constants.sigma)
     c1, c2 = thm.K * (1 + rho * a * s / L), thm.K * rho * a / L
     s2, st2 = s**2, exact(constants.sigma_tilde) ** 2
-    S_inf = st2 / K + _bias(thm, constants, a)
+    S_inf = st2 / K + thm.bias_at(constants, a)
     target_sq = Fraction(121, 100) * max(c1 * S_inf, (c2 * S_inf) ** 2)  # (1.1·best)², exact
 
     def within(B: int) -> bool:
@@ -481,20 +421,20 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
             lo, hi = (lo, mid) if within(mid) else (mid, hi)
         B = hi
     p = _base(thm, constants, a, rule, "k-shot", None, gap, {"B": B, "D_in": K, "D_o": K, **fixed})
-    p.best_accuracy = _accuracy_from_S(thm, constants, a, S_inf)
+    p.best_accuracy = thm.accuracy_at(constants, a, S_inf)
     p.notes.append(f"best accuracy with D_in = D_o = {K} is {p.best_accuracy:.4g} (B → ∞); "
                    f"B = {B} is the least B >= 20 within 10% of it")
     return _finish(p, thm, constants, a, None, gap)
 
 
-def _largest_reaching_alpha(thm: ConvergenceTheorem, c: ProblemConstants, eps: Fraction) -> float:
+def _largest_reaching_alpha(thm: Theorem, c: ProblemConstants, eps: Fraction) -> float:
     """sup{α: S*(ε, α) > 20α²L²σ²}, where FO-MAML's floor meets ε; S* decreases and the floor increases in α."""
-    lo, hi = 0.0, alpha_max(thm.algorithm, c.L)
+    lo, hi = 0.0, thm.alpha_max(c.L)
     for _ in range(200):  # bisection to float resolution
         mid = (lo + hi) / 2
         if mid in (lo, hi):
             break
-        if _accuracy_budget(thm, c, exact(mid), eps) > _bias(thm, c, exact(mid)):
+        if thm.noise_budget(c, exact(mid), eps) > thm.bias_at(c, exact(mid)):
             lo = mid
         else:
             hi = mid
@@ -521,7 +461,7 @@ def plan_all(constants: ProblemConstants, eps: float, initial_gap: float, alpha:
 
 def infeasible_plan(algorithm: str, constants: ProblemConstants, reason: str, theory: str = DEFAULT_THEORY) -> Plan:
     """A plan that could not be made (e.g. α outside this theorem's range in `--algorithm all`)."""
-    thm = theorem_for(algorithm, theory)
+    thm = theorem(algorithm, theory)
     a, _ = theorem_alpha(thm, constants, None)
     p = _base(thm, constants, a, "not used", "plan", None, None, {**_fixed(thm, constants, a)})
     p.alpha = None  # the given α lies outside this theorem's range

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from mamltheory.bounds.theorems import alpha_max
+from mamltheory.bounds.theorems import theorem
 from mamltheory.simulate.protocol import MetaProblem, ReferenceTasks, per_sample
 from mamltheory.simulate.tasks import f_objective, meta_gradient, meta_objective
 
@@ -282,7 +282,7 @@ def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, 
     radius = cfg.radius if cfg.radius is not None else 0.5 * max(1.0, float(np.linalg.norm(w0)))
 
     L0 = float(estimate_L(problem, w0, ctx.X, ctx.y, r_power, cfg.power_iters).max())
-    alpha = cfg.alpha if cfg.alpha is not None else (alpha_max("maml", L0) if L0 > 0 else 0.1)
+    alpha = cfg.alpha if cfg.alpha is not None else (theorem("maml").alpha_max(L0) if L0 > 0 else 0.1)
 
     # Points: w_0, then sampled around it and along the run, interleaved so every second point
     # (half_estimate) covers both kinds.

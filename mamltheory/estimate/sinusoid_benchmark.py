@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from mamltheory.bounds.theorems import alpha_max
+from mamltheory.bounds.theorems import theorem
 from mamltheory.estimate.estimators import EstimateConfig, estimate_constants
 from mamltheory.simulate.algorithms import TaskBatch, direction
 from mamltheory.simulate.sinusoid import SinusoidProblem
@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         c = e["constants"]
         print(f"  estimated at {name}: L = {c['L']:.3g}, ρ = {c['rho']:.3g}{' (no Lipschitz constant: ReLU)' if cfg.activation == 'relu' else ''}, σ = {c['sigma']:.3g}, "
               f"σ̃ = {c['sigma_tilde']:.3g}, σ_H = {c['sigma_H']:.3g}; α·L = {cfg.alpha * c['L']:.2f} "
-              f"(Theorem 4.14 needs α <= 1/(6L) = {alpha_max('maml', c['L']):.2g})")
+              f"(Theorem 4.14 needs α <= 1/(6L) = {theorem('maml').alpha_max(c['L']):.2g})")
     print(f"wall time {time.perf_counter() - t0:.0f} s (training per method: "
           + ", ".join(f"{m} {r['seconds']:.0f} s" + (" cached" if r["cached"] else "") for m, r in res.items()) + ")")
     return 0

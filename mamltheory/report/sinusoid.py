@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from mamltheory.bounds.theorems import alpha_max, hf_delta
+from mamltheory.bounds.theorems import theorem
+from mamltheory.bounds.theorems.h1 import paper_radius
 from mamltheory.estimate.sinusoid_benchmark import (METHODS, RELU_OUTSIDE, SinusoidConfig, benchmark_problem,
                                                     estimate_key, eval_set, predict, protocol_differences)
 from mamltheory.report.plots import COLORS, pyplot
@@ -156,7 +157,7 @@ def sinusoid_section(store: str | Path, out_dir: str | Path, cfg: SinusoidConfig
         for at, e in labelled:
             c = e["constants"]
             erow.append(f"| {at} | {c['L']:.3g} | {c['rho']:.3g} | {c['sigma']:.3g} | {c['sigma_tilde']:.3g} | "
-                        f"{c['sigma_H']:.3g} | {cfg.alpha * c['L']:.2f} | {alpha_max('maml', c['L']):.2g} |")
+                        f"{c['sigma_H']:.3g} | {cfg.alpha * c['L']:.2f} | {theorem('maml').alpha_max(c['L']):.2g} |")
         parts.append(
             "Constants estimated by `mamltheory estimate` (sampled lower estimates, "
             f"{next(iter(estimates.values()))['points']} points around each model and along a short run, 32 drawn "
@@ -198,8 +199,8 @@ def _explain(results: dict[str, Any], estimates: dict[str, Any], cfg: SinusoidCo
                      "noise of a 25-task batch."
                      + ("" if not {"w0", "maml"} <= set(estimates) else
                         " The theory's δ = 1/(6ρα) (eq. (142)) would be a displacement of "
-                        f"{hf_delta(estimates['w0']['constants']['rho'], cfg.alpha):.2g} at w_0 and "
-                        f"{hf_delta(estimates['maml']['constants']['rho'], cfg.alpha):.2g} at MAML's solution "
+                        f"{paper_radius(estimates['w0']['constants']['rho'], cfg.alpha):.2g} at w_0 and "
+                        f"{paper_radius(estimates['maml']['constants']['rho'], cfg.alpha):.2g} at MAML's solution "
                         "(with the estimated ρ)."))
     if "fo-maml" in results and "maml" in results:
         f, m = results["fo-maml"]["test_mse"]["mean"], results["maml"]["test_mse"]["mean"]
@@ -218,8 +219,8 @@ def _explain(results: dict[str, Any], estimates: dict[str, Any], cfg: SinusoidCo
         lines.append(txt)
     if "maml" in estimates and "w0" in estimates:
         Lm, L0 = estimates["maml"]["constants"]["L"], estimates["w0"]["constants"]["L"]
-        lines.append(f"- The theory's step range: α <= 1/(6L) (Theorem 4.14) allows α <= {alpha_max('maml', L0):.2g} at w_0 and "
-                     f"{alpha_max('maml', Lm):.2g} at MAML's solution, against the α = {cfg.alpha} everybody uses; α·L̂ grows "
+        lines.append(f"- The theory's step range: α <= 1/(6L) (Theorem 4.14) allows α <= {theorem('maml').alpha_max(L0):.2g} at w_0 and "
+                     f"{theorem('maml').alpha_max(Lm):.2g} at MAML's solution, against the α = {cfg.alpha} everybody uses; α·L̂ grows "
                      f"from {cfg.alpha * L0:.2f} to {cfg.alpha * Lm:.2f} during meta-training, so the constants the "
                      "guarantees need are a property of where training goes, not of the initial network.")
     return "**Differences from the original, and what the theory says.**\n\n" + "\n".join(lines)

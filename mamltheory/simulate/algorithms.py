@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mamltheory.simulate.families import Array, PoolProblem
-from mamltheory.simulate.tasks import ExactTasks, meta_parts
+from mamltheory.simulate.tasks import ExactTasks, MetaParts, meta_parts
 
 ALGORITHMS = ("maml", "maml-hvp", "fo-maml", "hf-maml")
 # Which batch sizes each algorithm reads: FO-MAML has no D_h (Algorithm 2).
@@ -149,14 +149,14 @@ def beta_tilde(problem: PoolProblem, W: Array, X_beta: Array, y_beta: Array, alp
 
 
 def exact_direction(tasks: ExactTasks, algorithm: str, w: Array, alpha: float, delta: float | None = None,
-                    delta_rule: str = "theory") -> Array:
+                    delta_rule: str = "theory", parts: MetaParts | None = None) -> Array:
     """E_i G_i(w) with exact task gradients and HVPs (B, D_in, D_o, D_h → ∞), w of shape (..., d).
 
     maml, maml-hvp: ∇F(w) (eq. (30)); fo-maml: E_i ∇f_i(w − α∇f_i(w)) (eq. (9)); hf-maml:
     E_i [v_i − α d_i] with the central difference d_i of eq. (14) on the task's whole data and the
-    radius rule of `hf_radius` (eq. (142)).
+    radius rule of `hf_radius` (eq. (142)). `parts`: `meta_parts(tasks, w, alpha)` when the caller has it.
     """
-    m = meta_parts(tasks, w, alpha)
+    m = meta_parts(tasks, w, alpha) if parts is None else parts
     p = np.asarray(tasks.p, dtype=np.float64)[:, None]
     if algorithm in ("maml", "maml-hvp"):
         return m.grad_F

@@ -12,8 +12,9 @@ import math
 from typing import Any
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.statements import check_theory, convergence_theorem
-from mamltheory.bounds.theorems import lemma_alpha_max, step_divisor, theorem_for_algorithm
+from mamltheory.bounds.lemmas import lemma_alpha_max
+from mamltheory.bounds.theorems import theorem
+from mamltheory.bounds.theory import check_theory
 from mamltheory.errors import InputError
 from mamltheory.parsing import SEED_MAX
 from mamltheory.simulate.algorithms import ALGORITHMS, USES_D_H
@@ -102,7 +103,7 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
                          "or on the command line --from-estimate FILE / --L --rho --sigma --sigma-tilde --sigma-h",
                          field="constants")
     theory = check_theory(theory)
-    theorem = convergence_theorem(theorem_for_algorithm(algorithm).algorithm, theory)
+    thm = theorem(algorithm, theory)
     if alpha is not None:
         alpha = check_positive("alpha", alpha)
         if alpha > lemma_alpha_max(c.L):
@@ -124,7 +125,7 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
         from mamltheory.bounds.planner import plan_kshot
 
         try:
-            plan = plan_kshot(theorem.algorithm, c, K=k_shot, alpha=alpha, theory=theory)
+            plan = plan_kshot(thm.algorithm, c, K=k_shot, alpha=alpha, theory=theory)
         except InputError as err:
             plan_error = str(err)
         if plan is not None and not plan.feasible:
@@ -133,7 +134,7 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
         if plan is None:
             raise fail("alpha", f"no default, {plan_error}")
         alpha = float(plan.alpha)  # type: ignore[arg-type]
-        sources["alpha"] = f"planner: largest α of {theorem.name}"
+        sources["alpha"] = f"planner: largest α of {thm.name}"
     else:
         sources["alpha"] = "given"
 
@@ -144,23 +145,23 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
         if plan is None:
             raise fail("batch", f"required because the planner cannot supply it ({plan_error})")
         sizes = {k: int(plan.batch[k]) for k in BATCH_NAMES}
-        sources["batch"] = (f"planner plan_kshot(K={k_shot}) for {theorem.name}: D_in = D_o = {k_shot}, "
+        sources["batch"] = (f"planner plan_kshot(K={k_shot}) for {thm.name}: D_in = D_o = {k_shot}, "
                             f"B the least within 10% of the best guaranteed accuracy, D_h from the theorem")
     if not USES_D_H[algorithm]:
         sizes["D_h"] = 0  # Algorithm 2 draws no D_h batch
 
     beta, divisor, B_prime, D_beta = None, None, None, None
     if step == "theory":
-        divisor = step_divisor(algorithm)
+        divisor = thm.step_divisor
         if given_step_batch is not None:
             B_prime, D_beta = given_step_batch["B_PRIME"], given_step_batch["D_BETA"]
-            sources["step"] = f"β_k = β̃(w_k)/{divisor} ({theorem.name}), B', D_β given"
+            sources["step"] = f"β_k = β̃(w_k)/{divisor} ({thm.name}), B', D_β given"
         else:
             if plan is None:
                 raise fail("step_batch", f"required for --step theory because the planner cannot supply "
                                          f"B', D_β ({plan_error})")
             B_prime, D_beta = int(plan.batch["B_prime"]), int(plan.batch["D_beta"])
-            sources["step"] = (f"β_k = β̃(w_k)/{divisor} ({theorem.name}), eq. (26) over B' = {B_prime} "
+            sources["step"] = (f"β_k = β̃(w_k)/{divisor} ({thm.name}), eq. (26) over B' = {B_prime} "
                                f"tasks and D_β = {D_beta} samples (planner, eq. (27))")
         step_mode = "theory"
     else:
@@ -174,7 +175,7 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
 
             delta_value, rule = theorem_delta(algorithm, c, alpha, sizes, theory)
             delta_rule = "theory"
-            sources["delta"] = f"{rule} ({theorem.name})"
+            sources["delta"] = f"{rule} ({thm.name})"
         else:
             delta_rule, delta_value = "fixed", float(delta)
             sources["delta"] = f"fixed δ_k^i = {delta_value}"

@@ -395,7 +395,7 @@ def _describe(raw: _Raw, axes: list[str]) -> str:
 def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
     """Read, validate and expand a sweep config; raise InputError (file:line: key: rule) on the first problem."""
     from mamltheory.bounds.planner import theorem_alpha  # the planner's exact α-range rule
-    from mamltheory.bounds.theorems import theorem_for_algorithm
+    from mamltheory.bounds.theorems import theorem
     from mamltheory.simulate import make_problem
     from mamltheory.simulate.config import MAX_ITERATIONS, check_int, run_config
     from mamltheory.simulate.resources import check_run_memory
@@ -441,7 +441,7 @@ def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
 
         reasons: list[str] = []
         alg = raw.values["algorithm"]
-        thm = theorem_for_algorithm(alg)
+        thm = theorem(alg, "paper")
         if "alpha" in raw.values and _is_number(raw.values["alpha"]) and math.isfinite(raw.values["alpha"]) \
                 and raw.values["alpha"] > 0:
             try:

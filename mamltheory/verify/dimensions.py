@@ -13,7 +13,8 @@ from fractions import Fraction
 
 import sympy as sp
 
-from mamltheory.bounds import RESULTS, THEOREMS, Bound
+from mamltheory.bounds import RESULTS, Bound
+from mamltheory.bounds.theorems.h1 import RADIUS_142
 from mamltheory.bounds import symbols as S
 from mamltheory.verify.finding import FAILS, HOLDS, Finding
 
@@ -135,9 +136,8 @@ def scaling_findings() -> list[Finding]:
             continue
         table = {**UNITS, S.delta: HVP_DELTA} if b.name.startswith("HVP") else UNITS
         out.append(check_bound(b, expected, table))
-    thm = THEOREMS["hf-maml"]
     out.append(check_bound(Bound(name="HF-MAML δ", source="Theorem H.1, eq. (142): δ = 1/(6ρα)",
-                                 quantity="δ (a length: δ_k^i‖v‖ = δ)", expr=thm.delta), LENGTH))
+                                 quantity="δ (a length: δ_k^i‖v‖ = δ)", expr=RADIUS_142), LENGTH))
     # (150): the variance term σ_H²/(D_h(δ_k^i)²) must have the units of ‖d_k^i‖² = ‖∇²f·v‖².
     dk = sp.Symbol("delta_k", positive=True)
     table = {**UNITS, dk: STEP}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq, minimize, minimize_scalar
+from scipy.optimize import minimize, minimize_scalar
 
 from mamltheory.bounds.lemmas import (
     COROLLARY_4_10,
@@ -37,7 +37,9 @@ from mamltheory.bounds.lemmas import (
     THEOREM_4_13,
 )
 from mamltheory.bounds.result import Bound
-from mamltheory.bounds.theorems import THEOREMS, alpha_max, hf_delta
+from mamltheory.bounds.theorems import LIMIT_BATCH, theorem
+from mamltheory.bounds.theorems.h1 import paper_radius
+from mamltheory.simulate import exact
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, INCONCLUSIVE, CheckResult, judge
 from mamltheory.verify.instances import (
@@ -480,118 +482,28 @@ def hvp_kink_ratio(rho: float = 1.0, delta: float = 0.1, v: float = 1.0) -> floa
     return float(hvp_error(inst, np.zeros(1), np.array([v]), delta)[0] / (rho * delta * v * v))
 
 
-# ---- exact-expectation algorithms (direction: simulate.algorithms.exact_direction, B, D → ∞) ---------------
-def local_smoothness(inst: Instance, w: Array, alpha: float) -> Array:
-    """L(w) = 4L + 2ρα E_i‖∇f_i(w)‖ (Corollary 4.10): with B' → ∞ and exact gradients β̃(w) = 1/L(w)."""
-    return 4 * inst.L + 2 * inst.rho * alpha * (np.linalg.norm(inst.grad(inst.at(w)), axis=-1) @ inst._p)
-
-
-def step_size(inst: Instance, algorithm: str, w: Array, alpha: float) -> Array:
-    """β = 1/(c·L(w)) with the theorem's divisor c."""
-    return 1.0 / (THEOREMS[algorithm].step_divisor * local_smoothness(inst, w, alpha))
-
-
-def run_exact(inst: Instance, algorithm: str, w0: Array, alpha: float, iterations: int,
-              delta: float | None = None, stop_below: float | None = None) -> tuple[Array, Array]:
-    """w_{k+1} = w_k − β_k E_i G_i(w_k), β_k = 1/(c L(w_k)) with the theorem's c; returns (W, ‖∇F(w_k)‖).
-
-    Stops early at the first k with ‖∇F(w_k)‖ <= stop_below (the theorem's claim is then met). ‖∇F‖ is
-    evaluated once per block of iterates (vectorised), and the run is cut back to the first hit."""
-    W = [np.asarray(w0, float)]
-    gn = [float(np.linalg.norm(inst.grad_F(W[0], alpha)))]
-    block = 128
-    while len(W) <= iterations and (stop_below is None or gn[-1] > stop_below):
-        start = len(W)
-        for _ in range(min(block, iterations + 1 - start)):
-            w = W[-1]
-            W.append(w - step_size(inst, algorithm, w, alpha) * exact_direction(inst, algorithm, w, alpha, delta))
-        G = np.linalg.norm(inst.grad_F(np.array(W[start:]), alpha), axis=-1)
-        hit = np.flatnonzero(G <= stop_below) if stop_below is not None else np.array([], int)
-        if hit.size:
-            del W[start + int(hit[0]) + 1:]
-            G = G[: int(hit[0]) + 1]
-        gn += G.tolist()
-    return np.array(W), np.array(gn)
-
-
-def future_floor_1d(inst: Instance, algorithm: str, alpha: float, w_n: float, w_star: float,
-                    delta: float | None = None, grid: int = 20001,
-                    step: Callable[[Instance, Array, float], Array] | None = None) -> float | None:
-    """A lower bound on ‖∇F(w_k)‖ for every later iterate, when the 1-D iteration is trapped between w_n and
-    its fixed point w*: the map φ(w) = w − β(w)D(w) is checked on a fine grid of [w_n, w*] to be
-    nondecreasing and to send each point into [w, w*] (so the iterates stay there, monotonically); the
-    bound is then min |∇F| over the grid. None when the check fails. `step(inst, W, α)` is the step rule
-    (default: the paper's β = 1/(c·L(w)), `step_size`)."""
-    z = np.linspace(w_n, w_star, grid)[:, None]
-    beta = step_size(inst, algorithm, z, alpha) if step is None else step(inst, z, alpha)
-    phi = (z - beta[:, None] * exact_direction(inst, algorithm, z, alpha, delta))[:, 0]
-    lo, hi = min(w_n, w_star), max(w_n, w_star)
-    toward = (phi - z[:, 0]) * np.sign(w_star - w_n) >= -1e-15
-    inside = (phi >= lo - 1e-15) & (phi <= hi + 1e-15)
-    mono = np.all(np.diff(phi) * np.sign(w_star - w_n) >= -1e-15)
-    if not (toward.all() and inside.all() and mono):
-        return None
-    return float(np.abs(inst.grad_F(z, alpha)[:, 0]).min())
-
-
-def fixed_point_1d(inst: Instance, algorithm: str, alpha: float, lo: float, hi: float,
-                   delta: float | None = None) -> float:
-    """A zero of the exact direction on [lo, hi] (1-D): where the exact-expectation algorithm stops."""
-    return brentq(lambda z: float(exact_direction(inst, algorithm, np.array([z]), alpha, delta)[0]), lo, hi,
-                  xtol=1e-15, rtol=4 * np.finfo(float).eps)
-
-
-def min_F_1d(inst: Instance, alpha: float, lim: float = 50.0) -> float:
-    """min F on a 1-D instance: dense grid, then a bounded scalar refinement around the best cell."""
-    z = np.linspace(-lim, lim, 200_001)
-    Fz = inst.F(z[:, None], alpha)
-    j = int(np.argmin(Fz))
-    res = minimize_scalar(lambda t: float(inst.F(np.array([t]), alpha)), method="bounded",
-                          bounds=(z[max(j - 1, 0)], z[min(j + 1, len(z) - 1)]), options={"xatol": 1e-12})
-    return float(min(res.fun, Fz[j]))
-
-
-HUGE = 10**12
-
-
-def theorem_values(algorithm: str, inst: Instance, alpha: float, eps: float, gap: float) -> tuple[float, int]:
-    """The theorem's accuracy bound and iteration bound T at B = D_in = D_o = B' = 10¹² (σ̃ = σ_H = 0)."""
-    th = THEOREMS[algorithm]
-    c = inst.constants
-    vals = dict(L=c.L, rho=c.rho, sigma=c.sigma, sigma_tilde=0.0, sigma_H=0.0, alpha=alpha, eps=eps,
-                B=HUGE, D_in=HUGE, D_o=HUGE, D_h=1, B_prime=HUGE, D_beta=1, initial_gap=gap)
-    return float(th.accuracy(**vals)), int(th.iterations.exact(**vals))
-
-
+# ---- the theorems with exact expectations (simulate.exact: B, D → ∞) ---------------------------------------------
 def theorem_run(algorithm: str, inst: Instance, alpha: float, w0: Array, eps: float, cap: int,
                 label: str) -> CheckResult:
     """Run the exact-expectation algorithm from w0 (1-D) and test the theorem's claim that some k < T has
     ‖∇F(w_k)‖ <= its bound (B, D → ∞). Runs until the bound is met, T, or `cap` iterations; if capped, the
     claim is still decided when the iterates are provably trapped near a fixed point (`future_floor_1d`)."""
-    th = THEOREMS[algorithm]
-    delta = hf_delta(inst.rho, alpha) if algorithm == "hf-maml" else None
-    gap = float(inst.F(w0, alpha) - min_F_1d(inst, alpha))
-    bound, T = theorem_values(algorithm, inst, alpha, eps, gap)
-    W, gn = run_exact(inst, algorithm, w0, alpha, int(min(T - 1, cap)), delta, stop_below=bound)
+    th = theorem(algorithm, "paper")
+    radius = th.radius(inst.constants, alpha, eps, LIMIT_BATCH)
+    delta = None if radius is None else radius[0]
+    gap = float(inst.F(w0, alpha) - exact.min_F_1d(inst, alpha))
+    bound, T = th.limit(inst.constants, alpha, eps, gap)
+    W, gn = exact.run_exact(inst, algorithm, w0, alpha, int(min(T - 1, cap)), th.step_divisor, delta,
+                            stop_below=bound)
     n = len(gn) - 1
     met = bool(gn[-1] <= bound)
     kmin = int(np.argmin(gn))
     floor = None
     trapped_from = n
     if not met and n < T - 1:
-        step = float(W[-1, 0] - W[0, 0]) if n else 1.0  # the side the iterates come from (last step may be 0)
-        # Trapping from any iterate w_m traps every later one. Very close to the fixed point the grid check
-        # drowns in round-off, so earlier iterates are tried too.
-        for m in sorted({n, n // 2, n // 10, min(n, 3000), min(n, 300)}, reverse=True):
-            wm = float(W[m, 0])
-            try:  # the fixed point ahead of the iterates
-                ws = fixed_point_1d(inst, algorithm, alpha, *sorted((wm, wm + np.sign(step) * 5.0)), delta)
-                floor = future_floor_1d(inst, algorithm, alpha, wm, ws, delta)
-            except ValueError:
-                floor = None
-            if floor is not None:
-                trapped_from = m
-                break
+        trapped = exact.trapped_floor_1d(inst, algorithm, alpha, W, exact.theorem_step(th.step_divisor), delta)
+        if trapped is not None:
+            floor, trapped_from = trapped
     if met:
         verdict, obs = HOLDS, float(gn[-1])
     elif n >= T - 1 or (floor is not None and floor > bound):
@@ -622,7 +534,7 @@ def hf_proof_step(inst: Instance, alpha: float, w: Array) -> CheckResult:
     """(147) with σ̃ = 0: ‖s_k‖ <= (ρδα/(1 − αL))‖∇F(w_k)‖ = 0.2‖∇F(w_k)‖ at αL = 1/6, where s_k = E G − ∇F.
 
     It rests on (144)→(145), E_i‖(I − α∇²f_i)⁻¹∇F_i(w)‖ <= ‖∇F(w)‖/(1 − αL), which drops the task spread."""
-    delta = hf_delta(inst.rho, alpha)
+    delta = paper_radius(inst.rho, alpha)
     dirn = exact_direction(inst, "hf-maml", w, alpha, delta)
     gF = inst.grad_F(w, alpha)
     s = float(np.linalg.norm(dirn - gF))
@@ -645,9 +557,8 @@ def theorem_checks(cap: int) -> list[CheckResult]:
     inst = opposed_kinks()
     out: list[CheckResult] = []
     # HF-MAML at the largest allowed α: its fixed point w* has ∇F(w*) ≠ 0.
-    a_hf = alpha_max("hf-maml", inst.L)
-    delta = hf_delta(inst.rho, a_hf)
-    w_hf = fixed_point_1d(inst, "hf-maml", a_hf, -3.0, 3.0, delta)
+    a_hf = theorem("hf-maml").alpha_max(inst.L)
+    w_hf = exact.fixed_point_1d(inst, "hf-maml", a_hf, -3.0, 3.0, paper_radius(inst.rho, a_hf))
     c_hf = float(abs(inst.grad_F(np.array([w_hf]), a_hf)[0]))
     out.append(hf_proof_step(inst, a_hf, np.array([w_hf])))
     eps = c_hf / 2
@@ -658,7 +569,7 @@ def theorem_checks(cap: int) -> list[CheckResult]:
     out.append(theorem_run("maml", inst, a_hf, np.array([-2.5]), eps / 10, cap, "opposed kinks, w_0 = −2.5"))
     # FO-MAML (α <= 1/(10L)): its fixed point has ‖∇F‖ ∝ α, below G.1's α-floor.
     a_fo = 1 / (10 * inst.L)
-    w_fo = fixed_point_1d(inst, "fo-maml", a_fo, -3.0, 3.0)
+    w_fo = exact.fixed_point_1d(inst, "fo-maml", a_fo, -3.0, 3.0)
     c_fo = float(abs(inst.grad_F(np.array([w_fo]), a_fo)[0]))
     r = theorem_run("fo-maml", inst, a_fo, np.array([-6.0]), 1e-3, cap, "opposed kinks, w_0 = −6")
     r.details.update({"fixed_point": w_fo, "grad_norm_at_fixed_point": c_fo,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import platform
 import subprocess
@@ -41,8 +40,9 @@ def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) 
 
 
 def _lemma(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
-    module = importlib.import_module("mamltheory.verify.lemma_checks")
-    return module.lemma_checks(quick=quick, seed=seed, progress=progress)
+    from mamltheory.verify.lemma_checks import lemma_checks
+
+    return lemma_checks(quick=quick, seed=seed, progress=progress)
 
 
 def _theorem(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
@@ -71,16 +71,18 @@ def timings(quick: bool, progress: Callable[[str], None]) -> list[CheckResult]:
 
 
 def _falsify(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
-    module = importlib.import_module("mamltheory.verify.falsify")
-    repaired = importlib.import_module("mamltheory.verify.repaired_checks")  # repaired H.1 next to the paper's runs
-    return module.falsification(quick=quick, seed=seed, progress=progress) + repaired.falsification_runs(
-        repaired.cap_for(quick))
+    from mamltheory.verify import repaired_checks
+    from mamltheory.verify.falsify import falsification
+
+    # repaired H.1 next to the paper's runs
+    return falsification(quick=quick, seed=seed, progress=progress) + repaired_checks.falsification_runs(
+        repaired_checks.cap_for(quick))
 
 
 def _tightness(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
-    module = importlib.import_module("mamltheory.verify.tightness")
-    repaired = importlib.import_module("mamltheory.verify.repaired_checks")  # registers repaired F.1, G.1, H.1 rows
-    return repaired.reproducible(module.tightness(quick=quick, seed=seed, progress=progress))
+    from mamltheory.verify.tightness import tightness
+
+    return tightness(quick=quick, seed=seed, progress=progress)
 
 
 RUNNERS = {"audit": _audit, "lemma": _lemma, "theorem": _theorem, "scaling": _scaling, "falsify": _falsify,

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from mamltheory.bounds.theorems import alpha_max, hf_delta
+from mamltheory.bounds.theorems import theorem
+from mamltheory.bounds.theorems.h1 import paper_radius
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.families import PoolProblem
@@ -41,7 +42,7 @@ def expected_direction(problem: PoolProblem, algorithm: str, w: np.ndarray, alph
     MAML: ∇F(w) (eq. (30)); FO-MAML: E_i∇f_i(w − α∇f_i(w)) (eq. (9)); HF-MAML: E_i[v_i − α d_i] with the
     central difference d_i of eq. (14) on the full pool and δ_i = δ/‖v_i‖, δ = 1/(6ρα) (eq. (142)).
     """
-    delta = hf_delta(problem.constants.rho, alpha) if algorithm == "hf-maml" else None
+    delta = paper_radius(problem.constants.rho, alpha) if algorithm == "hf-maml" else None
     return exact_direction(problem, algorithm, w, alpha, delta)
 
 
@@ -121,7 +122,7 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
     L = problem.constants.L
     out = []
     for alg, predicted in (("fo-maml", 1.0), ("maml", None), ("hf-maml", None)):
-        a_max = alpha_max(alg, L)
+        a_max = theorem(alg).alpha_max(L)
         alphas = a_max * np.geomspace(1 / 16, 1, n_alpha)
         floors, w = [], None
         for a in alphas:
@@ -140,13 +141,13 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
                                    details))
         else:
             worst = float(floors.max())
-            theorem = "Theorem F.1, eq. (86)" if alg == "maml" else "Theorem H.1, eq. (131)"
+            source = "Theorem F.1, eq. (86)" if alg == "maml" else "Theorem H.1, eq. (131)"
             # With B, D → ∞ the bound of (86)/(131) tends to ε for every ε: any floor above round-off contradicts it.
             tol = 1e-7 * float(np.linalg.norm(problem.meta_gradient(problem.initial_point(), alphas[-1])))
             verdict = HOLDS if worst <= tol else CONTRADICTED
             evidence = (f"‖∇F(w*)‖ at the exact-expectation fixed point ({_family(problem)}) for {n_alpha} α up to "
                         f"{alphas[-1]:.3g}: "
-                        f"largest {worst:.3g} (tolerance {tol:.1g}); {theorem} with B, D_in, D_o → ∞ allows no floor"
+                        f"largest {worst:.3g} (tolerance {tol:.1g}); {source} with B, D_in, D_o → ∞ allows no floor"
                         + ("" if alg == "maml" else "; the iterates converge to w*, so for ε below this floor no "
                            "iterate reaches ε: the δ rule of (142) keeps a finite-difference bias (see the audit's "
                            "finding on (144)-(145))"))
@@ -154,7 +155,7 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
                 s = loglog_slope(alphas, floors)
                 details["slope"] = s.__dict__
                 evidence += f"; floor ∝ α^{s.slope:.2f} (95% CI [{s.low:.2f}, {s.high:.2f}])"
-            out.append(CheckResult(name, theorem, "scaling", verdict, observed=worst, bound=tol,
+            out.append(CheckResult(name, source, "scaling", verdict, observed=worst, bound=tol,
                                    ratio=worst / tol if tol > 0 else None, evidence=evidence, details=details,
                                    power=1 + EXACT_TOL))  # exact fixed points: any floor above tol is seen
     return out
@@ -356,7 +357,7 @@ def batch_scaling(problem_name: str = "tanh-regression", quick: bool = True, see
     """
     problem = make_problem(problem_name, **FLOOR_FAMILY)
     c = problem.constants
-    alpha, beta = alpha_max("maml", c.L), NOISE_BETA_L / c.L
+    alpha, beta = theorem("maml").alpha_max(c.L), NOISE_BETA_L / c.L
     w_star = fixed_point(problem, "maml", alpha)
     n = NOISE[quick]
     R, burn, tail, stride = n.replicates, n.burn, n.tail, n.stride

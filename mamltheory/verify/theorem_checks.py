@@ -8,7 +8,7 @@ Two configurations per (family, algorithm):
   B = D = 10¹² with ε = ‖∇F(w_0)‖/2 and α halved from α_max until the bound is below ‖∇F(w_0)‖, so the
   check can fail. The iteration is deterministic: holds when some k < T meets the bound, contradicted
   when T is reached without, inconclusive when the iteration cap comes first; power 1 + 1e-9. Each exact check
-  runs under the paper's statement and under the repaired one (bounds/statements.py: repaired K, M; for HF-MAML
+  runs under the paper's statement and under the repaired one (bounds/theorems: repaired K, M; for HF-MAML
   (131″), (132′) and the radius δ = ν/(ρα) of (δ′)), and reports the iteration claim's slack k_first/T.
 * HF-MAML below the paper-δ floor (`kinks_below_floor`, `family_below_floor`): ε = half of ‖∇F(w*)‖ at the
   paper's HF-MAML fixed point w*, B = D = 10³⁰. On the opposed kinks (both modes) the paper's H.1 is trapped at
@@ -38,15 +38,14 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as st
 
-from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.planner import plan_kshot, radius
-from mamltheory.bounds.statements import convergence_theorem
-from mamltheory.bounds.theorems import THEOREMS, ConvergenceTheorem, alpha_max, hf_delta
-from mamltheory.simulate import make_problem
+from mamltheory.bounds.planner import plan_kshot
+from mamltheory.bounds.theorems import LIMIT_BATCH, theorem
+from mamltheory.bounds.theorems.h1 import paper_radius
+from mamltheory.bounds.theory import PAPER, REPAIRED, THEORIES
+from mamltheory.simulate import exact, make_problem
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.cached import run_or_load
 from mamltheory.simulate.runner import RunConfig
-from mamltheory.simulate.tasks import meta_parts
 from mamltheory.verify import falsify
 from mamltheory.verify.check import (
     CONTRADICTED,
@@ -62,7 +61,7 @@ from mamltheory.verify.stats import lower_bound, split_select, upper_bound
 
 Array = np.ndarray
 
-THEOREM = {alg: t.name for alg, t in THEOREMS.items()}
+ALGORITHMS = ("maml", "fo-maml", "hf-maml")
 
 
 def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: int = 8, max_iterations: int = 200,
@@ -75,9 +74,10 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
     """
     problem = make_problem(problem_name, **(problem_params or {}))
     w0 = problem.initial_point()
-    name = f"{THEOREM[algorithm]} on {problem_name}"
-    source = THEOREMS[algorithm].accuracy.source
-    alpha = alpha_max(algorithm, problem.constants.L)  # the plan's default α
+    paper = theorem(algorithm, PAPER)
+    name = f"{paper.name} on {problem_name}"
+    source = paper.accuracy.source
+    alpha = paper.alpha_max(problem.constants.L)  # the plan's default α
     gap = float(problem.meta_objective(w0, alpha))  # F >= 0, so F(w_0) >= Δ
     plan = plan_kshot(algorithm, problem.constants, K, initial_gap=max(gap, 1e-12), theory="paper")
     bound, T = plan.accuracy_bound, plan.iterations
@@ -165,35 +165,14 @@ def t_power(G: np.ndarray, bound: float, level: float) -> float:
 
 
 EXACT_QUICK = {"d": 4, "n_tasks": 8, "pool_size": 40}  # the lemma checks' quick families
-HUGE = 10**12  # batch sizes standing for B, D → ∞ in the theorems' bounds
 LIMIT = 10**30  # B, D → ∞ for ε far below the 10¹² floor √(K(1 + ρασ/L)σ²/10¹²) (the below-floor checks)
-THEORIES = ("paper", "repaired")
 
 
-@lru_cache(maxsize=None)
-def theorem_of(algorithm: str, theory: str) -> ConvergenceTheorem:
-    """The planner's statement of the algorithm's theorem (bounds/statements.py), built once per run."""
-    return convergence_theorem(algorithm, theory)
-
-
-def exact_delta(algorithm: str, theory: str, constants: ProblemConstants, alpha: float, eps: float,
-                D_o: int = HUGE) -> tuple[float | None, str]:
-    """HF-MAML's radius δ and its rule under `theory` at ε (`bounds.planner.radius`); (None, "") for MAML and
-    FO-MAML."""
-    if algorithm != "hf-maml":
-        return None, ""
-    return radius(theorem_of(algorithm, theory), constants, alpha, eps, D_o)
-
-
-def exact_bound(algorithm: str, problem: Any, alpha: float, eps: float, gap: float, theory: str = "paper",
-                huge: int = HUGE) -> tuple[float, int]:
-    """The theorem's accuracy bound and T at B = D_in = D_o = D_h = B' = D_β = `huge` (exact expectations);
-    `theory` "repaired": (131″) and (132′) for HF-MAML, the repaired K, M for F.1 and G.1."""
-    th, c = theorem_of(algorithm, theory), problem.constants
-    vals = dict(L=c.L, rho=c.rho, sigma=c.sigma, sigma_tilde=c.sigma_tilde, sigma_H=c.sigma_H, alpha=alpha, eps=eps,
-                B=huge, D_in=huge, D_o=huge, D_h=huge, B_prime=huge, D_beta=huge, initial_gap=gap)
-    acc = {k: vals[k] for k in th.accuracy.parameters}
-    return float(th.accuracy(**acc)), int(th.iterations.exact(**{k: vals[k] for k in th.iterations.parameters}))
+def exact_delta(algorithm: str, theory: str, constants: Any, alpha: float, eps: float,
+                D_o: int = LIMIT_BATCH) -> tuple[float | None, str]:
+    """HF-MAML's radius δ and its rule under `theory` at ε (the theorem's `radius`); (None, "") otherwise."""
+    found = theorem(algorithm, theory).radius(constants, alpha, eps, D_o)
+    return (None, "") if found is None else found
 
 
 def exact_theorem_check(problem_name: str, algorithm: str, cap: int = 20_000,
@@ -202,35 +181,27 @@ def exact_theorem_check(problem_name: str, algorithm: str, cap: int = 20_000,
     """The theorem with exact expectations and the exact step β_k = 1/(c(4L + 2ρα E_i‖∇f_i(w_k)‖)) (β̃ of (26)
     with B', D_β → ∞). Default ε = ‖∇F(w_0)‖/2, α halved from α_max until the bound is below ‖∇F(w_0)‖, bound
     at B = D = 10¹²: the check can fail. Given `eps` (the below-floor checks): α = α_max and B = D = 10³⁰.
-    `theory`: the paper's statement or the repaired one (bounds/statements.py), with its step rule (the same
+    `theory`: the paper's statement or the repaired one (bounds/theorems), with its step rule (the same
     divisors 12, 18, 25), its δ rule (HF-MAML) and its bound. The iteration claim's slack k_first/T is in
     `details["iterations_ratio"]`. `w0`: the start (default the family's initial point); Δ = F(w0) since F >= 0."""
     problem = make_problem(problem_name, **(problem_params or {}))
-    th, c = theorem_of(algorithm, theory), problem.constants
+    th, c = theorem(algorithm, theory), problem.constants
     name, source = f"{th.name} on {problem_name}{label}, exact expectations", th.accuracy.source
     w = problem.initial_point() if w0 is None else np.array(w0, dtype=float)
-    alpha = alpha_max(algorithm, c.L) * (1 - 1e-12)  # inside the precondition despite float rounding
-    huge = HUGE if eps is None else LIMIT
+    alpha = th.alpha_max(c.L) * (1 - 1e-12)  # inside the precondition despite float rounding
+    huge = LIMIT_BATCH if eps is None else LIMIT
     for _ in range(16 if eps is None else 1):  # halve α until the bound is below ‖∇F(w_0)‖ (G.1's floor grows with α)
         g0 = float(np.linalg.norm(problem.meta_gradient(w, alpha)))
         gap = max(float(problem.meta_objective(w, alpha)), 1e-12)  # F >= 0, so F(w_0) >= Δ
         e = 0.5 * g0 if eps is None else eps
-        bound, T = exact_bound(algorithm, problem, alpha, e, gap, theory, huge)
+        bound, T = th.limit(c, alpha, e, gap, keep_noise=True, huge=huge)
         if bound < g0:
             break
         alpha /= 2
     delta, delta_rule = exact_delta(algorithm, theory, c, alpha, e, huge)
-    n = int(min(T - 1, cap))
-    gn, k = g0, 0
-    m = meta_parts(problem, w, alpha)  # ∇F(w) and the task gradients ∇f_i(w) that β̃ needs, in one pass
-    while gn > bound and k < n:
-        gw = float(problem.p @ np.linalg.norm(m.g, axis=-1))
-        beta = 1.0 / (th.step_divisor * (4 * c.L + 2 * c.rho * alpha * gw))
-        step = m.grad_F if algorithm == "maml" else exact_direction(problem, algorithm, w, alpha, delta)
-        w = w - beta * step
-        k += 1
-        m = meta_parts(problem, w, alpha)
-        gn = float(np.linalg.norm(m.grad_F))
+    _, norms = exact.run_exact(problem, algorithm, w, alpha, int(min(T - 1, cap)), th.step_divisor, delta,
+                               stop_below=bound)
+    n, k, gn = int(min(T - 1, cap)), len(norms) - 1, float(norms[-1])
     met = gn <= bound
     verdict = HOLDS if met else (CONTRADICTED if n >= T - 1 else INCONCLUSIVE)
     eps_text = f"ε = ‖∇F(w_0)‖/2 = {e:.4g}" if eps is None else f"ε = {e:.4g}"
@@ -253,10 +224,19 @@ def exact_theorem_check(problem_name: str, algorithm: str, cap: int = 20_000,
     return out
 
 
+@lru_cache(maxsize=1)
+def kinks_floor() -> tuple[float, float, float]:
+    """(α = 1/(6L), the paper's HF-MAML fixed point w* on the opposed kinks, ‖∇F(w*)‖ = the paper-δ floor)."""
+    inst = opposed_kinks()
+    a = theorem("hf-maml", PAPER).alpha_max(inst.L)
+    w = exact.fixed_point_1d(inst, "hf-maml", a, -3.0, 3.0, paper_radius(inst.rho, a))
+    return a, w, float(abs(inst.grad_F(np.array([w]), a)[0]))
+
+
 def paper_hf_floor(problem: Any, alpha: float, w: Array) -> tuple[Array, float]:
     """The fixed point w* of the paper's exact HF-MAML (δ = 1/(6ρα)) near w, and ‖∇F(w*)‖: where it stalls.
     w* solves E_i G_i(w) = 0 (scipy.optimize.root from w, tolerance 1e-14); raises ArithmeticError if not found."""
-    delta = hf_delta(problem.constants.rho, alpha)
+    delta = paper_radius(problem.constants.rho, alpha)
     sol = optimize.root(lambda z: exact_direction(problem, "hf-maml", z, alpha, delta), w, tol=1e-14)
     if not sol.success:
         raise ArithmeticError(f"HF-MAML fixed point not found: {sol.message}")
@@ -269,9 +249,7 @@ def kinks_below_floor(cap: int, w0: float = -2.5) -> list[CheckResult]:
     decided by the fixed-point trap (`falsify.theorem_run`), the repaired one runs with δ of (δ′) until (131″)
     is met, T of (132′), or `cap`."""
     inst = opposed_kinks()
-    a = alpha_max("hf-maml", inst.L)
-    w_star = falsify.fixed_point_1d(inst, "hf-maml", a, -3.0, 3.0, hf_delta(inst.rho, a))
-    floor = float(abs(inst.grad_F(np.array([w_star]), a)[0]))
+    a, w_star, floor = kinks_floor()
     eps = floor / 2
     start = f"{w0:g}".replace("-", "−")
     label = f"opposed kinks, w_0 = {start}, exact expectations, ε = {eps:.4g} (half the paper-δ floor {floor:.4g})"
@@ -289,16 +267,14 @@ def repaired_instance_run(inst: Any, alpha: float, w0: Array, eps: float, cap: i
                           extra: dict[str, Any] | None = None) -> CheckResult:
     """Repaired H.1 with exact expectations on a 1-D instance: δ = ν/(ρα) of (δ′) at ε, β_k = 1/(25·L(w_k)), run
     until ‖∇F(w_k)‖ <= (131″) (holds), T of (132′) (contradicted) or `cap` (inconclusive)."""
-    th = theorem_of("hf-maml", "repaired")
+    th = theorem("hf-maml", REPAIRED)
     c = inst.constants
-    gap = float(inst.F(w0, alpha) - falsify.min_F_1d(inst, alpha))
-    vals = dict(L=c.L, rho=c.rho, sigma=c.sigma, sigma_tilde=0.0, sigma_H=0.0, alpha=alpha, eps=eps, B=LIMIT,
-                D_in=LIMIT, D_o=LIMIT, D_h=1, B_prime=LIMIT, D_beta=1, initial_gap=gap)
-    bound = float(th.accuracy(**{k: vals[k] for k in th.accuracy.parameters}))
-    T = int(th.iterations.exact(**{k: vals[k] for k in th.iterations.parameters}))
-    delta, rule = exact_delta("hf-maml", "repaired", c, alpha, eps, LIMIT)
-    paper_delta = hf_delta(c.rho, alpha)
-    W, gn = falsify.run_exact(inst, "hf-maml", w0, alpha, int(min(T - 1, cap)), delta, stop_below=bound)
+    gap = float(inst.F(w0, alpha) - exact.min_F_1d(inst, alpha))
+    bound, T = th.limit(c, alpha, eps, gap, huge=LIMIT)
+    delta, rule = exact_delta("hf-maml", REPAIRED, c, alpha, eps, LIMIT)
+    paper_delta = paper_radius(c.rho, alpha)
+    _, gn = exact.run_exact(inst, "hf-maml", w0, alpha, int(min(T - 1, cap)), th.step_divisor, delta,
+                            stop_below=bound)
     n = len(gn) - 1
     met = bool(gn[-1] <= bound)
     verdict = HOLDS if met else (CONTRADICTED if n >= T - 1 else INCONCLUSIVE)
@@ -329,17 +305,17 @@ def family_below_floor(problem_name: str, cap: int, problem_params: dict[str, An
     repaired check holds when some k < T (Δ = F(w*)) meets (131″)."""
     problem = make_problem(problem_name, **(problem_params or {}))
     c = problem.constants
-    a = alpha_max("hf-maml", c.L) * (1 - 1e-12)
-    w, delta = problem.initial_point(), hf_delta(c.rho, a)
-    for _ in range(warmup):  # the paper's iteration, to start the root search near its fixed point
-        gw = float(problem.p @ np.linalg.norm(problem.task_grad(w[None, :]), axis=-1))
-        w = w - exact_direction(problem, "hf-maml", w, a, delta) / (25 * (4 * c.L + 2 * c.rho * a * gw))
-    w_star, floor = paper_hf_floor(problem, a, w)
+    paper = theorem("hf-maml", PAPER)
+    a = paper.alpha_max(c.L) * (1 - 1e-12)
+    delta = paper_radius(c.rho, a)
+    # the paper's iteration, to start the root search near its fixed point
+    W, _ = exact.run_exact(problem, "hf-maml", problem.initial_point(), a, warmup, paper.step_divisor, delta)
+    w_star, floor = paper_hf_floor(problem, a, W[-1])
     eps = floor / 2
     label = f" from the paper-δ fixed point (ε = {eps:.3g}, half its floor {floor:.3g})"
-    out = [exact_theorem_check(problem_name, "hf-maml", cap if t == "repaired" else min(cap, 200), problem_params,
-                               theory=t, eps=eps, label=label, w0=w_star) for t in THEORIES]
-    paper = out[0]
+    runs = {t: exact_theorem_check(problem_name, "hf-maml", cap if t == REPAIRED else min(cap, 200), problem_params,
+                                   theory=t, eps=eps, label=label, w0=w_star) for t in THEORIES}
+    paper, out = runs[PAPER], list(runs.values())
     moved = float(np.linalg.norm(exact_direction(problem, "hf-maml", w_star, a, delta)))
     if paper.verdict == INCONCLUSIVE and paper.observed is not None and paper.observed > paper.bound:
         # the exact iteration's direction vanishes at w* (to the root tolerance): w_k = w* for every k
@@ -364,13 +340,14 @@ def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
     R, cap = (8, 200) if quick else (32, 2000)
     out = []
     for fam in families:
-        for alg in THEOREM:
+        for alg in ALGORITHMS:
+            name = theorem(alg, PAPER).name
             for K in shots:
                 if progress is not None:
-                    progress(f"{THEOREM[alg]} on {fam}, K = {K}")
+                    progress(f"{name} on {fam}, K = {K}")
                 out.append(theorem_check(fam, alg, K=K, replicates=R, max_iterations=cap, seed=seed, store=store))
             if progress is not None:
-                progress(f"{THEOREM[alg]} on {fam}, exact expectations")
+                progress(f"{name} on {fam}, exact expectations")
             for theory in THEORIES:
                 out.append(exact_theorem_check(fam, alg, problem_params=EXACT_QUICK if quick else None,
                                                theory=theory))

@@ -7,12 +7,12 @@ Three kinds of rows, all CheckResults of kind "tightness" with the table's field
   re-evaluates the maximiser a full search recorded (`WORST`); full mode also searches afresh and keeps the
   larger. Evaluation is exact, so the power (smallest violation detected at the evaluated instances) is the
   float tolerance 1 + 1e-9; how far the search was from converged is reported as `resolution`.
-* Theorems (F.1, G.1, H.1 as stated, and anything registered with `register_theorem`): the algorithm runs with
+* Theorems (F.1, G.1, H.1 as stated and repaired, `entries()`): the algorithm runs with
   exact task expectations (B, D → ∞, so σ̃ = σ_H = 0 and the bound's batch terms vanish) to a fixed horizon H,
   never stopped early. The trajectory does not depend on ε, so one run serves a grid of ε:
   (a) accuracy: min_{k < min(T, H+1)} ‖∇F(w_k)‖ / bound(ε) — decided when T <= H + 1, when it is <= 1 (the
-      minimum over k < T can only be smaller), or when a fixed-point trap (`falsify.future_floor_1d`) bounds
-      every later iterate from below;
+      minimum over k < T can only be smaller), or when a fixed-point trap (`simulate.exact.future_floor_1d`) bounds
+      every later iterate from below (`simulate.exact.trapped_floor_1d`);
   (b) iterations: k_first / T(ε), k_first the first k with ‖∇F(w_k)‖ <= bound(ε) — exact when met within H;
       infinite (contradicted) when a trap keeps every iterate above the bound; otherwise only >= H/T
       (inconclusive).
@@ -29,14 +29,19 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from scipy.stats import multinomial
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.theorems import THEOREMS, hf_delta
+from mamltheory.bounds.theorems import ALGORITHMS, Theorem, theorem
+from mamltheory.bounds.theorems.h1 import RepairedH1, paper_radius
+from mamltheory.bounds.theory import PAPER, REPAIRED
+from mamltheory.simulate import exact
 from mamltheory.simulate.algorithms import exact_direction
+from mamltheory.simulate.exact import StepRule
 from mamltheory.verify import falsify
 from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, INCONCLUSIVE, VACUOUS, CheckResult
 from mamltheory.verify.instances import Instance, opposed_kinks, plateau
@@ -118,9 +123,8 @@ def inequality_row(result: str, claim: str, keys: tuple[str, ...], quick: bool,
                  "resolution": resolution, **{k: v for k, v in info.items() if k not in ("observed", "bound")}})
 
 
-# ---- theorem rows: the registry -------------------------------------------------------------------------
+# ---- theorem rows: the results held against exact runs ------------------------------------------------------
 BoundFn = Callable[[ProblemConstants, float, float, float], tuple[float, float]]
-StepFn = Callable[[Instance, Array, float], Array]
 DeltaFn = Callable[[float, float], float | None]
 
 
@@ -130,69 +134,71 @@ class TheoremEntry:
 
     bound(constants, α, ε, Δ) -> (accuracy bound, T) at B, D → ∞ (σ̃ = σ_H = 0 in `constants`);
     step(inst, W, α) -> β_k at the points W (..., d); delta(ρ, α) -> HF-MAML's δ (None otherwise);
-    alpha_L: the αL the runs use (the largest the result allows); delta_rule: "theory" (δ_k = δ/‖v‖) or "fixed".
+    alpha_L: the αL the runs use (the largest the result allows); delta_rule: "theory" (δ_k = δ/‖v‖) or "fixed";
+    statement: the theorem whose bound at the smallest batch B = 20 a row reports (the paper's statements).
     """
 
     result: str
     source: str
     algorithm: str
     bound: BoundFn
-    step: StepFn
+    step: StepRule
     delta: DeltaFn
     alpha_L: float
     delta_rule: str = "theory"
+    statement: Theorem | None = None
 
 
-REGISTRY: dict[str, TheoremEntry] = {}
-
-
-def register_theorem(entry: TheoremEntry) -> TheoremEntry:
-    """Add a result to the tightness table (repaired theorems: a `Bound` pair wrapped as `bound`)."""
-    REGISTRY[entry.result] = entry
-    return entry
-
-
-def paper_bound(algorithm: str) -> BoundFn:
-    """(accuracy (86)/(113)/(131), T of (87)/(114)/(132) with the proofs' constants) at B = D = 10¹²."""
+def _limit(th: Theorem) -> BoundFn:
+    """(accuracy, T) of `th` as B, D → ∞ with σ̃ = σ_H = 0 (`Theorem.limit`)."""
     def bound(c: ProblemConstants, alpha: float, eps: float, gap: float) -> tuple[float, float]:
-        th = THEOREMS[algorithm]
-        vals = dict(L=c.L, rho=c.rho, sigma=c.sigma, sigma_tilde=0.0, sigma_H=0.0, alpha=alpha, eps=eps,
-                    B=falsify.HUGE, D_in=falsify.HUGE, D_o=falsify.HUGE, D_h=1, B_prime=falsify.HUGE, D_beta=1,
-                    initial_gap=gap)
-        return float(th.accuracy(**vals)), float(th.iterations.exact(**vals))
+        acc, T = th.limit(c, alpha, eps, gap)
+        return acc, float(T)
     return bound
 
 
-def paper_step(algorithm: str) -> StepFn:
-    """β_k = β̃(w_k)/c with B' → ∞: 1/(c·L(w_k)), c = 12, 18, 25 (F.1, G.1, H.1)."""
-    return lambda inst, W, alpha: falsify.step_size(inst, algorithm, W, alpha)
+def _at_radius(th: RepairedH1, nu: float) -> BoundFn:
+    """Repaired H.1 at the fixed radius δ = ν/(ρα) (`RepairedH1.limit_at_radius`)."""
+    return lambda c, alpha, eps, gap: th.limit_at_radius(c, alpha, eps, gap, nu)
 
 
-def paper_delta(algorithm: str) -> DeltaFn:
-    return (lambda rho, alpha: hf_delta(rho, alpha)) if algorithm == "hf-maml" else (lambda rho, alpha: None)
+def _entry(th: Theorem, result: str, source: str, bound: BoundFn, delta: DeltaFn, **extra: Any) -> TheoremEntry:
+    return TheoremEntry(result=result, source=source, algorithm=th.algorithm, bound=bound,
+                        step=exact.theorem_step(th.step_divisor), delta=delta, alpha_L=1.0 / th.alpha_L_max, **extra)
 
 
-for _alg in ("maml", "fo-maml", "hf-maml"):
-    _th = THEOREMS[_alg]
-    register_theorem(TheoremEntry(
-        result=f"{_th.name} (paper)", source=f"{_th.name}, eqs. ({_th.accuracy_eq}), ({_th.iterations_eq})",
-        algorithm=_alg, bound=paper_bound(_alg), step=paper_step(_alg), delta=paper_delta(_alg),
-        alpha_L=1.0 / _th.alpha_L_max))
+@lru_cache(maxsize=1)
+def entries() -> dict[str, TheoremEntry]:
+    """Every result of the theorem rows, by name: F.1, G.1, H.1 as stated; repaired F.1 and G.1 (the same step
+    rules β̃/12, β̃/18 and αL); repaired H.1 at the fixed radius ν = `repaired_checks.kinks_nu()` (one trajectory
+    serves a grid of ε, so its δ cannot depend on ε: (131′) below the ε of (δ′), (131″) above; T of (132′))."""
+    from mamltheory.verify.repaired_checks import kinks_nu
+
+    out = {}
+    for alg in ALGORITHMS:
+        th = theorem(alg, PAPER)
+        out[f"{th.name} (paper)"] = _entry(
+            th, f"{th.name} (paper)", f"{th.name}, eqs. ({th.accuracy_eq}), ({th.iterations_eq})", _limit(th),
+            paper_radius if alg == "hf-maml" else (lambda rho, alpha: None), statement=th)
+    for alg in ("maml", "fo-maml"):
+        th = theorem(alg, REPAIRED)
+        out[th.name] = _entry(th, th.name, f"{th.accuracy.source} (K = {th.K}, M = {th.M})", _limit(th),
+                              lambda rho, alpha: None)
+    h1 = theorem("hf-maml", REPAIRED)
+    assert isinstance(h1, RepairedH1)
+    nu = kinks_nu()
+    name = f"{h1.name}, fixed ν = ραδ = {nu:.3g}"
+    out[name] = _entry(h1, name, f"{h1.name}, eqs. (131′), (131″) under (δ′), (132′) (K = {h1.K_T}, κ = {h1.kappa}, "
+                                 f"M = {h1.M}, K′ = {h1.K})", _at_radius(h1, nu), lambda rho, alpha: nu / (rho * alpha))
+    return out
 
 
 # ---- exact runs -----------------------------------------------------------------------------------------
 def trace(entry: TheoremEntry, inst: Instance, w0: Array, horizon: int) -> tuple[Array, Array]:
     """w_{k+1} = w_k − β_k E_i G_i(w_k) for k < horizon, no early stop; returns (W, ‖∇F(w_k)‖), k = 0..horizon."""
     alpha = entry.alpha_L / inst.L
-    delta = entry.delta(inst.rho, alpha)
-    W = np.empty((horizon + 1, inst.d))
-    W[0] = np.asarray(w0, float)
-    for k in range(horizon):
-        w = W[k]
-        W[k + 1] = w - entry.step(inst, w, alpha) * exact_direction(inst, entry.algorithm, w, alpha, delta,
-                                                                   entry.delta_rule)
-    gn = np.linalg.norm(inst.grad_F(W, alpha), axis=-1)
-    return W, gn
+    return exact.run_exact(inst, entry.algorithm, w0, alpha, horizon, entry.step, entry.delta(inst.rho, alpha),
+                           delta_rule=entry.delta_rule)
 
 
 def first_hit(gn: Array, bound: float) -> int | None:
@@ -202,24 +208,17 @@ def first_hit(gn: Array, bound: float) -> int | None:
 
 
 def trapped_floor(entry: TheoremEntry, inst: Instance, W: Array) -> float | None:
-    """A lower bound on ‖∇F‖ at every iterate after the run (1-D fixed-point trap, see falsify), else None."""
+    """A lower bound on ‖∇F‖ at every iterate after the run (1-D fixed-point trap), else None."""
     if inst.d != 1:
         return None
     alpha = entry.alpha_L / inst.L
-    delta = entry.delta(inst.rho, alpha)
     n = len(W) - 1
-    side = float(np.sign(W[-1, 0] - W[0, 0])) or 1.0
-    for m in sorted({n, n // 2, n // 10, min(n, 300)}, reverse=True):
-        wm = float(W[m, 0])
-        try:
-            ws = falsify.fixed_point_1d(inst, entry.algorithm, alpha, *sorted((wm, wm + side * 5.0)), delta)
-            floor = falsify.future_floor_1d(inst, entry.algorithm, alpha, wm, ws, delta,
-                                            step=entry.step)
-        except ValueError:
-            floor = None
-        if floor is not None:
-            return float(min(floor, np.min(np.linalg.norm(inst.grad_F(W[m:], alpha), axis=-1))))
-    return None
+    found = exact.trapped_floor_1d(inst, entry.algorithm, alpha, W, entry.step, entry.delta(inst.rho, alpha),
+                                   entry.delta_rule, starts=(n, n // 2, n // 10, min(n, 300)))
+    if found is None:
+        return None
+    floor, m = found
+    return float(min(floor, np.min(np.linalg.norm(inst.grad_F(W[m:], alpha), axis=-1))))
 
 
 @dataclass(frozen=True)
@@ -306,7 +305,7 @@ def _one_task(inst: Instance, i: int) -> Instance:
 
 
 def min_F(inst: Instance, alpha: float) -> float:
-    return falsify.min_F_1d(inst, alpha)
+    return exact.min_F_1d(inst, alpha)
 
 
 def theorem_rows(entry: TheoremEntry, quick: bool, where: list[Setting] | None = None,
@@ -335,7 +334,7 @@ def theorem_rows(entry: TheoremEntry, quick: bool, where: list[Setting] | None =
 
 def _bound_at_B(entry: TheoremEntry, inst: Instance, alpha: float, gap: float) -> float | None:
     """The accuracy bound at B = 20 (σ̃ = 0 on these noise-free instances, ε → 0) for the paper's theorems."""
-    th = next((t for t in THEOREMS.values() if entry.result.startswith(t.name) and "paper" in entry.result), None)
+    th = entry.statement
     if th is None:
         return None
     vals = dict(L=inst.L, rho=max(inst.rho, 1e-300), sigma=inst.sigma, sigma_tilde=0.0, sigma_H=0.0, alpha=alpha,
@@ -365,10 +364,9 @@ def _theorem_row(entry: TheoremEntry, claim: str, runs: list, H: int) -> CheckRe
     details: dict[str, Any] = {"result": entry.result, "claim": claim, "horizon": H, "undecided": undecided,
                                "bound_binds": binds}
     if worst is not None:
-        recipe = (f"import numpy as np\n{s.recipe}\nfrom mamltheory.verify.tightness import REGISTRY, trace\n"
-                  f"W, gn = trace(REGISTRY[{entry.result!r}], inst, w0, {H})\n"
-                  f"print(gn.min(), REGISTRY[{entry.result!r}].bound(inst.constants, {entry.alpha_L!r} / inst.L, "
-                  f"{c.eps!r}, {gap!r}))")
+        recipe = (f"import numpy as np\n{s.recipe}\nfrom mamltheory.verify.tightness import entries, trace\n"
+                  f"entry = entries()[{entry.result!r}]\nW, gn = trace(entry, inst, w0, {H})\n"
+                  f"print(gn.min(), entry.bound(inst.constants, {entry.alpha_L!r} / inst.L, {c.eps!r}, {gap!r}))")
         ev += (f"Worst on {s.label} at ε = {c.eps:.6g}: bound {c.bound:.6g}, T = {c.T:.6g}"
                + (f", first hit k = {c.k_first:g}" if c.k_first is not None else ", no hit within H")
                + ("" if floor is None else f", trapped floor {floor:.6g}")
@@ -467,7 +465,7 @@ def tightness(quick: bool = True, seed: int = 0, progress: Progress = None) -> l
     for ss, (result, claim, keys) in zip(rngs, INEQUALITIES):
         say(f"tightness: {result} {claim}")
         out.append(inequality_row(result, claim, keys, quick, np.random.default_rng(ss)))
-    for entry in REGISTRY.values():
+    for entry in entries().values():
         say(f"tightness: {entry.result}")
         out += theorem_rows(entry, quick)
     say("tightness: certificates")

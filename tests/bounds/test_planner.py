@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds import planner
-from mamltheory.bounds.statements import convergence_theorem
-from mamltheory.bounds.theorems import THEOREMS
+from mamltheory.bounds.theorems import theorem
 from mamltheory.errors import InputError
 
 
@@ -19,7 +18,7 @@ def brute_force(alg, c, eps, alpha, B_max, D_max, theory="paper"):
     """Cheapest (B, D_in, D_o) by exhaustive search, the theorem's bound written out by hand.
 
     K: the accuracy constant (paper 61, 14, 36; repaired from the chains, H.1's (131″) constant 34)."""
-    K = convergence_theorem(alg, theory).K
+    K = theorem(alg, theory).K
     r = c.rho * alpha / c.L
     bias = 20 * alpha**2 * c.L**2 * c.sigma**2 if alg == "fo-maml" else 0.0
     hf_dh = 36 * (alpha * c.rho * c.sigma_H) ** 2 if theory == "paper" else (alpha * c.sigma_H) ** 2  # (152′)
@@ -97,7 +96,7 @@ def test_kshot_b_is_least_within_ten_percent():
     K = 10
     for alg in planner.ALGORITHMS:
         p = planner.plan_kshot(alg, c, K, theory="paper")
-        thm = THEOREMS[alg]
+        thm = theorem(alg, "paper")
         a = p.alpha
         bias = 20 * a**2 * 4.0 if alg == "fo-maml" else 0.0
 
@@ -157,7 +156,7 @@ def test_bad_inputs_name_the_parameter():
        sH=st.floats(0, 20), r=st.floats(0.05, 0.999), eps=st.floats(0.05, 3.0), alg=st.sampled_from(planner.ALGORITHMS))
 def test_planner_never_returns_a_point_violating_a_precondition(L, rho, sigma, st_, sH, r, eps, alg):
     c = ProblemConstants(L, rho, sigma, st_, sH)
-    thm = THEOREMS[alg]
+    thm = theorem(alg, "paper")
     p = planner.plan(alg, c, eps * L, 1.0, alpha=r / (thm.alpha_L_max * L), theory="paper")
     if not p.feasible:
         assert alg == "fo-maml" and p.floor is not None and p.floor >= eps * L * (1 - 1e-9)

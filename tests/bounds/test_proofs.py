@@ -241,13 +241,13 @@ def test_extremum_over_box_and_infinity():
 # --- the repaired theorems as Bounds --------------------------------------------------------------------------
 
 def test_repaired_bounds():
-    from mamltheory.bounds import RESULTS
-    from mamltheory.bounds.repaired import REPAIRED_F1, REPAIRED_G1
-    from mamltheory.bounds.theorems import THEOREM_F1
+    from mamltheory.bounds import RESULTS, theorem
 
+    REPAIRED_F1, REPAIRED_G1, THEOREM_F1 = theorem("maml"), theorem("fo-maml"), theorem("maml", "paper")
     assert (REPAIRED_F1.K, REPAIRED_F1.M, REPAIRED_G1.K, REPAIRED_G1.M) == (20, 860, 9, 1247)
-    assert REPAIRED_F1.accuracy.source == "repaired Theorem F.1, steps (44′), (98′), (107′)"
-    assert REPAIRED_G1.accuracy.source == "repaired Theorem G.1, steps (44′), (122′), (128′), (107′)"
+    assert REPAIRED_F1.accuracy.source == "repaired Theorem F.1, eq. (86)"
+    assert "repaired at (44′), (98′), (107′)" in REPAIRED_F1.accuracy.note
+    assert "repaired at (44′), (122′), (128′), (107′)" in REPAIRED_G1.accuracy.note
     assert THEOREM_F1.K == 61 and THEOREM_F1.M == 1600  # the paper's result is untouched
     assert "D_h" not in REPAIRED_G1.accuracy.parameters and "D_h" in REPAIRED_F1.accuracy.parameters
     v = {"L": 1, "rho": 1, "sigma": 1, "sigma_tilde": 1, "sigma_H": 1, "alpha": Fr(1, 6), "B": 20, "D_in": 10,
@@ -259,7 +259,8 @@ def test_repaired_bounds():
     dec = max(Fr(1, 10000) / (1 + Fr(1, 6) * Fr(101, 100)), 20 * S_) / 860
     assert REPAIRED_F1.iterations.exact(**v) == int(1 / dec) + 1
     names = {b.name for b in RESULTS}
-    assert {"repaired Theorem F.1 accuracy", "repaired Theorem G.1 iterations", "Theorem F.1 accuracy"} <= names
+    assert {"repaired Theorem F.1 accuracy", "repaired Theorem G.1 iterations", "Theorem F.1 accuracy",
+            "repaired Theorem H.1 accuracy", "repaired Theorem H.1 radius"} <= names
 
 
 # --- audit --chain -----------------------------------------------------------------------------------------------

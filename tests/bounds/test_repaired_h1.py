@@ -11,11 +11,14 @@ import numpy as np
 import pytest
 
 from mamltheory.bounds.proofs import get_chain
-from mamltheory.bounds.repaired_h1 import REPAIRED_H1
-from mamltheory.bounds.theorems import THEOREM_H1, hf_delta
+from mamltheory.bounds.theorems import theorem
+from mamltheory.bounds.theorems.h1 import paper_radius as hf_delta
 from mamltheory.simulate.algorithms import exact_direction
-from mamltheory.verify.falsify import fixed_point_1d, min_F_1d, run_exact
+from mamltheory.simulate.exact import fixed_point_1d, min_F_1d, run_exact
 from mamltheory.verify.instances import Instance, Noise, Profile, opposed_kinks
+
+REPAIRED_H1 = theorem("hf-maml", "repaired")
+THEOREM_H1 = theorem("hf-maml", "paper")
 
 # ---- the hand derivation (docs/repaired-theorems.md), at the corner a = αL = 1/6, ν = ραδ = 1/6, B = 20 --------
 A, NU, IB = Fr(1, 6), Fr(1, 6), Fr(1, 20)
@@ -183,10 +186,10 @@ BASE = {"L": Fr(2), "rho": Fr(3), "sigma": Fr(1, 2), "sigma_tilde": Fr(1, 3), "s
 def test_repaired_conditions_are_unit_free_and_the_papers_is_not(t, s):
     r = REPAIRED_H1
     g = rescaled(BASE, t, s)
-    dh = lambda v: r.D_h.exact(alpha=v["alpha"], sigma_H=v["sigma_H"])
+    dh = lambda v: r.D_h_bound.exact(alpha=v["alpha"], sigma_H=v["sigma_H"])
     assert dh(g) == dh(BASE) == 7                                         # ⌈α²σ_H²⌉ = ⌈2500/400⌉ = ⌈6.25⌉
     # ν = ραδ of the (δ′) radius is the same number in both units (δ itself scales like a length)
-    nu = lambda v: v["rho"] * v["alpha"] * r.delta(**{k: v[k] for k in r.delta.parameters})
+    nu = lambda v: v["rho"] * v["alpha"] * r.radius_bound(**{k: v[k] for k in r.radius_bound.parameters})
     assert nu(g) == pytest.approx(nu(BASE), rel=1e-12)
     # the paper's D_h >= ⌈36(αρσ_H)²⌉ scales by (ts³)²
     paper = lambda v: math.ceil(36 * (v["alpha"] * v["rho"] * v["sigma_H"]) ** 2)
@@ -199,8 +202,8 @@ def test_repaired_accuracy_scales_like_a_gradient_and_T_is_invariant(t, s):
     r = REPAIRED_H1
     v = dict(BASE, delta=Fr(1, 100), D_h=7)
     g = rescaled(v, t, s)
-    assert r.accuracy(**g) == pytest.approx(float(t * s) * r.accuracy(**v), rel=1e-12)
-    assert r.iterations.exact(**g) == r.iterations.exact(**v)
+    assert r.accuracy_at_radius(**g) == pytest.approx(float(t * s) * r.accuracy_at_radius(**v), rel=1e-12)
+    assert r.iterations_at_radius.exact(**g) == r.iterations_at_radius.exact(**v)
 
 
 # ---- opposed kinks: the bias bound and the repaired theorem with exact expectations -------------------------
@@ -235,19 +238,21 @@ def test_repaired_hf_maml_reaches_its_bound_where_the_papers_stalls(kinks):
     huge = 10**12
     v = {"L": kinks.L, "rho": kinks.rho, "sigma": kinks.sigma, "sigma_tilde": 0.0, "sigma_H": 0.0, "alpha": al,
          "eps": eps, "B": huge, "D_in": huge, "D_o": huge, "D_h": 1, "B_prime": huge, "D_beta": 1}
-    delta = r.delta(**{k: v[k] for k in r.delta.parameters}) * (1 - 1e-9)   # inside (δ′) in exact arithmetic
+    delta = r.radius_bound(**{k: v[k] for k in r.radius_bound.parameters}) * (1 - 1e-9)   # inside (δ′) in exact arithmetic
     assert kinks.rho * al * delta == pytest.approx(eps / math.sqrt(1190 * 1.25**2 * (1 + (1.25 + eps) / 12)), rel=1e-8)
     for w0 in (w_star, -2.5):
         gap = float(kinks.F(np.array([w0]), al) - min_F_1d(kinks, al))
         vals = dict(v, delta=delta, initial_gap=gap)
-        bound = r.accuracy(**vals)
-        assert bound == pytest.approx(eps) and r.accuracy_delta(**vals) == pytest.approx(eps)
-        T = r.iterations.exact(**vals)
-        _, gn = run_exact(kinks, "hf-maml", np.array([w0]), al, min(T - 1, 5000), delta, stop_below=bound)
+        bound = r.accuracy_at_radius(**vals)
+        assert bound == pytest.approx(eps) and r.accuracy(**vals) == pytest.approx(eps)
+        assert r.delta_condition.holds(vals)   # (131″) = r.accuracy applies at this radius
+        T = r.iterations_at_radius.exact(**vals)
+        _, gn = run_exact(kinks, "hf-maml", np.array([w0]), al, min(T - 1, 5000), r.step_divisor, delta,
+                          stop_below=bound)
         assert gn[-1] <= bound and len(gn) - 1 <= T - 1
     # with the paper's ν = 1/6 the repaired bound does not promise what HF-MAML cannot reach
     paper_nu = dict(v, delta=hf_delta(kinks.rho, al), initial_gap=1.0)
-    assert r.accuracy(**paper_nu) > floor
+    assert r.accuracy_at_radius(**paper_nu) > floor
 
 
 def test_bounds_provenance_and_the_doc():
@@ -256,15 +261,16 @@ def test_bounds_provenance_and_the_doc():
     from mamltheory.bounds.proofs.document import chain_markdown
 
     r = REPAIRED_H1
-    assert r.D_h.source == "repaired Theorem H.1, step (150′)" and r.D_h.kind == "lower"
-    assert r.delta.source == "repaired Theorem H.1, condition (δ′)"
-    assert "(150′)" in r.accuracy.source and r.accuracy.source.endswith("eq. (131′)")
-    assert r.accuracy.name == "repaired Theorem H.1 accuracy" and (r.K, r.M) == (17, 2579)
+    assert r.D_h_bound.source == "repaired Theorem H.1, step (150′)" and r.D_h_bound.kind == "lower"
+    assert r.radius_bound.source == "repaired Theorem H.1, condition (δ′)"
+    assert r.accuracy_at_radius.source == "repaired Theorem H.1, eq. (131′)"
+    assert r.accuracy.source == "repaired Theorem H.1, eq. (131″)" and "(150′)" in r.accuracy.note
+    assert r.accuracy.name == "repaired Theorem H.1 accuracy" and (r.K_T, r.K, r.M) == (17, 34, 2579)
     # a precondition outside the theorem: ν = ραδ > 1/6 (the paper's radius at twice its size)
     from mamltheory.errors import PreconditionError
     v = dict(BASE, D_h=7, delta=Fr(1, 3) / (BASE["rho"] * BASE["alpha"]))
     with pytest.raises(PreconditionError, match="ν = ραδ"):
-        r.accuracy(**v)
+        r.accuracy_at_radius(**v)
     text = (Path(__file__).resolve().parents[2] / "docs" / "repaired-theorems.md").read_text(encoding="utf-8")
     for theory in ("repaired", "paper"):
         assert chain_markdown(get_chain("H.1", theory)) in text

@@ -9,23 +9,22 @@ import pytest
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.planner import plan, plan_all, plan_kshot
 from mamltheory.bounds.proofs import get_chain
-from mamltheory.bounds.statements import CHAIN_CONSTANTS, convergence_theorem
+from mamltheory.bounds.theorems import all_theorems, theorem
 
 EXAMPLE = ProblemConstants(L=1.0, rho=1.0, sigma=0.5, sigma_tilde=1.0, sigma_H=1.0)
 
 
-@pytest.mark.parametrize("key", sorted(CHAIN_CONSTANTS))
-def test_frozen_constants_are_the_chains(key: tuple[str, str]) -> None:
-    """CHAIN_CONSTANTS is what evaluating the chain gives: it cannot drift from the proofs."""
-    theorem, theory = key
-    chain = get_chain(theorem, theory)
+@pytest.mark.parametrize("thm", all_theorems(), ids=lambda t: f"{t.label}-{t.theory}")
+def test_frozen_constants_are_the_chains(thm) -> None:
+    """Each theorem's frozen constants are what evaluating its chain gives: they cannot drift from the proofs."""
+    chain = get_chain(thm.label, thm.theory)
     result = chain.result
-    frozen = CHAIN_CONSTANTS[key]
-    for name in ("K", "M", "K_delta", "delta_budget", "D_h_factor", "nu_max"):
-        if name in frozen:
-            assert result.constants[name] == frozen[name], name
-    assert tuple(s.key for s in result.failing) == frozen["failing"]
-    assert tuple(s.key for s in chain.steps if s.repairs) == frozen["repairs"]
+    for name, frozen in thm.chain_constants.items():
+        assert result.constants[name] == frozen, name
+    assert tuple(s.key for s in result.failing) == thm.failing
+    assert tuple(s.key for s in chain.steps if s.repairs) == thm.repairs
+    assert thm.certify() == []
+    assert {"K", "M"} <= set(thm.chain_constants)
 
 
 def test_paper_plans_are_never_cheapest_and_say_why() -> None:
@@ -72,5 +71,5 @@ def test_bad_theory_is_one_line(run_cli, bad: str) -> None:
 
 
 def test_repaired_g1_has_no_hessian_batch() -> None:
-    thm = convergence_theorem("fo-maml", "repaired")
+    thm = theorem("fo-maml", "repaired")
     assert thm.D_h_min == 0 and not any("D_h" in c.source for c in thm.preconditions)

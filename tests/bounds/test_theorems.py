@@ -7,11 +7,15 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mamltheory.bounds import corollaries as co
-from mamltheory.bounds import theorems as th
+from mamltheory.bounds.theorems import ALGORITHMS, theorem
 from mamltheory.errors import PreconditionError
 
 BASE = dict(L=1.0, rho=2.0, sigma=0.3, sigma_tilde=0.7, sigma_H=1.0, B=25, D_in=40, D_o=5, D_h=1,
             B_prime=1, D_beta=1, eps=0.01, initial_gap=3.0)
+
+# The paper's statements (theory "paper"): the numbers below are its K, M and step rules.
+F1, G1, H1 = (theorem(a, "paper") for a in ALGORITHMS)
+PAPER = (F1, G1, H1)
 
 
 def hand_accuracy(K, p, bias=0.0):
@@ -32,23 +36,23 @@ def test_theorem_f1_eq_86_and_iterations(alpha):
     acc, S = hand_accuracy(61, p)
     # S = 0.09/25 + 0.49/125 + 0.49/40 = 0.0036 + 0.00392 + 0.01225
     assert S == pytest.approx(0.01977, rel=1e-12)
-    assert th.THEOREM_F1.accuracy(**p) == pytest.approx(acc, rel=1e-13)
-    assert th.THEOREM_F1.iterations(**p) == hand_iterations(61, 1600, p, S)
+    assert F1.accuracy(**p) == pytest.approx(acc, rel=1e-13)
+    assert F1.iterations(**p) == hand_iterations(61, 1600, p, S)
 
 
 def test_theorem_f1_iteration_branch_eps():
     # Large batches: S tiny, the ε-branch dominates: T = ⌊1600Δ(L + ρα(σ+ε))/ε²⌋ + 1.
     p = dict(BASE, alpha=0.1, B=10**6, D_in=10**9, D_o=10**3, eps=0.5)
     expected = math.floor(1600 * 3.0 * (1 + 0.2 * (0.3 + 0.5)) / 0.25) + 1
-    assert th.THEOREM_F1.iterations(**p) == expected == 22273
+    assert F1.iterations(**p) == expected == 22273
 
 
 def test_theorem_g1_eq_113_has_alpha_floor():
     p = dict(BASE, alpha=0.05)
     bias = p["sigma"] ** 2 * 20 * p["alpha"] ** 2 * p["L"] ** 2
     acc, S = hand_accuracy(14, p, bias)
-    assert th.THEOREM_G1.accuracy(**p) == pytest.approx(acc, rel=1e-13)
-    assert th.THEOREM_G1.iterations(**p) == hand_iterations(14, 1600, p, S)
+    assert G1.accuracy(**p) == pytest.approx(acc, rel=1e-13)
+    assert G1.iterations(**p) == hand_iterations(14, 1600, p, S)
 
 
 def test_theorem_h1_eq_131_six_and_thirty_six():
@@ -56,13 +60,13 @@ def test_theorem_h1_eq_131_six_and_thirty_six():
     S = 0.01977
     r = 0.2
     expected = max(6 * math.sqrt((1 + r * 0.3) * S), 36 * r * S, 0.01)
-    assert th.THEOREM_H1.accuracy(**p) == pytest.approx(expected, rel=1e-12)
-    assert th.THEOREM_H1.iterations(**p) == hand_iterations(36, 3200, p, S)
+    assert H1.accuracy(**p) == pytest.approx(expected, rel=1e-12)
+    assert H1.iterations(**p) == hand_iterations(36, 3200, p, S)
     with pytest.raises(PreconditionError, match=r"Theorem H.1: D_h >= ceil\(36"):
-        th.THEOREM_H1.accuracy(**dict(p, D_h=1))
+        H1.accuracy(**dict(p, D_h=1))
 
 
-@pytest.mark.parametrize("thm,alpha_bad", [(th.THEOREM_F1, 0.17), (th.THEOREM_G1, 0.11), (th.THEOREM_H1, 0.17)])
+@pytest.mark.parametrize("thm,alpha_bad", [(F1, 0.17), (G1, 0.11), (H1, 0.17)])
 def test_alpha_range_enforced_with_source(thm, alpha_bad):
     with pytest.raises(PreconditionError, match=rf"{thm.name}: α ∈ \(0, 1/\({thm.alpha_L_max}\*L\)\]"):
         thm.accuracy(**dict(BASE, alpha=alpha_bad, D_h=5))
@@ -70,14 +74,14 @@ def test_alpha_range_enforced_with_source(thm, alpha_bad):
 
 def test_b_at_least_20_and_step_batches_enforced():
     with pytest.raises(PreconditionError, match=r"Theorem F.1: B >= 20"):
-        th.THEOREM_F1.accuracy(**dict(BASE, alpha=0.1, B=19))
+        F1.accuracy(**dict(BASE, alpha=0.1, B=19))
     # ½(ρασ/L)² with ρ = 20, α = 0.1, σ = 3: ½·36 = 18 -> B' >= 18
     with pytest.raises(PreconditionError, match=r"B' >= .*Lemma 4.11"):
-        th.THEOREM_F1.accuracy(**dict(BASE, alpha=0.1, rho=20.0, sigma=3.0, B_prime=17, D_beta=100))
+        F1.accuracy(**dict(BASE, alpha=0.1, rho=20.0, sigma=3.0, B_prime=17, D_beta=100))
 
 
 def test_theorem_constants():
-    assert [(t.step_divisor, t.K, t.M, t.alpha_L_max) for t in th.THEOREMS.values()] == [
+    assert [(t.step_divisor, t.K, t.M, t.alpha_L_max) for t in PAPER] == [
         (12, 61, 1600, 6), (18, 14, 1600, 10), (25, 36, 3200, 6)]
 
 
@@ -116,7 +120,7 @@ def test_corollary_4_16_conditions_imply_theorem_f1_bound_le_eps(L, rho, sigma, 
     p = dict(L=L, rho=rho, sigma=sigma, sigma_tilde=st_, sigma_H=0.0, alpha=alpha, B=B, D_in=D_in, D_o=D_o,
              D_h=1, B_prime=math.ceil(0.5 * (rho * alpha * sigma / L) ** 2 + 1e-9) or 1,
              D_beta=math.ceil((2 * rho * alpha * st_ / L) ** 2 + 1e-9) or 1, eps=eps, initial_gap=1.0)
-    assert th.THEOREM_F1.accuracy(**p) <= eps * (1 + 1e-12)
+    assert F1.accuracy(**p) <= eps * (1 + 1e-12)
 
 
 def step_batches(p):
@@ -135,7 +139,7 @@ def step_batches(p):
 @example(L=0.05078125, rho=3.0, sigma=1.0, st_=4.0, r=0.5, B=20, D_in=1, D_o=1, which="B")
 def test_accuracy_monotone_in_batches_and_sigmas(L, rho, sigma, st_, r, B, D_in, D_o, which):
     key = {"B": "B", "I": "D_in", "O": "D_o"}[which]
-    for thm in th.THEOREMS.values():
+    for thm in PAPER:
         alpha = r / (thm.alpha_L_max * L)
         p = step_batches(dict(L=L, rho=rho, sigma=sigma, sigma_tilde=st_, sigma_H=0.0, alpha=alpha, B=B, D_in=D_in,
                               D_o=D_o, D_h=1, eps=1e-9, initial_gap=1.0))

@@ -279,12 +279,12 @@ def rescaling_units(product: str) -> tuple[Fr, Fr]:
 
 def all_claim_texts() -> list[str]:
     from mamltheory.assumptions import ProblemConstants
-    from mamltheory.bounds import THEOREMS
+    from mamltheory.bounds import all_theorems
     from mamltheory.bounds.planner import plan_all
     from mamltheory.verify.audit import findings
 
     plans = plan_all(ProblemConstants(L=1.0, rho=1.0, sigma=0.5, sigma_tilde=1.0, sigma_H=1.0), 0.1, 10.0)
-    return ([n for t in THEOREMS.values() for n in t.notes] + [n for p in plans for n in p.notes]
+    return ([n for t in all_theorems() if t.theory == "paper" for n in t.notes] + [n for p in plans for n in p.notes]
             + [f.evidence for f in findings()]
             + [" ".join((d.wrong, d.damage, d.witness, d.repair)) for d in D.registry()])
 
@@ -321,13 +321,12 @@ def test_live_named_counterexamples_are_explained():
     """The falsification section's named counterexamples, computed (not typed in), land on their defects."""
     import numpy as np
 
-    from mamltheory.bounds.theorems import alpha_max, hf_delta
     from mamltheory.verify import falsify
     from mamltheory.verify.instances import opposed_kinks
+    from mamltheory.verify.theorem_checks import kinks_floor
 
     inst = opposed_kinks()
-    a = alpha_max("hf-maml", inst.L)
-    w = falsify.fixed_point_1d(inst, "hf-maml", a, -3.0, 3.0, hf_delta(inst.rho, a))
+    a, w, _ = kinks_floor()
     checks = [falsify.a2_counterexample(0.1).to_json(), falsify.hf_proof_step(inst, a, np.array([w])).to_json()]
     assert all(c["verdict"] == CONTRADICTED for c in checks)
     record = D.annotate({"checks": checks})

@@ -10,6 +10,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
+from mamltheory.simulate import exact
 from mamltheory.verify import falsify as fz
 from mamltheory.verify.check import CONTRADICTED, HOLDS
 from mamltheory.verify.instances import (
@@ -196,7 +197,7 @@ def test_hf_maml_fixed_point_matches_independent_quadrature() -> None:
 
     w_star = brentq(lambda w: parts(w)[0], -3.0, 3.0, xtol=1e-14)
     c = abs(parts(w_star)[1])
-    w_hf = fz.fixed_point_1d(inst, "hf-maml", alpha, -3.0, 3.0, delta)
+    w_hf = exact.fixed_point_1d(inst, "hf-maml", alpha, -3.0, 3.0, delta)
     assert w_hf == pytest.approx(w_star, abs=1e-9)
     assert float(abs(inst.grad_F(np.array([w_hf]), alpha)[0])) == pytest.approx(c, rel=1e-8)
     assert c > 0.04  # bounded away from 0, although every other quantity in (131) vanishes as B, D → ∞
@@ -240,23 +241,6 @@ def test_vectorised_profile_lookup_equals_each_profile() -> None:
         for fn in ("h", "d1", "d0"):
             ref = np.stack([getattr(pr, fn)(z) for pr in inst.profiles], axis=-1)
             assert np.array_equal(inst._per(fn, Z), ref), fn
-
-
-def test_blocked_run_exact_equals_a_plain_loop() -> None:
-    # ‖∇F‖ is evaluated per block of iterates; a plain loop evaluating it after every step must stop at the same k
-    inst, alpha = opposed_kinks(), 1 / 6
-    w, ref = np.array([-2.5]), []
-    for _ in range(400):
-        ref.append(float(np.linalg.norm(inst.grad_F(w, alpha))))
-        w = w - fz.step_size(inst, "maml", w, alpha) * fz.exact_direction(inst, "maml", w, alpha)
-    stop = 0.5 * (ref[300] + ref[299])  # between iterates 299 and 300 (‖∇F‖ falls monotonically here)
-    assert ref[300] < stop < ref[299]
-    W, gn = fz.run_exact(inst, "maml", np.array([-2.5]), alpha, 399, stop_below=stop)
-    assert len(gn) == 301 and gn[-1] <= stop < gn[-2]
-    np.testing.assert_allclose(gn, ref[:301], rtol=1e-12)
-    W, gn = fz.run_exact(inst, "maml", np.array([-2.5]), alpha, 399)
-    assert len(gn) == 400
-    np.testing.assert_allclose(gn, ref, rtol=1e-12)
 
 
 def test_a_search_keeps_its_recorded_maximiser() -> None:

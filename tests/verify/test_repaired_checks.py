@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq, minimize_scalar
 
-from mamltheory.bounds.statements import convergence_theorem
+from mamltheory.bounds.theorems import theorem
 from mamltheory.verify.check import CONTRADICTED, HOLDS
 from mamltheory.verify.defects import annotate
 
@@ -136,7 +136,8 @@ def test_defects_explain_the_paper_check_not_the_repaired(kinks):
 
 
 def test_repaired_bias_step_holds_where_147_fails():
-    from mamltheory.verify.repaired_checks import kinks_floor, repaired_bias_step
+    from mamltheory.verify.repaired_checks import repaired_bias_step
+    from mamltheory.verify.theorem_checks import kinks_floor
     _, w_star, floor = kinks_floor()
     r = repaired_bias_step(1 / 6, w_star)
     # (147′) by hand at αL = 1/6: b1 = ν(1 + a)C1 = (1/6)(7/6)(36/23) = 7/23, against ‖s‖ = ‖∇F(w*)‖ (E G(w*) = 0)
@@ -150,9 +151,9 @@ def test_repaired_tightness_rows_with_chain_constants():
     from mamltheory.verify import repaired_checks as rc
     from mamltheory.verify import tightness as tt
     for alg, name, K, M in (("maml", "repaired Theorem F.1", 20, 860), ("fo-maml", "repaired Theorem G.1", 9, 1247)):
-        th = convergence_theorem(alg, "repaired")
+        th = theorem(alg, "repaired")
         assert (th.K, th.M) == (K, M)          # the repaired chains' constants (docs/repaired-theorems.md)
-        e = tt.REGISTRY[name]
+        e = tt.entries()[name]
         assert f"K = {K}, M = {M}" in e.source
         # T by hand at B → ∞ (10¹²; K·S/L is negligible here): ⌊MΔ(L + ρα(σ + ε))/ε²⌋ + 1
         c = ProblemConstants(L=1.0, rho=0.5, sigma=1.25, sigma_tilde=0.0, sigma_H=0.0)
@@ -165,15 +166,15 @@ def test_repaired_tightness_rows_with_chain_constants():
         else:                     # FO-MAML keeps its bias S = 20α²L²σ² = 0.3125 (113): √(9(1 + ρασ/L)S), T = ⌊MΔL/(9S)⌋ + 1
             assert acc == pytest.approx(math.sqrt(9 * (1 + 0.05 * 1.25) * 0.3125), rel=1e-9)
             assert T == math.floor(1247 * 2 / (9 * 0.3125)) + 1 == 887
-    h1 = tt.REGISTRY[f"repaired Theorem H.1, fixed ν = ραδ = {rc.KINKS_NU:.3g}"]
+    h1 = tt.entries()[f"repaired Theorem H.1, fixed ν = ραδ = {rc.kinks_nu():.3g}"]
     c = ProblemConstants(L=1.0, rho=0.5, sigma=1.25, sigma_tilde=0.0, sigma_H=0.0)
-    nu = rc.KINKS_NU
+    nu = rc.kinks_nu()
     # below the ε of (δ′) the bound is (131′): √(17(1 + ρασ/L)·35ν²σ²) (S₀ → 0); above it, (131″) = ε
     acc, _ = h1.bound(c, 1 / 6, 1e-3, 1.0)
     assert acc == pytest.approx(math.sqrt(17 * (1 + 1.25 / 12) * 35 * nu**2 * 1.25**2), rel=1e-6)
     acc, _ = h1.bound(c, 1 / 6, 0.03, 1.0)
     assert acc == pytest.approx(0.03)
-    rows = tt.theorem_rows(tt.REGISTRY["repaired Theorem F.1"], True, where=tt.settings(True)[:1], horizon=60)
+    rows = tt.theorem_rows(tt.entries()["repaired Theorem F.1"], True, where=tt.settings(True)[:1], horizon=60)
     assert [r.name for r in rows] == ["Tightness: repaired Theorem F.1 accuracy",
                                       "Tightness: repaired Theorem F.1 iterations"]
     assert all(r.verdict != CONTRADICTED for r in rows)
@@ -183,12 +184,11 @@ def test_repaired_tightness_recipe_reproduces_the_row():
     import contextlib
     import io
 
-    from mamltheory.verify import repaired_checks as rc
     from mamltheory.verify import tightness as tt
-    entry = tt.REGISTRY["repaired Theorem F.1"]
-    rows = rc.reproducible(tt.theorem_rows(entry, True, where=tt.settings(True)[:1], horizon=450))
+    entry = tt.entries()["repaired Theorem F.1"]
+    rows = tt.theorem_rows(entry, True, where=tt.settings(True)[:1], horizon=450)
     recipe = rows[0].details["recipe"]
-    assert recipe.startswith(rc.RECIPE_IMPORT) and rc.RECIPE_IMPORT in rows[0].evidence
+    assert recipe in rows[0].evidence
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(recipe, {})   # runs in a fresh namespace: the recipe finds the entry by itself

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mamltheory.simulate import make_problem
-from mamltheory.bounds.theorems import alpha_max
+from mamltheory.bounds.theorems import theorem
 from mamltheory.verify import scaling
 from mamltheory.verify.check import CONTRADICTED, HOLDS, INCONCLUSIVE
 from mamltheory.verify.stats import Stationarity, detectable_deviation, loglog_slope, weighted_line, window_change
@@ -101,7 +101,7 @@ def test_noise_floor_falls_like_one_over_root_B_on_a_small_family():
     (E‖∇F‖² ∝ tr(HΣ)/B at fixed β, see batch_scaling)."""
     p = make_problem("tanh-regression", d=5, n_tasks=10, pool_size=40)
     c = p.constants
-    alpha, beta = alpha_max("maml", c.L), 0.25 / c.L
+    alpha, beta = theorem("maml").alpha_max(c.L), 0.25 / c.L
     w_star = scaling.fixed_point(p, "maml", alpha)
     runs = [scaling.stationary_noise_floor(p, w_star, alpha, beta, B, 8, 8, 2, 100, 200, 10, 24, 0) for B in (2, 4, 16, 64)]
     s = loglog_slope(np.array([2.0, 4, 16, 64]), np.array([r.mean for r in runs]))

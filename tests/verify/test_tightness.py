@@ -12,7 +12,7 @@ from mamltheory.verify import tightness as tt
 from mamltheory.verify.check import CONTRADICTED, HOLDS, VERDICTS
 from mamltheory.verify.instances import Instance, Profile, plateau, quadratic_task
 
-F1 = tt.REGISTRY["Theorem F.1 (paper)"]
+F1 = tt.entries()["Theorem F.1 (paper)"]
 # f(w) = w²/2 (L = 1, ρ = 0, σ = 0), α = 1/6: F(w) = (25/72)w², ∇F(w) = (25/36)w; ρ = 0 gives
 # L(w) = 4L = 4 and F.1's step β = 1/(12·4) = 1/48, so w_{k+1} = (1 − 25/1728) w_k = (1703/1728) w_k.
 Q = 1703 / 1728
@@ -80,10 +80,8 @@ def _synthetic(factor: float, N: int = 40) -> tt.TheoremEntry:
 
 
 @pytest.mark.parametrize("factor, verdict", [(0.9, CONTRADICTED), (1.1, HOLDS)])
-def test_registered_synthetic_bound_is_judged(monkeypatch, factor, verdict):
-    monkeypatch.setattr(tt, "REGISTRY", dict(tt.REGISTRY))
-    entry = tt.register_theorem(_synthetic(factor))
-    assert tt.REGISTRY[entry.result] is entry
+def test_synthetic_bound_is_judged(factor, verdict):
+    entry = _synthetic(factor)
     where = [tt.Setting("quadratic", quadratic_task(1.0), (1.0,), "")]
     acc, it = tt.theorem_rows(entry, True, where=where, horizon=100)
     assert acc.verdict == verdict and acc.details["claim"] == "accuracy"
@@ -99,7 +97,7 @@ def test_section_records_have_all_fields():
     names = {r.name for r in out}
     for result, claim, _ in tt.INEQUALITIES:
         assert f"Tightness: {result} {claim}" in names
-    for e in tt.REGISTRY.values():
+    for e in tt.entries().values():
         assert f"Tightness: {e.result} accuracy" in names and f"Tightness: {e.result} iterations" in names
     record = {"checks": [r.to_json() for r in out]}
     rows = tt.tightness_table(record)

@@ -1,27 +1,43 @@
-"""Proofs as data: the appendix proofs of Theorems F.1, G.1 (and the lemmas they use) as chains of steps,
+"""Proofs as data: the appendix proofs of Theorems F.1, G.1, H.1 (and the lemmas they use) as chains of steps,
 each evaluated exactly; paper and repaired chains; the exact sup / inf over αL (`extremum`).
 
-See chain.py for `Step`, `Chain`, `ref`, the registry (`get_chain`, `available`, `register`).
+See chain.py for `Step`, `Chain`, `ref`; the chains themselves are in f1.py, g1.py, h1.py, and `CHAINS` below is
+the one registry of them (`get_chain`, `available`).
 """
 
+from mamltheory.bounds.proofs import f1, g1, h1
 from mamltheory.bounds.proofs.chain import (
     FAILS,
     HOLDS,
     SLACK,
-    THEORIES,
     Chain,
     ChainResult,
     Step,
     StepResult,
-    available,
     evaluate_step,
-    get_chain,
     ref,
-    register,
 )
 from mamltheory.bounds.proofs.extremum import a, extremum, extremum_over
 
 __all__ = [
-    "FAILS", "HOLDS", "SLACK", "THEORIES", "Chain", "ChainResult", "Step", "StepResult", "a", "available",
-    "evaluate_step", "extremum", "extremum_over", "get_chain", "ref", "register",
+    "CHAINS", "FAILS", "HOLDS", "SLACK", "Chain", "ChainResult", "Step", "StepResult", "a", "available",
+    "evaluate_step", "extremum", "extremum_over", "get_chain", "ref",
 ]
+
+# (theorem, theory) -> its proof chain.
+CHAINS: dict[tuple[str, str], Chain] = {
+    (c.theorem, c.theory): c for c in (f1.PAPER, f1.REPAIRED, g1.PAPER, g1.REPAIRED, h1.PAPER, h1.REPAIRED)}
+
+
+def available() -> list[tuple[str, str]]:
+    """(theorem, theory) of every chain."""
+    return sorted(CHAINS)
+
+
+def get_chain(theorem: str, theory: str = "paper") -> Chain:
+    """The chain of `theorem` ("F.1") under `theory`; KeyError naming the available ones otherwise."""
+    try:
+        return CHAINS[(theorem, theory)]
+    except KeyError:
+        names = ", ".join(f"{t} ({th})" for t, th in sorted(CHAINS))
+        raise KeyError(f"no chain for theorem {theorem!r} under theory {theory!r}; available: {names}") from None

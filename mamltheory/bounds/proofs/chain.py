@@ -19,10 +19,10 @@ from functools import cached_property
 import sympy as sp
 
 from mamltheory.bounds.proofs.extremum import Interval, extremum_over
+from mamltheory.bounds.theory import THEORIES
 
 # The audit's verdict words (the same strings as mamltheory.verify.finding).
 HOLDS, SLACK, FAILS = "holds", "holds with slack", "fails"
-THEORIES = ("paper", "repaired")
 
 _REF_PREFIX = "⟨"
 
@@ -266,36 +266,3 @@ class Chain:
                 if s.repairs:
                     carried[s.repairs] = r.carried
         return ChainResult(self, tuple(out))
-
-
-# --- registry: chains by (theorem, theory); modules register on import -----------------------------------
-CHAIN_MODULES: list[str] = ["mamltheory.bounds.proofs.f1", "mamltheory.bounds.proofs.g1", "mamltheory.bounds.proofs.h1"]
-_REGISTRY: dict[tuple[str, str], Chain] = {}
-
-
-def register(chain: Chain) -> Chain:
-    _REGISTRY[(chain.theorem, chain.theory)] = chain
-    return chain
-
-
-def _load() -> None:
-    import importlib
-
-    for name in CHAIN_MODULES:
-        importlib.import_module(name)
-
-
-def available() -> list[tuple[str, str]]:
-    """(theorem, theory) of every registered chain."""
-    _load()
-    return sorted(_REGISTRY)
-
-
-def get_chain(theorem: str, theory: str = "paper") -> Chain:
-    """The chain of `theorem` ("F.1") under `theory`; KeyError naming the available ones otherwise."""
-    _load()
-    try:
-        return _REGISTRY[(theorem, theory)]
-    except KeyError:
-        names = ", ".join(f"{t} ({th})" for t, th in sorted(_REGISTRY))
-        raise KeyError(f"no chain for theorem {theorem!r} under theory {theory!r}; available: {names}") from None

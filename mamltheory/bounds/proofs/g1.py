@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from mamltheory.bounds.proofs.chain import Chain, Step, ref, register
+from mamltheory.bounds.proofs.chain import Chain, Step, ref
 from mamltheory.bounds.proofs.extremum import a
 from mamltheory.bounds.proofs.lemmas import (
     ENVELOPE_CHECKS,
@@ -109,7 +109,7 @@ def _steps() -> list[Step]:
     ]
 
 
-PAPER = register(Chain("G.1", "paper", tuple(_steps()), OUTPUTS))
+PAPER = Chain("G.1", "paper", tuple(_steps()), OUTPUTS)
 
 
 def _repaired_122() -> list[Step]:
@@ -138,4 +138,4 @@ A2_ROUTE = [("(44)", [a2_repair(A_MAX)]), ("(122) ‖∇F‖", [_r122[0]]), ("(1
             ("(128)", [_repaired_128()])]
 ENVELOPE = [("(107) κ", envelope_repair())]
 PAPER_WITHOUT_44 = PAPER.replace_all(A2_ROUTE)
-REPAIRED = register(PAPER.replace_all(A2_ROUTE + ENVELOPE).exact(keep=ENVELOPE_CHECKS).rounded_up(("(113)", "(114)")))
+REPAIRED = PAPER.replace_all(A2_ROUTE + ENVELOPE).exact(keep=ENVELOPE_CHECKS).rounded_up(("(113)", "(114)"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from mamltheory.bounds.proofs.chain import Chain, Step, ref, register
+from mamltheory.bounds.proofs.chain import Chain, Step, ref
 from mamltheory.bounds.proofs.extremum import a
 from mamltheory.bounds.proofs.lemmas import (
     a2_repair,
@@ -150,7 +150,7 @@ def _tail(decrease: sp.Expr) -> list[Step]:
     return [s.with_claimed(decrease) if s.key == "(107) decrease" else s for s in descent_tail(A_MAX, f"{FINAL} decrease")]
 
 
-PAPER = register(Chain("H.1", "paper", tuple(_steps()), OUTPUTS))
+PAPER = Chain("H.1", "paper", tuple(_steps()), OUTPUTS)
 
 
 # ---- the repair ------------------------------------------------------------------------------------------------
@@ -292,4 +292,4 @@ def repaired() -> Chain:
     return ch.rounded_up(("(108)", "(109)", "(108′) κ"))
 
 
-REPAIRED = register(repaired())
+REPAIRED = repaired()
