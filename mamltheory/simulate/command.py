@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from mamltheory.errors import InputError
+from mamltheory.parsing import SEED_MAX
 from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
 from mamltheory.simulate import FAMILIES, PoolProblem, make_problem
@@ -132,7 +133,7 @@ def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict
         "alpha": None if args.alpha is None else _positive("--alpha", args.alpha),
         "iterations": _int("--iterations", args.iterations, 1),
         "replicates": _int("--replicates", args.replicates, 1),
-        "seed": _int("--seed", args.seed, 0),
+        "seed": _int("--seed", args.seed, 0, SEED_MAX),
         "k_shot": _int("--k-shot", args.k_shot, 1),
         "hessian_chunk": None if args.hessian_chunk is None else _int("--hessian-chunk", args.hessian_chunk, 1),
         "batch": None if args.batch is None else _ints("--batch", args.batch, BATCH_NAMES),
