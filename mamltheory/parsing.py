@@ -58,6 +58,8 @@ def positive(flag: str, text: str) -> float:
 
 def writable_file(flag: str, path: str) -> Path:
     """An output file that can be written, checked before any work (a folder, a missing folder, no permission)."""
+    if not path:  # Path("") is the current folder
+        raise InputError(f"{flag}: the file name is empty", field=flag.lstrip("-"))
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{flag}: {path!r} is a folder; give a file name", field=flag.lstrip("-"))
@@ -74,8 +76,18 @@ def writable_file(flag: str, path: str) -> Path:
     return p
 
 
+def write_output(flag: str, path: str | Path, text: str) -> None:
+    """Write `text` to the output file `path`; a failure (disk full, ...) is an InputError naming `flag`."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"{flag}: cannot write {str(path)!r}: {err.strerror or err}", field=flag.lstrip("-")) from None
+
+
 def writable_dir(flag: str, path: str) -> Path:
     """An output folder, created if missing, in which a file can be written; checked before any work."""
+    if not path:  # Path("") is the current folder: the report would land in it
+        raise InputError(f"{flag}: the folder name is empty", field=flag.lstrip("-"))
     p = Path(path)
     try:
         p.mkdir(parents=True, exist_ok=True)
