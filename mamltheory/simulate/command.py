@@ -104,6 +104,11 @@ def _params(items: list[str], text: bool = False) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise InputError(f"--param: must be KEY=VALUE, got {item!r}", field="params")
+        try:  # an integer stays exact: through float, one with hundreds of digits would become inf
+            out[key.strip()] = int(value)
+            continue
+        except ValueError:
+            pass
         try:
             num = float(value)
         except ValueError:

@@ -46,20 +46,23 @@ def _cgroup_room() -> int | None:
         return None
 
 
+def _vm_size() -> int:
+    """This process's address space now (VmSize of /proc/self/status), 0 when unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            return next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")), 0)
+    except (OSError, ValueError):
+        return 0
+
+
 def _address_space_room() -> int | None:
-    """RLIMIT_AS (ulimit -v) minus this process's current address space (VmSize), or None without a limit."""
+    """RLIMIT_AS (ulimit -v) minus this process's current address space, or None without a limit."""
     import resource
 
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft == resource.RLIM_INFINITY:
         return None
-    used = 0
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            used = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")), 0)
-    except (OSError, ValueError):
-        pass
-    return max(soft - used, 0)
+    return max(soft - _vm_size(), 0)
 
 
 def memory_room() -> tuple[int, str]:
