@@ -56,6 +56,9 @@ def positive(flag: str, text: str) -> float:
     return value
 
 
+_HELD_OUTPUTS: dict[str, int] = {}  # FIFO outputs checked by writable_file: path -> the probe's descriptor
+
+
 def writable_file(flag: str, path: str) -> Path:
     """An output file that can be written, checked before any work (a folder, a missing folder, no permission)."""
     if not path:  # Path("") is the current folder
@@ -66,6 +69,14 @@ def writable_file(flag: str, path: str) -> Path:
     if not p.parent.is_dir():
         raise InputError(f"{flag}: directory {str(p.parent)!r} does not exist", field=flag.lstrip("-"))
     existed = p.exists()
+    if existed and stat.S_ISFIFO(p.stat().st_mode):
+        # Opening a FIFO for writing blocks until a process reads it: probe without blocking, and hold the
+        # probe open until write_output writes (closing it would end the reader's input early).
+        try:
+            _HELD_OUTPUTS[str(p)] = os.open(p, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            raise InputError(f"{flag}: {path!r} is a FIFO that no process reads", field=flag.lstrip("-")) from None
+        return p
     try:
         with open(p, "a", encoding="utf-8"):
             pass
@@ -82,6 +93,10 @@ def write_output(flag: str, path: str | Path, text: str) -> None:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as err:
         raise InputError(f"{flag}: cannot write {str(path)!r}: {err.strerror or err}", field=flag.lstrip("-")) from None
+    finally:
+        held = _HELD_OUTPUTS.pop(str(Path(path)), None)
+        if held is not None:
+            os.close(held)
 
 
 def writable_dir(flag: str, path: str) -> Path:

@@ -210,14 +210,16 @@ def test_memory_admission_under_an_address_space_limit(tmp_path: Path) -> None:
 def test_outputs_empty_full_or_misplaced(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite"
     sqlite3.connect(store).close()  # an existing store without the sweep
+    os.mkfifo(tmp_path / "fifo")  # an output nobody reads: opening it to write would block
     cases = [(["report", "--out", "", "--store", str(store)], ("--out", "empty")),
              (["report", "--sweep", "nope", "--store", str(store)], ("--sweep", "no sweep named 'nope'")),
              (["report", "--sweep", "nope", "--store", str(store), "--out", "a/b"], ("--sweep",)),
              ([*EST, "--out", ""], ("--out", "empty")),
-             ([*EST, "--out", "/dev/full"], ("--out", "/dev/full", "No space left on device"))]
+             ([*EST, "--out", "/dev/full"], ("--out", "/dev/full", "No space left on device")),
+             ([*EST, "--out", "fifo"], ("--out", "a FIFO that no process reads"))]
     for result, (_, needles) in zip(run_batch([a for a, _ in cases], tmp_path), cases):
         check_one_line(result, needles)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]  # no report, no reports/, no a/
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "s.sqlite"]  # no report, no reports/, no a/
 
 
 def test_empty_store_file_is_not_called_read_only(tmp_path: Path) -> None:
