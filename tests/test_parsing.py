@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,27 @@ def test_every_integer_flag_has_a_finite_range(text: str, message: str) -> None:
 def test_shown_cuts_long_values() -> None:
     assert shown(12) == "12" and shown("ab") == "'ab'"
     assert shown(10**50) == "10000000000000000000… (51 digits)"
+
+
+def test_an_output_fifo_needs_a_reader_and_gets_the_whole_text(tmp_path: Path) -> None:
+    import threading
+
+    from mamltheory.parsing import writable_file, write_output
+
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"^--out: '.*out' is a FIFO that no process reads$"):
+        writable_file("--out", str(fifo))
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    # the reader's open blocks until a writer opens: probe until it is there (the check must not end its input)
+    while True:
+        try:
+            writable_file("--out", str(fifo))
+            break
+        except InputError:
+            time.sleep(0.01)
+    write_output("--out", str(fifo), '{"a": 1}\n')
+    reader.join(timeout=30)
+    assert got == ['{"a": 1}\n']
