@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from mamltheory.errors import InputError, StoreError
 
@@ -44,10 +47,36 @@ INTERRUPTED = {
 DEFAULT_STORE_NAME = "mamltheory-results.sqlite"  # DESIGN.md: the default store in the current folder
 
 
-def interrupted_line(command: str, args: argparse.Namespace | None) -> str:
-    """The one line printed on Ctrl-C: what was kept and how to resume."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: every handler of Ctrl-C (pool cleanup, store rollback) applies."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # Once: a second SIGTERM during the cleanup must not interrupt the cleanup itself.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises Terminated inside the block (main thread only); the previous handler is restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_line(command: str, args: argparse.Namespace | None, terminated: bool = False) -> str:
+    """The one line printed on Ctrl-C (or SIGTERM): what was kept and how to resume."""
     store = getattr(args, "store", None) or DEFAULT_STORE_NAME
-    return f"{_prog(command)}: " + INTERRUPTED.get(command, "interrupted; nothing was written").format(store=store)
+    text = INTERRUPTED.get(command, "interrupted; nothing was written").format(store=store)
+    if terminated:
+        text = "terminated (SIGTERM)" + text.removeprefix("interrupted")
+    return f"{_prog(command)}: {text}"
 
 
 def _prog(command: str | None) -> str:
@@ -81,15 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = argv[0] if argv[0] in COMMANDS else None
     args: argparse.Namespace | None = None
     try:
-        parser = build_parser(command)
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 0
-        return int(args.run(args) or 0)
-    except KeyboardInterrupt:
-        sys.stderr.write(interrupted_line(getattr(args, "command", None) or command or "", args) + "\n")
-        return 130
+        with sigterm_as_interrupt():
+            parser = build_parser(command)
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help()
+                return 0
+            return int(args.run(args) or 0)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated): exit 130 or 143 (128 + the signal)
+        terminated = isinstance(stop, Terminated)
+        sys.stderr.write(interrupted_line(getattr(args, "command", None) or command or "", args, terminated) + "\n")
+        return 128 + int(signal.SIGTERM if terminated else signal.SIGINT)
     except (InputError, StoreError) as err:
         sys.stderr.write(f"{_prog(getattr(args, 'command', None) or command)}: {err}\n")
         return 2
@@ -105,18 +136,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry() -> None:
     """The `mamltheory` console script: exit with main()'s status.
 
-    After a Ctrl-C (status 130, its one line already written) the process ends with os._exit, flushing
-    first: a KeyboardInterrupt raised inside a C extension's lazy setup (torch's first derivative call) can
+    After a Ctrl-C or SIGTERM (status 130 or 143, its one line already written) the process ends with
+    os._exit, flushing first: a KeyboardInterrupt raised inside a C extension's lazy setup (torch's first derivative call) can
     leave CPython marked as interrupted, and its teardown would then re-raise SIGINT and end the process by
     the signal instead of with status 130."""
     code = main()
-    if code == 130:
+    if code in (130, 143):
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except (OSError, ValueError):
                 pass
-        os._exit(130)
+        os._exit(code)
     raise SystemExit(code)
 
 

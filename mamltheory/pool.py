@@ -3,8 +3,9 @@ the parent (the sweep's runs, `verify`'s sections).
 
 The workers are spawned, not forked: the parent runs threads (the progress bar), and a fresh interpreter
 reads the BLAS thread variables when it imports numpy, so they are set while the pool starts its workers.
-A worker ignores SIGINT: Ctrl-C reaches the whole process group, and the parent answers it with one line
-and `terminate`, instead of every worker printing its own traceback.
+A worker ignores SIGINT and SIGTERM: Ctrl-C (or a SIGTERM to the group) reaches the whole process group,
+and the parent answers it with one line and `terminate`, instead of every worker printing its own traceback
+or dying first and being counted as a failed run.
 
 A worker does not re-run the parent's `__main__`: its tasks are functions of this package, and a user's
 script that calls `mamltheory.verify(...)` without an `if __name__ == "__main__":` guard would otherwise
@@ -36,6 +37,8 @@ def init_worker(parent_pid: int) -> None:
     thread checks the parent every half second.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM to the process group too: a worker dying of it first would be recorded as a failed run
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def watch() -> None:
         while True:
@@ -101,4 +104,4 @@ def terminate(pool: ProcessPoolExecutor) -> None:
     """Stop the running workers now (interrupted, or the caller failed): do not wait for their tasks."""
     # ProcessPoolExecutor has no public way to stop running workers before Python 3.14.
     for proc in list(getattr(pool, "_processes", {}).values()):
-        proc.terminate()
+        proc.kill()  # SIGKILL: workers ignore SIGTERM (init_worker), and they hold nothing to clean up

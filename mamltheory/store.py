@@ -43,12 +43,15 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 # The sources each kind of result depends on: folders (every module but the command modules) and files,
 # relative to the package. The planner is not among a run's sources: it only chooses the configuration,
 # which the key holds in full.
-_SIMULATE = ("simulate", "assumptions.py", "errors.py")
+# Folders are hashed recursively (nested packages such as bounds/proofs/ compute results too). adapters:
+# `simulate --torch` runs torch problems through the simulator; estimate: verify's tightness checks
+# estimate constants with estimate/estimators.py.
+_SIMULATE = ("simulate", "adapters", "assumptions.py", "errors.py")
 KIND_SOURCES: dict[str, tuple[str, ...]] = {
     "simulate": _SIMULATE,
     "sinusoid": (*_SIMULATE, "estimate"),  # the benchmark driver is estimate/sinusoid_benchmark.py
     "sinusoid-estimate": (*_SIMULATE, "estimate"),
-    "verify": (*_SIMULATE, "verify", "bounds"),
+    "verify": (*_SIMULATE, "verify", "bounds", "estimate"),
 }
 
 _TABLES = {
@@ -87,7 +90,8 @@ def code_hash(kind: str) -> str:
     files: list[Path] = []
     for entry in KIND_SOURCES[kind]:
         path = PACKAGE / entry
-        files += sorted(f for f in path.glob("*.py") if not f.stem.endswith("command")) if path.is_dir() else [path]
+        # rglob: nested packages (bounds/proofs/) compute results too; an edit anywhere must change the key
+        files += sorted(f for f in path.rglob("*.py") if not f.stem.endswith("command")) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for f in files:
         data = f.read_bytes()
@@ -137,6 +141,23 @@ def _check_file(path: Path) -> None:
                          f"to a store file, or move it aside")
     if len(head) < 100:
         raise damaged(path, f"truncated to {size} bytes")
+
+
+def _require_regular(path: Path) -> None:
+    """StoreError unless `path` is a regular file (SQLite would block on a FIFO, or write into a device)."""
+    from mamltheory.parsing import file_kind
+
+    kind = file_kind(path.stat().st_mode)
+    if kind is not None:
+        raise StoreError(f"{path} is {kind}, not a store file; pass --store PATH to a regular file")
+
+
+def _no_store_yet(path: Path) -> str:
+    """What is true of a file without the store's tables: it holds no results (yet)."""
+    what = ("an empty file (0 bytes)" if path.stat().st_size == 0
+            else "an SQLite file without any table")
+    return (f"{path} is {what}, not a result store yet: it holds no results; a command given --store {path} "
+            "creates the store in it")
 
 
 def _truncation(path: Path) -> str | None:
@@ -214,6 +235,7 @@ class ResultStore:
                              "--store PATH to a file in an existing folder")
         exists = p.exists()
         if exists:
+            _require_regular(p)
             _check_file(p)
             why = "opened read-only" if readonly else _unwritable(p)
         else:
@@ -237,6 +259,8 @@ class ResultStore:
                     self._set_wal()
                     conn.execute("PRAGMA synchronous = NORMAL")
                 if empty:
+                    if readonly:  # asked to read a store that is not there (`store check` on an empty file)
+                        raise StoreError(_no_store_yet(p))
                     self.require_writable()
                     self._create(conn)
         except StoreError as err:
@@ -612,8 +636,11 @@ def repair(path: str | Path) -> Repair:
     p = Path(path)
     if p.is_dir():
         raise StoreError(f"{p} is a folder, not a store file; give the store file in it")
-    if not p.is_file():
+    if not p.exists():
         raise StoreError(f"{p}: no such store file")
+    _require_regular(p)
+    if p.stat().st_size == 0:  # nothing to salvage, and moving it aside would report a "damaged original"
+        raise StoreError(f"{_no_store_yet(p)}; nothing to repair")
     with open(p, "rb") as fh:
         if p.stat().st_size and not fh.read(16).startswith(_SQLITE_MAGIC):
             # Without SQLite's header no row can be read: a "repair" would only move the file away.

@@ -89,6 +89,52 @@ def test_edited_source_changes_the_key(tmp_path: Path, run_cli) -> None:
     assert verify_hash() == after
 
 
+@pytest.fixture
+def package_copy(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the package that `code_hash` hashes instead of the real one (its cache cleared both ways)."""
+    copy = tmp_path / "mamltheory"
+    shutil.copytree(Path(mamltheory.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(store_module, "PACKAGE", copy)
+    store_module.code_hash.cache_clear()
+    yield copy
+    store_module.code_hash.cache_clear()  # the real package's hashes again for the tests that follow
+
+
+def hashes() -> dict[str, str]:
+    store_module.code_hash.cache_clear()
+    return {kind: store_module.code_hash(kind) for kind in store_module.KIND_SOURCES}
+
+
+def test_code_hash_covers_nested_packages(package_copy: Path) -> None:
+    # issue 16: the hash globbed *.py without recursing, so an edit of bounds/proofs/h1.py reused a verify record
+    before = hashes()
+    h1 = package_copy / "bounds" / "proofs" / "h1.py"
+    h1.write_text(h1.read_text() + "\n# an edited comment\n")
+    edited = hashes()
+    assert edited["verify"] != before["verify"] and edited["simulate"] == before["simulate"]
+    (package_copy / "bounds" / "proofs" / "planted.py").write_text("X = 1\n")  # a new module counts too
+    planted = hashes()
+    assert planted["verify"] != edited["verify"] and planted["simulate"] == before["simulate"]
+    nested = package_copy / "simulate" / "deeper"
+    nested.mkdir()
+    (nested / "__init__.py").write_text("")
+    (nested / "step.py").write_text("Y = 2\n")
+    assert all(hashes()[kind] != planted[kind] for kind in store_module.KIND_SOURCES)
+
+
+@pytest.mark.parametrize("edited, kinds", [("adapters/torch.py", {"simulate", "sinusoid", "sinusoid-estimate", "verify"}),
+                                           ("estimate/estimators.py", {"sinusoid", "sinusoid-estimate", "verify"}),
+                                           ("bounds/command.py", set())])
+def test_code_hash_covers_what_each_kind_runs(package_copy: Path, edited: str, kinds: set[str]) -> None:
+    # simulate --torch runs adapters/torch.py; verify's tightness checks run estimate/estimators.py;
+    # a command module only parses and prints
+    before = hashes()
+    f = package_copy / edited
+    f.write_text(f.read_text() + "\n# edited\n")
+    after = hashes()
+    assert {k for k in before if before[k] != after[k]} == kinds
+
+
 def test_verification_record_key_is_the_code(tmp_path: Path, monkeypatch) -> None:
     from mamltheory.verify import run as verify_run
 

@@ -12,6 +12,7 @@ from typing import Any
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.theory import check_theory
 from mamltheory.errors import InputError
+from mamltheory.parsing import check_nesting, input_file
 
 CONSTANT_FLAGS = {"L": "L", "rho": "rho", "sigma": "sigma", "sigma_tilde": "sigma-tilde", "sigma_H": "sigma-h"}
 # Built-in example (the README's): used when no constant is given on the command line or in a file.
@@ -85,15 +86,14 @@ def _batch(text: str) -> tuple[int, int, int, int]:
 
 
 def _read_constants_file(path: str) -> dict[str, float]:
+    text = input_file("--constants", path)
+    check_nesting("--constants", text, repr(path))
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as err:
-        raise InputError(f"--constants: cannot read {path!r}: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"--constants: {path!r} is not UTF-8 text (TOML files are UTF-8)") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"--constants: {path!r} is not valid TOML: {err}") from None
+    except RecursionError:  # below MAX_NESTING a parser does not recurse this deep; kept as a backstop
+        raise InputError(f"--constants: {path!r} is nested too deeply") from None
     if not data:  # an empty file is a mistake, not a request for the built-in example
         raise InputError(f"--constants: {path!r} is empty; it must set {', '.join(CONSTANT_FLAGS)}")
     unknown = sorted(set(data) - FILE_KEYS)
@@ -107,13 +107,10 @@ def _read_constants_file(path: str) -> dict[str, float]:
 
 def read_estimate_file(path: str) -> tuple[dict[str, float], dict[str, Any]]:
     """Constants (and Δ bound) from `mamltheory estimate` JSON, and the provenance to label the plan with."""
+    text = input_file("--from-estimate", path)
+    check_nesting("--from-estimate", text, repr(path))
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as err:
-        raise InputError(f"--from-estimate: cannot read {path!r}: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"--from-estimate: {path!r} is not UTF-8 text (the JSON of `mamltheory estimate`)") from None
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(f"--from-estimate: {path!r} is not valid JSON: {err}") from None
     except RecursionError:

@@ -32,6 +32,7 @@ from mamltheory.bounds.theorems import ALGORITHMS, Theorem, theorem
 from mamltheory.bounds.theorems.base import noise_at
 from mamltheory.bounds.theory import DEFAULT_THEORY
 from mamltheory.errors import InputError
+from mamltheory.parsing import shown
 
 # Integer points whose float cost is within this relative margin of the best are re-checked exactly.
 _FLOAT_MARGIN = 1e-9
@@ -383,7 +384,7 @@ def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int,
         raise InputError("--batch: must be four positive integers B,D_in,D_o,D_h")
     for n, v in zip(names, batch):
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_BATCH:
-            raise InputError(f"--batch: {n} must be an integer in [1, 2^53], got {v!r}")
+            raise InputError(f"--batch: {n} must be an integer in [1, 2^53], got {shown(v)}")
     fixed = _fixed(thm, constants, a)
     bt = {**dict(zip(names, batch)), "B_prime": fixed["B_prime"], "D_beta": fixed["D_beta"]}
     p = _base(thm, constants, a, rule, "evaluate", e, gap, bt)
@@ -396,7 +397,7 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
     thm = theorem(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
     if isinstance(K, bool) or not isinstance(K, int) or not 1 <= K <= MAX_BATCH:
-        raise InputError(f"--k-shot: must be an integer in [1, 2^53], got {K!r}")
+        raise InputError(f"--k-shot: must be an integer in [1, 2^53], got {shown(K)}")
     gap = None if initial_gap is None else _positive(initial_gap, "--initial-gap")
     fixed = _fixed(thm, constants, a)
     L, rho, s = exact(constants.L), exact(constants.rho), exact(constants.sigma)

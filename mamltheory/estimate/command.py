@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from mamltheory.errors import InputError
 from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
 from mamltheory.parsing import seed as _seed
-from mamltheory.parsing import writable_file
+from mamltheory.parsing import writable_file, write_output
 
 # Upper end of --points and --run-steps: each point and step costs gradient and Hessian-vector work on
 # every task, so a million (5e4 times the defaults) is already days of computation; beyond, numpy's
@@ -137,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     obj["problem"]["spec"] = args.problem if args.torch is None else args.torch
     text = json.dumps(obj, indent=2, ensure_ascii=False)
     if args.out is not None:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        write_output("--out", args.out, text + "\n")  # disk full: one line naming --out
     if args.json:
         sys.stdout.write(text + "\n")
     else:

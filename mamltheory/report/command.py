@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,19 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+@contextlib.contextmanager
+def output_errors(out: str) -> Iterator[None]:
+    """A write into the output folder that fails (disk full, ...) becomes one line naming --out."""
+    from mamltheory.errors import InputError
+
+    try:
+        yield
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        raise InputError(f"--out: cannot write the report in {out!r}:{where} {err.strerror or err}",
+                         field="out") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify (reusing stored results), render, print where the report is."""
     if args.sweep is not None:
@@ -39,15 +54,15 @@ def run(args: argparse.Namespace) -> int:
     from mamltheory.verify.run import SECTIONS, exit_status
 
     seed_value = seed("--seed", args.seed)
-    out = args.out or ("reports" if args.full else "reports/quick")
-    writable_dir("--out", out)  # before the checks, not after them
+    out = args.out if args.out is not None else ("reports" if args.full else "reports/quick")
+    writable_dir("--out", out)  # before the checks, not after them (an empty --out is refused)
     console = Console()
     store = args.store or DEFAULT_STORE
     record = record_with_status(not args.full, seed_value, store, SECTIONS, console)
     command = "mamltheory report" + (" --full" if args.full else "") + (f" --seed {seed_value}" if seed_value else "")
     if args.out is not None:
         command += f" --out {shlex.quote(args.out)}"
-    with console.status("report: rendering"):
+    with console.status("report: rendering"), output_errors(out):
         path = build(record, store, out, command)
     if args.verbose:
         print_checks(record, console)
@@ -87,18 +102,29 @@ def print_summary(record: dict[str, Any], path: Path, console: Any) -> None:
 
 def _sweep_report(args: argparse.Namespace) -> int:
     """`report --sweep NAME`: render a sweep's stored results (mamltheory/report/sweep.py); no verification."""
+    from mamltheory.errors import InputError
     from mamltheory.parsing import writable_dir
     from mamltheory.report.sweep import build as build_sweep
+    from mamltheory.report.sweep import load
     from mamltheory.store import DEFAULT_STORE
 
-    writable_dir("--out", args.out or "reports")
-
     store = args.store or DEFAULT_STORE
+    out = args.out if args.out is not None else "reports"
+    missing = [d for d in (Path(out), *Path(out).parents) if not d.exists()]  # deepest first
+    writable_dir("--out", out)
+    try:
+        sweep = load(store, args.sweep)
+    except InputError:  # an unknown sweep or store: leave no output folder behind
+        for d in missing:
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
     command = f"mamltheory report --sweep {shlex.quote(args.sweep)}"
     if args.store:
         command += f" --store {shlex.quote(args.store)}"
     if args.out is not None:
         command += f" --out {shlex.quote(args.out)}"
-    path = build_sweep(store, args.sweep, args.out or "reports", command)
+    with output_errors(out):
+        path = build_sweep(store, args.sweep, out, command, sweep)
     print(f"report written to {path}")
     return 0

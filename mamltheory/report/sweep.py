@@ -146,11 +146,12 @@ def plot(sweep: dict[str, Any], path: Path) -> str | None:
         (", replicates of all seeds pooled" if "seed" in axes else "")
 
 
-def build(store_path: str, name: str, out_dir: str | Path, command: str) -> Path:
-    """Write sweep-NAME.md (and sweep-NAME.png) into out_dir; return the Markdown path."""
+def build(store_path: str, name: str, out_dir: str | Path, command: str,
+          sweep: dict[str, Any] | None = None) -> Path:
+    """Write sweep-NAME.md (and sweep-NAME.png) into out_dir; return the Markdown path (`sweep`: `load`'s result)."""
     from mamltheory.sweep.config import flatten
 
-    sweep = load(store_path, name)
+    sweep = load(store_path, name) if sweep is None else sweep
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     axes = sweep["axes"]

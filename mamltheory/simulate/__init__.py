@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from mamltheory.errors import InputError
+from mamltheory.parsing import INT_MAX, SEED_MAX, shown
 from mamltheory.simulate.families import NonconvexLogistic, PoolProblem, QuadraticProblem, TanhRegression
 from mamltheory.simulate.resources import check_problem_memory
 
@@ -26,17 +27,26 @@ _NONNEG_PARAMS = {"task_spread", "curvature_spread", "noise", "teacher_spread", 
 
 def _check_param(problem: str, key: str, value: Any) -> Any:
     if key in _INT_PARAMS:
-        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-                or float(value) != int(value)):
-            raise InputError(f"{key}: must be an integer for problem {problem!r}, got {value!r}", field=f"params.{key}")
+        # an int is checked as an int: float() of one with hundreds of digits overflows
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, float) and (not math.isfinite(value) or value != int(value)))):
+            raise InputError(f"{key}: must be an integer for problem {problem!r}, got {shown(value)}",
+                             field=f"params.{key}")
         value = int(value)
         low = 0 if key == "seed" else (2 if key in ("n_tasks", "pool_size") else 1)
+        high = SEED_MAX if key == "seed" else INT_MAX
         if value < low:
             raise InputError(f"{key}: must be >= {low} for problem {problem!r}, got {value}", field=f"params.{key}")
+        if value > high:
+            raise InputError(f"{key}: must be an integer in [{low}, {high}] for problem {problem!r}, "
+                             f"got {shown(value)}", field=f"params.{key}")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{key}: must be a real number for problem {problem!r}, got {value!r}", field=f"params.{key}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond float64's range
+        raise InputError(f"{key}: must be finite, got {shown(value)}", field=f"params.{key}") from None
     if not math.isfinite(value):
         raise InputError(f"{key}: must be finite, got {value}", field=f"params.{key}")
     if key in _NONNEG_PARAMS:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from mamltheory.errors import InputError
+from mamltheory.parsing import SEED_MAX
 from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
 from mamltheory.simulate import FAMILIES, PoolProblem, make_problem
@@ -103,6 +104,11 @@ def _params(items: list[str], text: bool = False) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise InputError(f"--param: must be KEY=VALUE, got {item!r}", field="params")
+        try:  # an integer stays exact: through float, one with hundreds of digits would become inf
+            out[key.strip()] = int(value)
+            continue
+        except ValueError:
+            pass
         try:
             num = float(value)
         except ValueError:
@@ -132,7 +138,7 @@ def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict
         "alpha": None if args.alpha is None else _positive("--alpha", args.alpha),
         "iterations": _int("--iterations", args.iterations, 1),
         "replicates": _int("--replicates", args.replicates, 1),
-        "seed": _int("--seed", args.seed, 0),
+        "seed": _int("--seed", args.seed, 0, SEED_MAX),
         "k_shot": _int("--k-shot", args.k_shot, 1),
         "hessian_chunk": None if args.hessian_chunk is None else _int("--hessian-chunk", args.hessian_chunk, 1),
         "batch": None if args.batch is None else _ints("--batch", args.batch, BATCH_NAMES),

@@ -16,7 +16,7 @@ from mamltheory.bounds.lemmas import lemma_alpha_max
 from mamltheory.bounds.theorems import theorem
 from mamltheory.bounds.theory import check_theory
 from mamltheory.errors import InputError
-from mamltheory.parsing import SEED_MAX
+from mamltheory.parsing import INT_MAX, SEED_MAX, check_nesting, input_file, shown
 from mamltheory.simulate.algorithms import ALGORITHMS, USES_D_H
 from mamltheory.simulate.families import PoolProblem
 from mamltheory.simulate.resources import check_run_memory
@@ -39,15 +39,15 @@ def fail(field: str, rule: str) -> InputError:
     return InputError(f"{flag(field)}: {rule}", field=field)
 
 
-def check_int(field: str, value: Any, low: int, high: int | None = None, label: str | None = None) -> int:
-    """An integer (not a bool, not a float) in [low, high]."""
+def check_int(field: str, value: Any, low: int, high: int = INT_MAX, label: str | None = None) -> int:
+    """An integer (not a bool, not a float) in [low, high]: every count has a finite range (parsing.INT_MAX)."""
     name = f"{flag(field)} {label}" if label else flag(field)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{name}: must be an integer >= {low}, got {value!r}", field=field)
+        raise InputError(f"{name}: must be an integer >= {low}, got {shown(value)}", field=field)
     if value < low:
         raise InputError(f"{name}: must be an integer >= {low}, got {value}", field=field)
-    if high is not None and value > high:
-        raise InputError(f"{name}: must be an integer in [{low}, {high}], got {value}", field=field)
+    if value > high:
+        raise InputError(f"{name}: must be an integer in [{low}, {high}], got {shown(value)}", field=field)
     return value
 
 
@@ -199,12 +199,11 @@ def constants_from_estimate(path: str, flag: str = "--from-estimate") -> tuple[d
 
     The same file `plan --from-estimate` reads; each constant must be a finite number. InputError naming `flag`.
     """
+    text = input_file(flag, path)
+    check_nesting(flag, text, repr(path))
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as err:
-        raise InputError(f"{flag}: cannot read {path!r}: {err.strerror or err}", field="constants") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
         raise InputError(f"{flag}: {path!r} is not the JSON of `mamltheory estimate --out FILE`",
                          field="constants") from None
     if not isinstance(data, dict) or data.get("kind") != "mamltheory-estimate" or not isinstance(

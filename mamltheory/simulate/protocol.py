@@ -53,6 +53,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from mamltheory.errors import InputError
+from mamltheory.parsing import INT_MAX, shown
 from mamltheory.simulate import FAMILIES, make_problem
 from mamltheory.simulate.families import PoolProblem
 from mamltheory.simulate.sinusoid import SinusoidProblem
@@ -309,9 +310,13 @@ def make_meta_problem(name: str, **params: Any) -> MetaProblem:
         for key in ("hidden", "grid", "seed"):
             if key in params:
                 v = params[key]
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v != int(v) \
-                        or v < (0 if key == "seed" else 1):
-                    raise InputError(f"{key}: must be an integer >= {0 if key == 'seed' else 1}, got {v!r}")
+                # an int is compared as an int: math.isfinite of one with hundreds of digits overflows
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v < (0 if key == "seed" else 1) \
+                        or (isinstance(v, float) and (not math.isfinite(v) or v != int(v))):
+                    raise InputError(f"{key}: must be an integer >= {0 if key == 'seed' else 1}, got {shown(v)}")
+                if v > INT_MAX:
+                    raise InputError(f"{key}: must be an integer in [{0 if key == 'seed' else 1}, {INT_MAX}], "
+                                     f"got {shown(v)}")
                 params[key] = int(v)
         if params.get("activation", "tanh") not in ("tanh", "softplus"):
             raise InputError(f"activation: must be tanh or softplus, got {params['activation']!r}")

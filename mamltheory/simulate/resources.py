@@ -1,6 +1,7 @@
 """Memory a problem or a run will need, estimated from its sizes, and the refusal of what cannot fit.
 
-Inputs that need more memory than the machine has are refused with the estimate before anything is
+Inputs that need more memory than the process can get now (available memory, the cgroup's limit and
+RLIMIT_AS, whichever is least; not total RAM) are refused with the estimate before anything is
 allocated (a run of 10⁷ replicates otherwise grows for minutes before a MemoryError). The estimates
 count the float64 arrays the code allocates, term by term (see each function); they are checked
 against measured allocation peaks in tests/simulate/test_resources.py.
@@ -19,17 +20,67 @@ FLOAT = 8  # bytes of a float64 or an intp
 GENERATOR_BYTES = 1_100
 
 
-def available_bytes() -> int:
-    """Memory of the machine: physical RAM, or the cgroup limit when that is lower (containers)."""
-    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+def _meminfo_available() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes (what can be allocated without swapping), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _cgroup_room() -> int | None:
+    """The cgroup v2 limit minus what the cgroup already uses (containers), or None without a limit."""
     try:
         with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
-            text = f.read().strip()
-        if text.isdigit():
-            total = min(total, int(text))
-    except OSError:
-        pass
-    return int(total)
+            limit = f.read().strip()
+        if not limit.isdigit():
+            return None  # "max": no limit
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as f:
+            used = int(f.read().strip())
+        return max(int(limit) - used, 0)
+    except (OSError, ValueError):
+        return None
+
+
+def _vm_size() -> int:
+    """This process's address space now (VmSize of /proc/self/status), 0 when unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            return next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")), 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _address_space_room() -> int | None:
+    """RLIMIT_AS (ulimit -v) minus this process's current address space, or None without a limit."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    return max(soft - _vm_size(), 0)
+
+
+def memory_room() -> tuple[int, str]:
+    """Bytes a new allocation can get now, and which limit that is, for messages.
+
+    The least of: available memory (MemAvailable, not total RAM: other processes hold the rest), the
+    cgroup's remaining limit, and the room left under the process's address-space limit (RLIMIT_AS).
+    """
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    found = [(total, "physical memory"), (_meminfo_available(), "available memory (MemAvailable)"),
+             (_cgroup_room(), "room left under the cgroup's memory.max"),
+             (_address_space_room(), "room left under the address-space limit (RLIMIT_AS, ulimit -v)")]
+    return min(((int(n), what) for n, what in found if n is not None), key=lambda x: x[0])
+
+
+def available_bytes() -> int:
+    """Bytes a new allocation can get now (`memory_room`)."""
+    return memory_room()[0]
 
 
 def gib(n: float) -> str:
@@ -37,12 +88,15 @@ def gib(n: float) -> str:
     return f"{n / 2**30:.3g} GiB"
 
 
-def refuse_above_memory(need: float, field: str, label: str, what: str, limit: int | None = None) -> None:
-    """InputError on `field` (shown as `label`) with the estimate and the limit when `need` exceeds memory."""
-    limit = available_bytes() if limit is None else limit
+def refuse_above_memory(need: float, field: str, label: str, what: str, limit: int | None = None,
+                        which: str = "memory limit") -> None:
+    """InputError on `field` (shown as `label`) with the estimate and the limit when `need` exceeds memory
+    (`limit`, named `which`; default `memory_room()`)."""
+    if limit is None:
+        limit, which = memory_room()
     if need > limit:
-        raise InputError(f"{label}: {what} needs about {gib(need)} of memory (estimate), more than this "
-                         f"machine's {gib(limit)}; use smaller sizes", field=field)
+        raise InputError(f"{label}: {what} needs about {gib(need)} of memory (estimate), more than the "
+                         f"{gib(limit)} of {which}; use smaller sizes", field=field)
 
 
 def problem_bytes(name: str, params: dict[str, Any]) -> float:
@@ -105,7 +159,7 @@ def check_run_memory(problem: Any, cfg: Any, limit: int | None = None) -> None:
     (with how many fit), else the field that drives a single replicate's memory."""
     import dataclasses
 
-    limit = available_bytes() if limit is None else limit
+    limit, which = memory_room() if limit is None else (limit, "memory limit")
     parts = run_bytes(problem.n_tasks, problem.pool_size, problem.d, cfg)
     need = sum(parts.values())
     if need <= limit:
@@ -117,6 +171,6 @@ def check_run_memory(problem: Any, cfg: Any, limit: int | None = None) -> None:
         per = (need - one) / max(cfg.replicates - 1, 1)
         fit = max(1, int((limit - one) // per) + 1) if per > 0 else cfg.replicates
         refuse_above_memory(need, "replicates", "--replicates",
-                            f"a run of R = {cfg.replicates} replicates ({sizes}; at most about {fit} fit)", limit)
+                            f"a run of R = {cfg.replicates} replicates ({sizes}; at most about {fit} fit)", limit, which)
     field = max(parts, key=lambda k: parts[k])
-    refuse_above_memory(one, field, "--" + field.replace("_", "-"), f"even one replicate ({sizes})", limit)
+    refuse_above_memory(one, field, "--" + field.replace("_", "-"), f"even one replicate ({sizes})", limit, which)

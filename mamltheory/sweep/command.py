@@ -47,6 +47,10 @@ class Tally:
     run_seconds: float = 0.0
 
 
+# Local worker processes: each is a Python interpreter with numpy (~100 MB); beyond this, use --scheduler.
+MAX_WORKERS = 1024
+
+
 def _executor(args: argparse.Namespace) -> Any:
     from mamltheory.sweep.executors import DaskExecutor, LocalExecutor, check_address
 
@@ -55,7 +59,7 @@ def _executor(args: argparse.Namespace) -> Any:
         if args.workers is not None:
             raise InputError("--workers: not used with --scheduler (the cluster's workers run the sweep)")
         return DaskExecutor(check_address(args.scheduler))
-    workers = None if args.workers is None else _int("--workers", args.workers, 1)
+    workers = None if args.workers is None else _int("--workers", args.workers, 1, MAX_WORKERS)
     return LocalExecutor(workers, attempts)
 
 

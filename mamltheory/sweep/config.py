@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from mamltheory.errors import InputError
+from mamltheory.parsing import INT_MAX, SEED_MAX, check_nesting, input_file
 
 KeyPath = tuple[str | int, ...]
 
@@ -197,7 +198,7 @@ class _Checker:
         kind = RUN_FIELDS[name]
         if kind == "integer":
             self._rule(key, rc.check_int, name, v, 0 if name == "seed" else 1,
-                       rc.MAX_ITERATIONS if name == "iterations" else None)
+                       {"iterations": rc.MAX_ITERATIONS, "seed": rc.SEED_MAX}.get(name, rc.INT_MAX))
         elif kind == "number" or (kind == "theory-or-number" and v != "theory"):
             self._rule(key, rc.check_positive, name, v)
         elif kind == "batch":
@@ -244,7 +245,7 @@ class _Checker:
         # Non-finite values are rejected here: make_problem's integer check would raise on them.
         if not _is_number(v):
             raise self.error(key, f"must be a number, got {_tname(v)}")
-        if not math.isfinite(v):
+        if isinstance(v, float) and not math.isfinite(v):  # ints are finite (and may overflow a float)
             raise self.error(key, f"must be finite, got {v}")
 
 
@@ -262,15 +263,14 @@ def _tname(v: Any) -> str:
 
 
 def _read(path: str) -> tuple[str, dict[str, Any]]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read the sweep config ({err.__class__.__name__}: "
-                         f"{getattr(err, 'strerror', None) or err})") from None
+    text = input_file(path, path, what="the sweep config")
+    check_nesting(path, text, "the sweep config")
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:  # below MAX_NESTING a parser does not recurse this deep; kept as a backstop
+        raise InputError(f"{path}: the sweep config is nested too deeply") from None
 
 
 @dataclass
@@ -470,7 +470,7 @@ def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
         options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.values.items() if k in RUN_OPTIONS}
         counts = {k: inspect.signature(run_config).parameters[k].default for k in ("iterations", "replicates", "seed")}
         try:
-            for fname, low, high in (("iterations", 1, MAX_ITERATIONS), ("replicates", 1, None), ("seed", 0, None)):
+            for fname, low, high in (("iterations", 1, MAX_ITERATIONS), ("replicates", 1, INT_MAX), ("seed", 0, SEED_MAX)):
                 counts[fname] = check_int(fname, options.pop(fname, counts[fname]), low, high)
             skey = repr((pkey, alg, sorted(options.items())))
             if skey not in built:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import tracemalloc
 from pathlib import Path
@@ -25,7 +26,7 @@ def test_too_large_is_refused_fast_with_the_estimate(run_cli, tmp_path: Path, ex
     seconds = time.perf_counter() - t0
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1, err
-    assert label in lines[0] and "GiB of memory (estimate)" in lines[0] and "more than this machine's" in lines[0]
+    assert label in lines[0] and "GiB of memory (estimate)" in lines[0] and "more than the" in lines[0]
     assert seconds < 5 and not store.exists()
 
 
@@ -80,3 +81,32 @@ def test_estimates_bound_the_measured_peak(name: str, params: dict, algorithm: s
     tracemalloc.stop()
     est = sum(run_bytes(p.n_tasks, p.pool_size, p.d, cfg).values())
     assert measured <= est <= 2.5 * measured
+
+
+def test_memory_room_is_the_least_limit_and_names_it(monkeypatch) -> None:
+    # issue 16: the admission compared with total RAM; it must take available memory and RLIMIT_AS
+    import resource
+
+    from mamltheory.simulate import resources
+
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    monkeypatch.setattr(resources, "_cgroup_room", lambda: None)
+    monkeypatch.setattr(resources, "_meminfo_available", lambda: total // 3)
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    assert resources.memory_room() == (total // 3, "available memory (MemAvailable)")
+    monkeypatch.setattr(resources, "_vm_size", lambda: 3 * 2**30)  # 3 GiB already mapped, 1 MiB more allowed
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (3 * 2**30 + 2**20, resource.RLIM_INFINITY))
+    assert resources.memory_room() == (2**20, "room left under the address-space limit (RLIMIT_AS, ulimit -v)")
+    with pytest.raises(InputError) as err:
+        resources.refuse_above_memory(2 * 2**20, "d", "d", "a problem")
+    assert "more than the 0.000977 GiB of room left under the address-space limit (RLIMIT_AS" in str(err.value)  # 1 MiB
+
+
+def test_a_run_that_fits_in_ram_but_not_in_available_memory_is_refused(monkeypatch, run_cli, tmp_path) -> None:
+    from mamltheory.simulate import resources
+
+    need = problem_bytes("quadratic", {"n_tasks": 10, "pool_size": 50, "d": 100})  # about 0.09 GiB
+    monkeypatch.setattr(resources, "memory_room", lambda: (int(need / 2), "available memory (MemAvailable)"))
+    code, _, err = run_cli(["simulate", "--problem", "quadratic", "--algorithm", "fo-maml", "--param", "d=100",
+                            "--store", str(tmp_path / "s.sqlite")])
+    assert code == 2 and err.count("\n") == 1 and "d: problem 'quadratic'" in err and "MemAvailable" in err, err

@@ -108,7 +108,7 @@ def test_killed_run_leaves_nothing_partial(tmp_path: Path) -> None:
     (["--alpha", "1"], "--alpha: must lie in (0, 1/L]"),
     (["--iterations", "0"], "--iterations: must be an integer >= 1"),
     (["--replicates", "x"], "--replicates: must be an integer >= 1"),
-    (["--seed", "-2"], "--seed: must be an integer >= 0"),
+    (["--seed", "-2"], "--seed: must be an integer in [0, 4294967295]"),
     (["--batch", "3,2,2"], "--batch: must be 4 comma-separated integers"),
     (["--batch", "3,0,2,2"], "--batch D_in: must be an integer >= 1"),
     (["--step", "-0.1"], "--step: must be a positive finite number"),
