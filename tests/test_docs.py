@@ -274,3 +274,51 @@ def _repository_files() -> list:
 def test_file_block_shows_the_repository_file(block: Block, name: str) -> None:
     """A `file=` block naming a file of the repository (examples/...) shows that file exactly."""
     assert block.text == (ROOT / name).read_text(encoding="utf-8"), f"{block.where}: differs from {name}"
+
+
+# Numbers stated in prose that no example prints, each checked against the code (or, for the reference
+# report's counts, against that report: `mamltheory report --full` takes minutes).
+REPORT = ROOT / "reports" / "report.md"
+
+
+def _table(text: str, header: str) -> list[list[str]]:
+    """The rows (cells stripped) of the Markdown table whose header line starts with `header`."""
+    lines = text[text.index(header):].splitlines()
+    rows = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
+
+
+def test_findings_defects_table_is_the_registry_and_the_reference_report() -> None:
+    """docs/findings.md's defects: ids, sources, severities from the registry; counts from reports/report.md."""
+    from mamltheory.verify.defects import BREAKS, registry
+
+    findings = (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
+    report = REPORT.read_text(encoding="utf-8")
+    rows = _table(findings, "| id | source | severity |")
+    assert {(r[0], r[1], r[2]) for r in rows} == {(d.id, d.source, d.severity) for d in registry()}
+    counts = {r[0]: int(r[3].split()[0]) for r in rows}
+    assert counts == {r[0]: int(r[-1]) for r in _table(report, "| defect | source | severity |")}
+    contradicted = int(re.search(r"contradicted (\d+)", report).group(1))
+    audit = next(r for r in _table(report, "| section | checks |") if r[0].startswith("Audit"))
+    claim = re.search(r"The reference report has (\d+) contradicted checks \((\d+) of them failing steps", findings)
+    assert claim is not None and (int(claim.group(1)), int(claim.group(2))) == (contradicted, int(audit[4]))
+    assert sum(counts.values()) == contradicted
+    lead = f"{len(registry())} defects in the paper ({sum(d.severity == BREAKS for d in registry())} break a conclusion)"
+    for page in (ROOT / "README.md", ROOT / "docs" / "findings.md"):
+        assert lead in page.read_text(encoding="utf-8"), f"{page.name} does not say {lead!r}"
+
+
+def test_readme_paper_plan_numbers() -> None:
+    """README's "(the paper's constants: B = ..., D_in = ..., T = ...)" is `plan --theory paper`'s MAML plan."""
+    import mamltheory as mt
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"paper's constants: B = ([\d,]+),\s+D_in = ([\d,]+), T = ([\d,]+)", text)
+    assert m is not None, "README lost the paper's plan numbers"
+    c = mt.ProblemConstants(L=1, rho=1, sigma=0.5, sigma_tilde=1, sigma_H=1)
+    p = mt.plan("maml", c, eps=0.1, initial_gap=10, theory="paper")
+    assert [int(g.replace(",", "")) for g in m.groups()] == [p.batch["B"], p.batch["D_in"], p.iterations]
