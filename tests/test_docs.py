@@ -5,7 +5,7 @@ The convention a writer follows is in docs/architecture.md ("Examples in the doc
   (each command's stdout, then its stderr); `# exit N` after a command expects status N (default 0);
   ```bash slow marks a long pair, run only under `-m slow`;
 - in a ```python block, an expression statement ending in `# → VALUE` shows VALUE, its repr; the block runs
-  up to its last shown value (what follows is only compiled);
+  up to its last shown value (what follows is only compiled); ```python sketch is an outline, not compiled;
 - ```LANG file=NAME defines a file the page's commands use (written into the test's working folder);
 - in shown output, a line `...` elides any lines and `...` inside a line elides any text (after digits:
   the rest of the number); other numbers compare at the precision shown, runs of spaces compare as one.
@@ -241,7 +241,7 @@ def shown_values(code: str) -> list[tuple[ast.stmt, str | None]]:
 
 
 def _python_blocks() -> list:
-    return [pytest.param(b, id=b.where) for b in ALL_BLOCKS if b.lang == "python"]
+    return [pytest.param(b, id=b.where) for b in ALL_BLOCKS if b.lang == "python" and "sketch" not in b.info]
 
 
 @pytest.mark.parametrize("block", _python_blocks())
