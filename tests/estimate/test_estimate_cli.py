@@ -58,7 +58,7 @@ def test_text_output_labels_estimates(estimate_file: Path, run_cli) -> None:
 
 def _readme_problem() -> str:
     text = OWN_PROBLEM.read_text(encoding="utf-8")
-    return re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    return re.search(r"```python file=myproblem.py\n(.*?)```", text, re.S).group(1)
 
 
 def test_readme_walkthrough_runs(tmp_path: Path, run_cli) -> None:
