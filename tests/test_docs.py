@@ -326,14 +326,14 @@ def test_readme_paper_plan_numbers() -> None:
 
 def test_planning_theorem_constants_are_the_chains() -> None:
     """docs/planning.md's table of K and M, repaired (paper), is what the checked chains give."""
-    from mamltheory.bounds.statements import convergence_theorem
+    from mamltheory.bounds.theorems import theorem
 
     text = (ROOT / "docs" / "planning.md").read_text(encoding="utf-8")
     rows = _table(text, "| theorem | accuracy constant K |")
     assert [r[0].split()[1] for r in rows] == ["F.1", "G.1", "H.1"]
     for row, algorithm in zip(rows, ("maml", "fo-maml", "hf-maml")):
-        repaired, paper = convergence_theorem(algorithm, "repaired"), convergence_theorem(algorithm, "paper")
+        repaired, paper = theorem(algorithm, "repaired"), theorem(algorithm, "paper")
         k = [int(n) for n in re.findall(r"\d+", re.sub(r"\(\d+[′″]*\)", "", row[1]))]  # (131″) is an equation
-        expected_k = [repaired.K, paper.K] if repaired.K_T in (None, repaired.K) else [repaired.K, repaired.K_T, paper.K]
+        expected_k = [repaired.K, paper.K] if repaired.K_T == repaired.K else [repaired.K, repaired.K_T, paper.K]
         assert k == expected_k, f"{row[0]}: K shown {k}, the chains give {expected_k}"
         assert [int(n) for n in re.findall(r"\d+", row[2])] == [repaired.M, paper.M], row[0]
