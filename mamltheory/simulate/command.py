@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mamltheory.adapters import add_threads_flag, torch_threads
 from mamltheory.errors import InputError
 from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
@@ -46,6 +47,7 @@ def add_parser(subparsers: Any) -> None:
                        ("sigma-h", "sigma_H")):
         p.add_argument(f"--{name}", dest=dest, default=None,
                        help=f"--torch: the constant {dest} (overrides the estimate file and the factory)")
+    add_threads_flag(p)
     p.add_argument("--algorithm", required=True, choices=ALGORITHMS)
     p.add_argument("--alpha", default=None, help="inner step α in (0, 1/L]; default: the theorem's largest")
     p.add_argument("--iterations", default="500", help="meta-iterations K (default 500)")
@@ -116,12 +118,14 @@ def _params(items: list[str], text: bool = False) -> dict[str, Any]:
 
 def _torch_problem(args: argparse.Namespace) -> tuple[Any, str]:
     """The TorchTasks of --torch with its constants (factory < --from-estimate < flags) and their statement."""
-    from mamltheory.adapters.torch import from_factory  # imports torch: only when asked for
-
-    # flags and the estimate file first: bad input is refused before the factory builds the model
+    # flags and the estimate file first: bad input is refused before torch is imported and the model built
+    threads = torch_threads(args)
     given = {k: None if getattr(args, k) is None else _finite(CONSTANT_FLAGS[k], getattr(args, k))
              for k in CONSTANT_NAMES}
     estimate = None if args.from_estimate is None else constants_from_estimate(args.from_estimate)
+    from mamltheory.adapters.torch import from_factory, set_threads  # imports torch: only when asked for
+
+    set_threads(threads)
     problem = from_factory(args.torch, "--torch", **_params(args.param, text=True))
     return problem, resolve_constants(problem, estimate, given)
 
@@ -143,6 +147,7 @@ def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict
         "theory": args.theory,
     }
     if args.torch is None:
+        torch_threads(args)  # --torch-threads without --torch
         extra = [f for f, v in (("--from-estimate", args.from_estimate),
                                 *((CONSTANT_FLAGS[k], getattr(args, k)) for k in CONSTANT_NAMES)) if v is not None]
         if extra:
