@@ -297,11 +297,20 @@ def load_object(spec: str, flag: str = "--problem") -> Any:
     return getattr(module, attr)
 
 
+# Longest message of a user's exception quoted in the one line (a traceback-sized message would flood it).
+MESSAGE_CHARS = 300
+
+
 def _what_happened(e: BaseException) -> str:
-    """A user's code that raised or called sys.exit, in words ("called sys.exit(0)", "raised TypeError: ...")."""
+    """A user's code that raised or called sys.exit, in words on one line ("called sys.exit(0)", "raised ...")."""
     if isinstance(e, SystemExit):
-        return f"called sys.exit({e.code!r})" if e.code is not None else "called sys.exit()"
-    return f"raised {type(e).__name__}: {e}" if str(e) else f"raised {type(e).__name__}"
+        return "called sys.exit()" if e.code is None else f"called sys.exit({_clip(repr(e.code))})"
+    text = _clip(" ".join(str(e).split()))  # a multi-line message would break the one-line rule
+    return f"raised {type(e).__name__}: {text}" if text else f"raised {type(e).__name__}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "…"
 
 
 def call_factory(spec: str, flag: str, params: dict[str, Any], factory: Any = None) -> Any:

@@ -201,6 +201,15 @@ def test_sys_exit_0_in_a_factory_ends_the_process_with_2(factory: Path, tmp_path
     assert res.stderr == f"mamltheory estimate: --problem: the factory '{user}:make' called sys.exit(0)\n"
 
 
+def test_a_long_multi_line_exception_stays_one_line(tmp_path: Path, run_cli) -> None:
+    user = tmp_path / "p.py"
+    user.write_text("def make():\n    raise RuntimeError('first\\nsecond ' + 'x' * 1000)\n")
+    code, out, err = run_cli(["estimate", "--problem", f"{user}:make", *QUICK])
+    assert (code, out) == (2, "")
+    assert err == (f"mamltheory estimate: --problem: the factory '{user}:make' raised RuntimeError: first second "
+                   + "x" * 287 + "…\n")
+
+
 @pytest.mark.parametrize("spec, line", [
     ("os:system", "--problem: the factory 'os:system' raised TypeError: "),
     ("os:getcwd", "--problem os:getcwd: does not implement the problem protocol (no 'd'; "
