@@ -237,6 +237,19 @@ def _note_w0(plans: list[Any], at_w0: list[dict[str, Any]], prov: dict[str, Any]
                               + "): Assumption 4.4 fails, so no theorem covers it and this plan guarantees nothing")
 
 
+def _print_w0(plans: list[Any], at_w0: list[dict[str, Any]], eps_mode: bool) -> None:
+    """One line per plan: ε (or the K-shot accuracy) next to ‖∇F(w_0)‖ from the estimate."""
+    from rich.console import Console
+
+    for p, w0 in zip(plans, at_w0):
+        if w0:
+            what = f"ε = {w0['target']:.4g}" if eps_mode else (
+                f"the guaranteed accuracy {w0['target']:.4g}" if w0["target"] is not None else "no bound")
+            flag = "  [yellow]already met at w_0[/yellow]" if w0["met_at_w0"] else ""
+            Console().print(f"{p.algorithm}: {what}, ‖∇F(w_0)‖ = {w0['value']:.4g} at α = {w0['alpha']:.4g}"
+                            f"{'' if w0['same_alpha'] else ' (the estimate’s α, not the plan’s)'}{flag}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Compute and print the plan(s)."""
     from mamltheory.bounds import planner
@@ -282,7 +295,6 @@ def run(args: argparse.Namespace) -> int:
         at_w0 = grad_norm_at_w0(plans, prov, opts["eps"] if args.k_shot is None else None)
         _refuse_if_met(plans, at_w0, args.k_shot is None)
         _note_w0(plans, at_w0, prov)
-    if args.from_estimate:
         source = {k: v for k, v in prov.items() if k not in ("grad_norm_w0", "grad_norm_w0_exact")}
         overridden = [CONSTANT_FLAGS[k] for k in CONSTANT_FLAGS if getattr(args, k) is not None]
         source["overridden"] = overridden
@@ -312,12 +324,6 @@ def run(args: argparse.Namespace) -> int:
 
         Console().print(f"[yellow]constants: sampled estimates from {args.from_estimate} (not certificates; "
                         "see the notes below)[/yellow]")
-        for p, w0 in zip(plans, at_w0):
-            if w0:
-                what = f"ε = {w0['target']:.4g}" if args.k_shot is None else (
-                    f"the guaranteed accuracy {w0['target']:.4g}" if w0["target"] is not None else "no bound")
-                flag = "  [yellow]already met at w_0[/yellow]" if w0["met_at_w0"] else ""
-                Console().print(f"{p.algorithm}: {what}, ‖∇F(w_0)‖ = {w0['value']:.4g} at α = {w0['alpha']:.4g}"
-                                f"{'' if w0['same_alpha'] else ' (the estimate’s α, not the plan’s)'}{flag}")
+        _print_w0(plans, at_w0, args.k_shot is None)
     print_plans(plans, constants, opts, example)
     return 0

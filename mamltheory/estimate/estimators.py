@@ -293,6 +293,23 @@ def grad_norms_at_w0(family: ReferenceTasks, w0: Array, alpha: float, L: float) 
                 for rule, a in rules.items()]
 
 
+def _notes(problem: MetaProblem, ctx: _Context, constants: dict[str, ConstantEstimate]) -> list[str]:
+    """What the reader of an estimate must know: a failing assumption, drawn tasks, maxima still moving."""
+    notes = []
+    warning = getattr(problem, "assumption_warning", None)  # a torch model with ReLU and the like
+    if warning:
+        notes.append(warning)
+    if not ctx.exact_tasks:
+        notes.append(f"tasks drawn ({ctx.T}): σ is an unbiased sample variance and σ̃, σ_H maxima over the drawn "
+                     "tasks, so sampling noise can move them either way")
+    for k in NAMES:
+        c = constants[k]
+        if c.half_estimate < 0.8 * c.estimate:
+            notes.append(f"{k}: every second point gives {c.half_estimate:.3g} against {c.estimate:.3g} for all: "
+                         "the maximum is still moving; more points (--points) may raise it")
+    return notes
+
+
 def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, w0: Array | None = None) -> Estimate:
     """Sampled lower estimates of L, ρ, σ, σ̃, σ_H (see the module doc), with provenance.
 
@@ -369,18 +386,7 @@ def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, 
                                         float(max(v[::2])))
     f0, F0 = float(f_objective(ctx.family, w0)), float(meta_objective(ctx.family, w0, alpha))
     grad_w0 = grad_norms_at_w0(ctx.family, w0, float(alpha), constants["L"].estimate)
-    notes = []
-    warning = getattr(problem, "assumption_warning", None)  # a torch model with ReLU and the like
-    if warning:
-        notes.append(warning)
-    if not ctx.exact_tasks:
-        notes.append(f"tasks drawn ({ctx.T}): σ is an unbiased sample variance and σ̃, σ_H maxima over the drawn "
-                     "tasks, so sampling noise can move them either way")
-    for k in NAMES:
-        c = constants[k]
-        if c.half_estimate < 0.8 * c.estimate:
-            notes.append(f"{k}: every second point gives {c.half_estimate:.3g} against {c.estimate:.3g} for all: "
-                         "the maximum is still moving; more points (--points) may raise it")
+    notes = _notes(problem, ctx, constants)
     desc = problem.describe() if hasattr(problem, "describe") else {"problem": getattr(problem, "name", "user")}
     desc = {**desc, "nonnegative_loss": bool(getattr(problem, "nonnegative_loss", False)), "d": d}
     certified = None
