@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,11 +47,15 @@ from mamltheory.assumptions import ProblemConstants
 from mamltheory.errors import InputError
 from mamltheory.simulate import tasks as exact
 
+# The package is not on a package index: the extra installs from the repository's own folder (a clone).
+MISSING_TORCH = ("the torch extra is not installed: in the repository's folder run pip install '.[torch]' "
+                 "(CPU-only wheel: see docs/torch.md)")
+
 try:
     import torch
     from torch.func import functional_call, grad, jacfwd, vjp, vmap
 except ImportError:
-    raise InputError("the torch extra is not installed: pip install 'mamltheory[torch]'", field="torch") from None
+    raise InputError(MISSING_TORCH, field="torch") from None
 
 Array = np.ndarray
 # Points × samples evaluated per vmapped call (memory: activations of this many forward passes).
@@ -62,6 +67,47 @@ P_SUM_TOL = 1e-9
 def source_digest(path: str | Path) -> str:
     """sha256 of a file's bytes (the result store's key of a user's model file)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# Module types that make f_i fail Assumption 4.4 (a ρ-Lipschitz Hessian): kinks (ReLU family, hard
+# clamps, max pooling, L1 / Huber losses) or a second derivative that jumps (ELU family at 0).
+NONSMOOTH_MODULES = tuple(t for t in (getattr(torch.nn, n, None) for n in (
+    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "Hardtanh", "Hardswish", "Hardsigmoid", "Hardshrink",
+    "Softshrink", "Threshold", "ELU", "CELU", "SELU", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "FractionalMaxPool2d", "FractionalMaxPool3d", "L1Loss",
+    "SmoothL1Loss", "HuberLoss")) if t is not None)
+# The same in torch's operator names, seen while the forward pass and the loss run once: catches functional
+# calls (F.relu, torch.clamp, x.abs(), ...) that no module shows. Reductions (max, amax) are left out: a
+# stable softmax subtracts a max and stays smooth.
+NONSMOOTH_OPS = frozenset((
+    "relu", "relu6", "leaky_relu", "prelu", "_prelu_kernel", "rrelu", "rrelu_with_noise", "hardtanh", "hardswish",
+    "hardsigmoid", "hardshrink", "softshrink", "threshold", "elu", "celu", "selu", "clamp", "clamp_min",
+    "clamp_max", "clip", "abs", "sign", "sgn", "maximum", "minimum", "fmax", "fmin", "heaviside", "floor", "ceil",
+    "round", "trunc", "frac", "max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices",
+    "max_pool3d_with_indices", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "l1_loss",
+    "smooth_l1_loss", "huber_loss"))
+
+
+def nonsmooth_modules(model: torch.nn.Module) -> list[str]:
+    """The submodules of a known non-smooth type, as "name (Type)" (Assumption 4.4 fails with any of them)."""
+    return [f"module {name or '(the model)'} ({type(m).__name__})" for name, m in model.named_modules()
+            if isinstance(m, NONSMOOTH_MODULES)]
+
+
+def recorded_ops(run: Callable[[], Any]) -> tuple[Any, set[str]]:
+    """run()'s result and the names of the torch operators it called (a dispatch mode records them)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    seen: set[str] = set()
+
+    class _Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 (torch's API)
+            seen.add(func.overloadpacket.__name__.rstrip("_"))  # relu_ (in place) is relu
+            return func(*args, **(kwargs or {}))
+
+    with _Record():
+        out = run()
+    return out, seen
 
 
 def _tensor(x: Any, what: str) -> torch.Tensor:
@@ -92,8 +138,14 @@ class TorchModel:
             if not prm.is_floating_point():
                 raise InputError(f"model: parameter {pname!r} has dtype {prm.dtype}; every parameter must be a "
                                  "floating tensor", field="model")
+            bad = int((~torch.isfinite(prm.detach())).sum())
+            if bad:  # F, ∇F and every estimate would be NaN: refuse, do not report ρ = nan
+                raise InputError(f"model: parameter {pname!r} has {bad} non-finite entr{'y' if bad == 1 else 'ies'} "
+                                 "(NaN or inf); every parameter must be finite", field="model")
         if not callable(loss):
             raise InputError(f"loss: must be callable loss(output, target), got {type(loss).__name__}", field="loss")
+        # Kinks or jumping second derivatives: Assumption 4.4 fails (TorchTasks adds functional ones).
+        self.nonsmooth: list[str] = nonsmooth_modules(model)
         self.model = copy.deepcopy(model).double().eval()
         self._names = [n for n, _ in self.model.named_parameters()]
         self._shapes = [tuple(p.shape) for _, p in self.model.named_parameters()]
@@ -123,8 +175,10 @@ class TorchModel:
     def _batch_loss(self, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean per-sample loss of the model with flat parameters w on one batch (x, y)."""
         out = functional_call(self.model, (self._unflatten(w), self._buffers), (x,))
+        val = self._loss(out, y)
+        check_loss_shape(self._loss, val, out, y)
         # Trailing per-sample axes (e.g. an (N, 1) MSE) are averaged: the task loss is the mean of all entries.
-        return self._loss(out, y).mean()
+        return val.mean()
 
     def _evaluate(self, kind: str, W: Array, keys: Array, V: Array | None = None,
                   pool: tuple[torch.Tensor, torch.Tensor] | None = None) -> Array:
@@ -194,6 +248,41 @@ class TorchModel:
         """The model's own parameters (after `.double()`), flat."""
         return self._w0.copy()
 
+    @property
+    def assumption_warning(self) -> str | None:
+        """One line saying Assumption 4.4 fails when the model or loss has non-smooth parts, else None."""
+        if not self.nonsmooth:
+            return None
+        return ("Assumption 4.4 (ρ-Lipschitz Hessian) fails: non-smooth " + ", ".join(self.nonsmooth)
+                + "; the Hessian jumps at kinks, so the ρ estimate is a sampled ratio, not a Lipschitz constant "
+                  "(not a certificate), and no theorem covers this model")
+
+
+def _loss_name(loss: Any) -> str:
+    name = getattr(loss, "__name__", None) or type(loss).__name__
+    return f"{name}()" if isinstance(loss, torch.nn.Module) else name
+
+
+def check_loss_shape(loss: Any, val: Any, out: Any, y: torch.Tensor) -> None:
+    """InputError naming the loss unless loss(output, target) has one value per sample: shape (N,) or y's shape.
+
+    An output (N, 1) against targets (N,) broadcasts to (N, N): every sample against every target, a
+    silently wrong f_i.
+    """
+    if not isinstance(val, torch.Tensor) or val.ndim == 0 or not val.is_floating_point():
+        got = tuple(val.shape) if isinstance(val, torch.Tensor) else type(val).__name__
+        raise InputError(f"loss {_loss_name(loss)}: must return per-sample values, a floating tensor of shape "
+                         f"({y.shape[0]},) or the targets' shape {tuple(y.shape)}, e.g. reduction='none'; "
+                         f"got {got}", field="loss")
+    if tuple(val.shape) not in ((y.shape[0],), tuple(y.shape)):
+        o = tuple(out.shape) if isinstance(out, torch.Tensor) else "?"
+        hint = ""
+        if isinstance(out, torch.Tensor) and tuple(val.shape) == tuple(torch.broadcast_shapes(out.shape, y.shape)):
+            hint = " (the outputs broadcast against the targets: index out[:, 0] or reshape)"
+        raise InputError(f"loss {_loss_name(loss)}: returned shape {tuple(val.shape)} for outputs {o} and targets "
+                         f"{tuple(y.shape)}; it must return one value per sample, shape ({y.shape[0]},) or the "
+                         f"targets' shape{hint}", field="loss")
+
 
 class TorchTasks(exact.ExactMeta, TorchModel):
     """A torch module, a per-sample loss and a finite list of (inputs, targets) tasks (module doc)."""
@@ -214,6 +303,12 @@ class TorchTasks(exact.ExactMeta, TorchModel):
         self.p = self._probabilities(probabilities, self.n_tasks)
         self._keys = np.arange(self.n_tasks * self.N).reshape(self.n_tasks, self.N)
         self._check_loss(X[0], Y[0])
+        f0 = self.task_loss(self._w0[None, :])
+        if not np.isfinite(f0).all():
+            bad = np.flatnonzero(~np.isfinite(f0))
+            raise InputError(f"loss: f_i(w_0) is not finite (NaN or inf) for task{'s' if bad.size > 1 else ''} "
+                             f"{', '.join(map(str, bad[:5]))}{', ...' if bad.size > 5 else ''} at the initial "
+                             "parameters", field="loss")
 
         self.params: dict[str, Any] = {"model": type(model).__name__, "tasks": self.n_tasks, "samples": self.N,
                                        "d": self.d, "data_sha256": self._digest(),
@@ -306,6 +401,18 @@ class TorchTasks(exact.ExactMeta, TorchModel):
         return p
 
     def _check_loss(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """The model and loss run on tasks[0]: per-sample values of the right shape; records non-smooth ops."""
+        def forward_and_loss() -> None:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch's broadcast warning: check_loss_shape says it in one line
+                self._loss(self.model(x), y)
+
+        try:  # the model and loss once under a recorder: functional kinks (F.relu, clamp, abs) no module shows
+            ops = recorded_ops(forward_and_loss)[1] & NONSMOOTH_OPS
+        except Exception:  # noqa: BLE001 (the checks below name what fails)
+            ops = set()
+        if ops:
+            self.nonsmooth.append("operations " + ", ".join(sorted(ops)))
         try:
             with torch.no_grad():
                 out = self.model(x)
@@ -313,15 +420,13 @@ class TorchTasks(exact.ExactMeta, TorchModel):
             raise InputError(f"model: calling it on tasks[0]'s inputs failed ({type(e).__name__}: {e})",
                              field="model") from None
         try:
-            with torch.no_grad():
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 val = self._loss(out, y)
         except Exception as e:
             raise InputError(f"loss: loss(model(inputs), targets) on tasks[0] failed ({type(e).__name__}: {e})",
                              field="loss") from None
-        if not isinstance(val, torch.Tensor) or val.ndim == 0 or val.shape[0] != self.N or not val.is_floating_point():
-            got = tuple(val.shape) if isinstance(val, torch.Tensor) else type(val).__name__
-            raise InputError(f"loss: must return per-sample values, a floating tensor whose first axis has one entry "
-                             f"per sample ({self.N}), e.g. reduction='none'; got {got}", field="loss")
+        check_loss_shape(self._loss, val, out, y)
 
     # ---- the exact-task protocol (simulate.tasks.ExactTasks) -------------------------------------
     def task_loss(self, Wt: Array) -> Array:
@@ -398,7 +503,14 @@ class TorchTasks(exact.ExactMeta, TorchModel):
     def describe(self) -> dict[str, Any]:
         """Name, parameters, dimension."""
         return {"problem": self.name, "params": self.params, "d": self.d,
-                "hvp": "exact (torch.func reverse-over-reverse)", "constants_source": self.constants_source}
+                "hvp": "exact (torch.func reverse-over-reverse)", "constants_source": self.constants_source,
+                "nonsmooth": list(self.nonsmooth)}
+
+
+def set_threads(n: int | None) -> None:
+    """torch's intra-op threads for this process (None: leave torch's default)."""
+    if n is not None:
+        torch.set_num_threads(int(n))
 
 
 def from_factory(spec: str, flag: str = "--torch", **params: Any) -> TorchTasks:
@@ -407,17 +519,10 @@ def from_factory(spec: str, flag: str = "--torch", **params: Any) -> TorchTasks:
     Every failure (bad spec, the module or the factory raising, a wrong return type) is one InputError
     naming `flag`.
     """
-    from mamltheory.simulate.protocol import load_object
+    from mamltheory.simulate.protocol import call_factory, load_object
 
     factory = load_object(spec, flag)
-    if not callable(factory):
-        raise InputError(f"{flag}: {spec!r} is not callable (a factory returning a TorchTasks)", field=flag)
-    try:
-        obj = factory(**params)
-    except InputError as e:
-        raise InputError(f"{flag} {spec}: {e}", field=e.field or flag) from None
-    except Exception as e:
-        raise InputError(f"{flag}: the factory {spec!r} raised {type(e).__name__}: {e}", field=flag) from None
+    obj = call_factory(spec, flag, params, factory)
     if not isinstance(obj, TorchTasks):
         raise InputError(f"{flag}: the factory {spec!r} must return a mamltheory.adapters.torch.TorchTasks, "
                          f"got {type(obj).__name__}", field=flag)

@@ -132,8 +132,48 @@ def read_estimate_file(path: str) -> tuple[dict[str, float], dict[str, Any]]:
         raise InputError(f"--from-estimate: {path!r} is not the JSON of `mamltheory estimate` "
                          "(its problem and config must be objects)")
     prov = {"kind": "estimate", "file": path, "problem": problem.get("spec") or problem.get("problem"),
-            "points": data.get("points"), "seed": config.get("seed"), "statement": data.get("statement")}
+            "points": data.get("points"), "seed": config.get("seed"), "statement": data.get("statement"),
+            "grad_norm_w0": _grad_norms(data), "grad_norm_w0_exact": data.get("grad_norm_w0_exact") is True}
+    if problem.get("nonsmooth"):  # a torch model with ReLU and the like (adapters.torch)
+        prov["nonsmooth"] = [str(x) for x in problem["nonsmooth"]] if isinstance(problem["nonsmooth"], list) else []
     return values, prov
+
+
+def _grad_norms(data: dict[str, Any]) -> list[tuple[float, float]]:
+    """(α, ‖∇F(w_0)‖) pairs of an estimate JSON (`grad_norm_w0_by_alpha`); [] for a file without them."""
+    out = []
+    rows = data.get("grad_norm_w0_by_alpha")
+    for row in rows if isinstance(rows, list) else []:
+        a, v = (row.get("alpha"), row.get("value")) if isinstance(row, dict) else (None, None)
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in (a, v)):
+            out.append((float(a), float(v)))
+    return out
+
+
+# Relative tolerance for "the plan's α is the α ‖∇F(w_0)‖ was computed at": both are 1/(cL) of the same L
+# computed the same way, so they agree to rounding; a user's --alpha elsewhere does not match.
+_ALPHA_MATCH = 1e-12
+
+
+def grad_norm_at_w0(plans: list[Any], prov: dict[str, Any], eps: float | None) -> list[dict[str, Any]]:
+    """Per plan, ‖∇F(w_0)‖ from the estimate next to ε (or the K-shot bound) and whether w_0 already meets it.
+
+    `exact`: the estimate's value is ∇F at the plan's own α over the whole finite family (not drawn tasks);
+    only then can a plan be refused for ε >= ‖∇F(w_0)‖ (`run`); otherwise the comparison is a warning.
+    """
+    pairs = prov.get("grad_norm_w0") or []
+    out = []
+    for p in plans:
+        if not pairs or p.alpha is None:
+            out.append({})
+            continue
+        a, g = min(pairs, key=lambda ag: abs(ag[0] - p.alpha))
+        same_alpha = abs(a - p.alpha) <= _ALPHA_MATCH * p.alpha
+        target = eps if eps is not None else p.accuracy_bound
+        out.append({"value": g, "alpha": a, "same_alpha": same_alpha, "exact": same_alpha and prov["grad_norm_w0_exact"],
+                    "target": target, "met_at_w0": target is not None and target >= g, "file": prov["file"]})
+    return out
+
 
 
 def resolve_inputs(args: argparse.Namespace) -> tuple[ProblemConstants, dict[str, float | None], bool]:
@@ -163,6 +203,48 @@ def resolve_inputs(args: argparse.Namespace) -> tuple[ProblemConstants, dict[str
         name, rule = str(err).split(":", 1)
         raise InputError(f"--{CONSTANT_FLAGS[name]}:{rule}") from None
     return constants, {k: values.get(k) for k in ("alpha", "eps", "initial_gap")}, example
+
+
+def _refuse_if_met(plans: list[Any], at_w0: list[dict[str, Any]], eps_mode: bool) -> None:
+    """InputError naming --eps when ε >= ‖∇F(w_0)‖ exactly, at the plan's α, for every algorithm planned.
+
+    Refused, not warned: E‖∇F(w)‖ <= ε already holds at w_0, so the theorem's guarantee is met by zero
+    iterations and the batches and T the plan would print guarantee nothing a user could observe.
+    """
+    if not eps_mode or not at_w0 or not all(w.get("exact") and w["met_at_w0"] for w in at_w0):
+        return
+    w = at_w0[0]
+    raise InputError(f"--eps: ε = {w['target']:g} is already met at w_0: ‖∇F(w_0)‖ = {w['value']:.4g} (exact, "
+                     f"{w['file']}, α = {w['alpha']:.4g}), so a plan guarantees nothing; give ε < {w['value']:.4g}",
+                     field="eps")
+
+
+def _note_w0(plans: list[Any], at_w0: list[dict[str, Any]], prov: dict[str, Any]) -> None:
+    """Plan notes: ε against ‖∇F(w_0)‖ where w_0 meets it but the value is not exact, and non-smoothness."""
+    for p, w in zip(plans, at_w0):
+        if w and w["met_at_w0"]:
+            what = f"warning: the accuracy {w['target']:.4g} >= ‖∇F(w_0)‖ = {w['value']:.4g}"
+            if w["exact"]:
+                p.notes.insert(0, f"{what} (exact): w_0 already meets it, so this plan guarantees nothing")
+            else:
+                why = "at the estimate's α, not this plan's" if not w["same_alpha"] else "over drawn tasks, not exact"
+                p.notes.insert(0, f"{what} ({why}): w_0 may already meet it, and then this plan guarantees nothing")
+        if prov.get("nonsmooth") is not None:
+            p.notes.insert(0, "warning: the estimated model is not smooth (" + ", ".join(prov["nonsmooth"])
+                              + "): Assumption 4.4 fails, so no theorem covers it and this plan guarantees nothing")
+
+
+def _print_w0(plans: list[Any], at_w0: list[dict[str, Any]], eps_mode: bool) -> None:
+    """One line per plan: ε (or the K-shot accuracy) next to ‖∇F(w_0)‖ from the estimate."""
+    from rich.console import Console
+
+    for p, w0 in zip(plans, at_w0):
+        if w0:
+            what = f"ε = {w0['target']:.4g}" if eps_mode else (
+                f"the guaranteed accuracy {w0['target']:.4g}" if w0["target"] is not None else "no bound")
+            flag = "  [yellow]already met at w_0[/yellow]" if w0["met_at_w0"] else ""
+            Console().print(f"{p.algorithm}: {what}, ‖∇F(w_0)‖ = {w0['value']:.4g} at α = {w0['alpha']:.4g}"
+                            f"{'' if w0['same_alpha'] else ' (the estimate’s α, not the plan’s)'}{flag}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -205,8 +287,13 @@ def run(args: argparse.Namespace) -> int:
     if len(plans) > 1:
         planner.mark_cheapest(plans)
     source: dict[str, Any] = {"kind": "given"}
+    at_w0: list[dict[str, Any]] = [{} for _ in plans]
     if args.from_estimate:
-        source = read_estimate_file(args.from_estimate)[1]
+        prov = read_estimate_file(args.from_estimate)[1]
+        at_w0 = grad_norm_at_w0(plans, prov, opts["eps"] if args.k_shot is None else None)
+        _refuse_if_met(plans, at_w0, args.k_shot is None)
+        _note_w0(plans, at_w0, prov)
+        source = {k: v for k, v in prov.items() if k not in ("grad_norm_w0", "grad_norm_w0_exact")}
         overridden = [CONSTANT_FLAGS[k] for k in CONSTANT_FLAGS if getattr(args, k) is not None]
         source["overridden"] = overridden
         label = (f"constants are sampled estimates from {args.from_estimate} ({source['points']} points; "
@@ -221,8 +308,10 @@ def run(args: argparse.Namespace) -> int:
                 p.notes.insert(1, gap_note)
     if args.json:
         out: Any = [p.to_json() for p in plans] if args.algorithm == "all" else plans[0].to_json()
-        for obj in (out if isinstance(out, list) else [out]):
+        for obj, w0 in zip(out if isinstance(out, list) else [out], at_w0):
             obj["constants_source"] = source
+            if w0:
+                obj["grad_norm_w0"] = w0
         json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
@@ -233,5 +322,6 @@ def run(args: argparse.Namespace) -> int:
 
         Console().print(f"[yellow]constants: sampled estimates from {args.from_estimate} (not certificates; "
                         "see the notes below)[/yellow]")
+        _print_w0(plans, at_w0, args.k_shot is None)
     print_plans(plans, constants, opts, example)
     return 0

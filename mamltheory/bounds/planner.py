@@ -391,6 +391,24 @@ def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int,
     return _finish(p, thm, constants, a, e, gap)
 
 
+def guarantee_at(algorithm: str, constants: ProblemConstants, alpha: float, batch: dict[str, int | None],
+                 theory: str = DEFAULT_THEORY) -> Plan:
+    """The theorem at a run's α and batches (B, D_in, D_o, D_h, B_prime, D_beta) without a target ε.
+
+    As `evaluate` (`plan --batch`): accuracy_bound is the theorem's bound at these batches without its ε term
+    (as in `plan_kshot`), preconditions checked; a batch given as None or 0 (FO-MAML's D_h, a constant step's
+    B', D_β) takes the theorem's own value. InputError (field "alpha") when α is outside the theorem's range.
+    """
+    thm = theorem_for(algorithm, theory)
+    largest = Fraction(1, thm.alpha_L_max) / exact(constants.L)
+    # a run's default α is float(1/(cL)), which can round above the exact 1/(cL): it is that α
+    a, rule = theorem_alpha(thm, constants, None if alpha == float(largest) else alpha)
+    fixed = _fixed(thm, constants, a)
+    bt = {k: int(batch.get(k) or fixed.get(k, 1)) for k in ("B", "D_in", "D_o", "D_h", "B_prime", "D_beta")}
+    p = _base(thm, constants, a, rule, "evaluate", None, None, bt)
+    return _finish(p, thm, constants, a, None, None)
+
+
 def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float | None = None,
                initial_gap: float | None = None, theory: str = DEFAULT_THEORY) -> Plan:
     """K-shot (D_in = D_o = K): the best accuracy the theorem guarantees (B → ∞) and the least B within 10% of it."""

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from mamltheory.adapters import add_threads_flag, torch_threads
 from mamltheory.errors import InputError
 from mamltheory.parsing import integer as _int
 from mamltheory.parsing import positive as _positive
@@ -43,6 +44,7 @@ def add_parser(sub: Any) -> None:
                    help="inner step α of the run and of F(w_0) (default 1/(6 L̂(w_0)), Theorem 4.14's largest)")
     p.add_argument("--radius", default=None, help="sampling radius around w_0 (default ½ max(1, ‖w_0‖))")
     p.add_argument("--run-steps", default="40", help="length of the short MAML run (default 40)")
+    add_threads_flag(p)
     p.add_argument("--out", default=None, metavar="FILE.json", help="also write the JSON to this file")
     p.add_argument("--json", action="store_true", help="print the JSON on stdout instead of the table")
     p.set_defaults(run=run)
@@ -108,10 +110,17 @@ def print_estimate(obj: dict[str, Any]) -> None:
                    + (f", {det['samples']} samples/task" if det["samples"] else ""))
         table.add_row(*row)
     console.print(table)
+    g0 = obj.get("grad_norm_w0")
     console.print(f"α = {obj['alpha']:.4g}; f(w_0) = {obj['f_w0']:.4g}, F(w_0) = {obj['F_w0']:.4g}"
+                  + ("" if g0 is None else f", ‖∇F(w_0)‖ = {g0:.4g}")
                   + (f"; Δ <= f(w_0) = {obj['initial_gap_bound']:.4g} (losses are nonnegative)"
                      if obj.get("initial_gap_bound") is not None else "")
                   + f"; {obj['seconds']:.1f} s")
+    if g0 is not None:
+        how = "exact on the family" if obj.get("grad_norm_w0_exact") else "over the drawn tasks"
+        console.print(f"‖∇F(w_0)‖ = {g0:.4g} at α = {obj['alpha']:.4g} ({how}): a target ε >= {g0:.4g} is met at w_0 "
+                      f"before any step, so a plan is meaningful only for ε < ‖∇F(w_0)‖ "
+                      "(plan --from-estimate compares them)")
     for note in obj["notes"]:
         console.print(f"[yellow]{note}[/yellow]")
     console.print(f"[bold]{obj['statement']}[/bold]")
@@ -123,11 +132,13 @@ def run(args: argparse.Namespace) -> int:
     from mamltheory.simulate.protocol import make_meta_problem
 
     build_config(args)  # flag errors before the (possibly slow) problem construction
+    threads = torch_threads(args)
     if args.out is not None:
         writable_file("--out", args.out)
     if args.torch is not None:
-        from mamltheory.adapters.torch import from_factory  # imports torch: only when asked for
+        from mamltheory.adapters.torch import from_factory, set_threads  # imports torch: only when asked for
 
+        set_threads(threads)
         problem = from_factory(args.torch, "--torch", **parse_params(args.param))
     else:
         problem = make_meta_problem(args.problem, **parse_params(args.param))

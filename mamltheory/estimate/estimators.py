@@ -96,6 +96,7 @@ class Estimate:
     seconds: float
     certified: dict[str, float] | None = None
     notes: list[str] = field(default_factory=list)
+    grad_norm_w0: list[dict[str, Any]] = field(default_factory=list)  # ‖∇F(w_0)‖ per α (grad_norms_at_w0)
 
     def values(self) -> dict[str, float]:
         """The five estimates by their code names."""
@@ -118,6 +119,10 @@ class Estimate:
             "f_w0": self.f_w0,
             "F_w0": self.F_w0,
             "initial_gap_bound": self.f_w0 if self.problem.get("nonnegative_loss") else None,
+            # ε >= ‖∇F(w_0)‖ is met before any step: `plan --from-estimate` compares ε with these
+            "grad_norm_w0": self.grad_norm_w0[0]["value"] if self.grad_norm_w0 else None,
+            "grad_norm_w0_by_alpha": self.grad_norm_w0,
+            "grad_norm_w0_exact": self.exact_tasks,
             "exact_tasks": self.exact_tasks,
             "config": asdict(self.config),
             "details": {k: c.to_json() for k, c in self.constants.items()},
@@ -266,6 +271,45 @@ def _maml_run(problem: MetaProblem, ctx: _Context, w0: Array, alpha: float, beta
     return out
 
 
+def grad_norms_at_w0(family: ReferenceTasks, w0: Array, alpha: float, L: float) -> list[dict[str, Any]]:
+    """‖∇F(w_0)‖ (eq. (30), on the estimate's tasks) at the estimate's α and at each theorem's default α at L̂.
+
+    `plan --from-estimate` reads the entry of its own α: the planner's default is the largest α its theorem
+    allows, 1/(cL) (c = 6 for F.1 and H.1, 10 for G.1), computed here exactly as the planner does.
+    """
+    from fractions import Fraction
+
+    from mamltheory.bounds.planner import ALGORITHMS, theorem_for
+    from mamltheory.bounds.result import exact
+    from mamltheory.bounds.statements import THEORIES
+
+    rules = {"the estimate's α": alpha}
+    for c in sorted({theorem_for(a, t).alpha_L_max for a in ALGORITHMS for t in THEORIES}):
+        names = sorted({theorem_for(a, t).name.removeprefix("repaired ") for a in ALGORITHMS for t in THEORIES
+                        if theorem_for(a, t).alpha_L_max == c})
+        rules[f"1/({c}L) at the estimated L, the largest α of {' and '.join(names)}"] = float(Fraction(1, c) / exact(L))
+    with np.errstate(all="ignore"):
+        return [{"alpha": a, "value": float(np.linalg.norm(meta_gradient(family, w0, a))), "rule": rule}
+                for rule, a in rules.items()]
+
+
+def _notes(problem: MetaProblem, ctx: _Context, constants: dict[str, ConstantEstimate]) -> list[str]:
+    """What the reader of an estimate must know: a failing assumption, drawn tasks, maxima still moving."""
+    notes = []
+    warning = getattr(problem, "assumption_warning", None)  # a torch model with ReLU and the like
+    if warning:
+        notes.append(warning)
+    if not ctx.exact_tasks:
+        notes.append(f"tasks drawn ({ctx.T}): σ is an unbiased sample variance and σ̃, σ_H maxima over the drawn "
+                     "tasks, so sampling noise can move them either way")
+    for k in NAMES:
+        c = constants[k]
+        if c.half_estimate < 0.8 * c.estimate:
+            notes.append(f"{k}: every second point gives {c.half_estimate:.3g} against {c.estimate:.3g} for all: "
+                         "the maximum is still moving; more points (--points) may raise it")
+    return notes
+
+
 def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, w0: Array | None = None) -> Estimate:
     """Sampled lower estimates of L, ρ, σ, σ̃, σ_H (see the module doc), with provenance.
 
@@ -341,15 +385,8 @@ def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, 
         constants[k] = ConstantEstimate(k, float(max(v)), v, int(np.argmax(v)), len(v), tasks, samples, method,
                                         float(max(v[::2])))
     f0, F0 = float(f_objective(ctx.family, w0)), float(meta_objective(ctx.family, w0, alpha))
-    notes = []
-    if not ctx.exact_tasks:
-        notes.append(f"tasks drawn ({ctx.T}): σ is an unbiased sample variance and σ̃, σ_H maxima over the drawn "
-                     "tasks, so sampling noise can move them either way")
-    for k in NAMES:
-        c = constants[k]
-        if c.half_estimate < 0.8 * c.estimate:
-            notes.append(f"{k}: every second point gives {c.half_estimate:.3g} against {c.estimate:.3g} for all: "
-                         "the maximum is still moving; more points (--points) may raise it")
+    grad_w0 = grad_norms_at_w0(ctx.family, w0, float(alpha), constants["L"].estimate)
+    notes = _notes(problem, ctx, constants)
     desc = problem.describe() if hasattr(problem, "describe") else {"problem": getattr(problem, "name", "user")}
     desc = {**desc, "nonnegative_loss": bool(getattr(problem, "nonnegative_loss", False)), "d": d}
     certified = None
@@ -357,4 +394,4 @@ def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, 
         certified = problem.constants.as_dict()  # type: ignore[union-attr]
     offsets = [float(np.linalg.norm(p - w0)) for p in points]
     return Estimate(desc, cfg, constants, float(alpha), kinds, offsets, f0, F0, ctx.exact_tasks,
-                    time.perf_counter() - t_start, certified, notes)
+                    time.perf_counter() - t_start, certified, notes, grad_w0)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mamltheory.adapters import add_threads_flag, torch_threads
 from mamltheory.errors import InputError
 from mamltheory.parsing import SEED_MAX
 from mamltheory.parsing import integer as _int
@@ -47,6 +48,7 @@ def add_parser(subparsers: Any) -> None:
                        ("sigma-h", "sigma_H")):
         p.add_argument(f"--{name}", dest=dest, default=None,
                        help=f"--torch: the constant {dest} (overrides the estimate file and the factory)")
+    add_threads_flag(p)
     p.add_argument("--algorithm", required=True, choices=ALGORITHMS)
     p.add_argument("--alpha", default=None, help="inner step α in (0, 1/L]; default: the theorem's largest")
     p.add_argument("--iterations", default="500", help="meta-iterations K (default 500)")
@@ -122,12 +124,14 @@ def _params(items: list[str], text: bool = False) -> dict[str, Any]:
 
 def _torch_problem(args: argparse.Namespace) -> tuple[Any, str]:
     """The TorchTasks of --torch with its constants (factory < --from-estimate < flags) and their statement."""
-    from mamltheory.adapters.torch import from_factory  # imports torch: only when asked for
-
-    # flags and the estimate file first: bad input is refused before the factory builds the model
+    # flags and the estimate file first: bad input is refused before torch is imported and the model built
+    threads = torch_threads(args)
     given = {k: None if getattr(args, k) is None else _finite(CONSTANT_FLAGS[k], getattr(args, k))
              for k in CONSTANT_NAMES}
     estimate = None if args.from_estimate is None else constants_from_estimate(args.from_estimate)
+    from mamltheory.adapters.torch import from_factory, set_threads  # imports torch: only when asked for
+
+    set_threads(threads)
     problem = from_factory(args.torch, "--torch", **_params(args.param, text=True))
     return problem, resolve_constants(problem, estimate, given)
 
@@ -149,6 +153,7 @@ def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict
         "theory": args.theory,
     }
     if args.torch is None:
+        torch_threads(args)  # --torch-threads without --torch
         extra = [f for f, v in (("--from-estimate", args.from_estimate),
                                 *((CONSTANT_FLAGS[k], getattr(args, k)) for k in CONSTANT_NAMES)) if v is not None]
         if extra:
@@ -163,6 +168,56 @@ def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict
     return problem, cfg, sources
 
 
+def guarantee(problem: Any, cfg: RunConfig, res: RunResult, theory: str) -> dict[str, Any]:
+    """The accuracy the run's theorem guarantees at its α and batches, and whether w_0 already met it.
+
+    The bound is the planner's (`planner.guarantee_at`, as `plan --batch` evaluates a theorem): E‖∇F(w)‖ at
+    the theorem's output after its T iterations. `vacuous`: the bound is >= ‖∇F(w_0)‖ (recorded exactly at
+    k = 0), so w_0 itself meets it and the run could not have failed it.
+    """
+    from mamltheory.bounds import planner
+    from mamltheory.bounds.theorems import theorem_for_algorithm
+
+    algorithm = theorem_for_algorithm(cfg.algorithm).algorithm  # maml-hvp: Theorem F.1, as maml
+    g0 = float(np.nanmean(res.grad_norm[0])) if len(res.k) and res.k[0] == 0 else None
+    out: dict[str, Any] = {"theorem": None, "theory": theory, "accuracy_bound": None, "applies": False,
+                           "reason": None, "grad_norm_w0": g0, "vacuous": None}
+    batch = {"B": cfg.B, "D_in": cfg.D_in, "D_o": cfg.D_o, "D_h": cfg.D_h, "B_prime": cfg.B_prime,
+             "D_beta": cfg.D_beta}
+    try:
+        p = planner.guarantee_at(algorithm, problem.constants, cfg.alpha, batch, theory)
+    except InputError as err:  # α beyond the theorem's 1/(cL): simulate allows up to 1/L (Lemmas 4.9-4.12)
+        out["reason"] = str(err).removeprefix("--alpha: ")
+        return out
+    out.update(theorem=p.theorem, accuracy_bound=p.accuracy_bound)
+    if getattr(problem, "assumption_warning", None):
+        out["reason"] = "the model is not smooth, so Assumption 4.4 fails and no theorem covers it"
+    elif cfg.step != "theory":
+        out["reason"] = f"the theorem needs the step β_k = β̃(w_k)/{p.step_divisor} (--step theory), not a constant β"
+    elif cfg.delta_rule == "fixed":
+        out["reason"] = "the theorem needs its own δ (--delta theory), not a fixed δ"
+    elif not p.feasible:
+        out["reason"] = p.reason
+    elif not p.guaranteed:
+        out["reason"] = f"{p.theorem} rests on failing proof steps ({', '.join(p.failing_steps)})"
+    else:
+        out["applies"] = True
+    if g0 is not None and p.accuracy_bound is not None:
+        out["vacuous"] = bool(p.accuracy_bound >= g0)
+    return out
+
+
+def _guarantee_line(g: dict[str, Any]) -> str:
+    """One line: the theorem's bound at the run's batches next to ‖∇F(w_0)‖, vacuous or not."""
+    g0 = "" if g["grad_norm_w0"] is None else f" against ‖∇F(w_0)‖ = {g['grad_norm_w0']:.4g}"
+    if g["accuracy_bound"] is None:
+        return f"guarantee: none ({g['reason']})"
+    head = f"guarantee ({g['theorem']}, at these α and batches): E‖∇F(w)‖ <= {g['accuracy_bound']:.4g}{g0}"
+    verdict = ("; [bold]vacuous[/bold]: w_0 already meets it, so the run could not have failed it" if g["vacuous"]
+               else "; not vacuous" if g["vacuous"] is False else "")
+    return head + verdict + ("" if g["applies"] else f"; it does not apply to this run: {g['reason']}")
+
+
 def _summary_rows(res: RunResult, rows: int = 10) -> list[int]:
     n = len(res.k)
     if n <= rows:
@@ -172,7 +227,7 @@ def _summary_rows(res: RunResult, rows: int = 10) -> list[int]:
 
 
 def _print_report(console: Any, problem: Any, cfg: RunConfig, res: RunResult, sources: dict[str, str],
-                  key: str, cached: bool, store_path: str) -> None:
+                  key: str, cached: bool, store_path: str, promise: dict[str, Any] | None = None) -> None:
     from rich.table import Table
 
     c = problem.constants
@@ -186,6 +241,9 @@ def _print_report(console: Any, problem: Any, cfg: RunConfig, res: RunResult, so
     console.print(f"step: {sources['step']}")
     if "delta" in sources:
         console.print(f"δ: {sources['delta']}")
+    warning = getattr(problem, "assumption_warning", None)  # a torch model with ReLU and the like
+    if warning:
+        console.print(f"[yellow]warning: {warning}[/yellow]")
     console.print(f"recorded: {res.schedule}")
     table = Table(title="exact ||∇F(w_k)|| over replicates")
     for col in ("k", "mean", "median", "min", "max", "mean F(w_k)", "mean β_k", "mean ||g_k||"):
@@ -204,6 +262,8 @@ def _print_report(console: Any, problem: Any, cfg: RunConfig, res: RunResult, so
         table.add_row(str(res.k[j]), *(fmt(f(fin)) if fin.size else "—" for f in (np.mean, np.median, np.min, np.max)),
                       fmt(nanmean(res.F[j])), fmt(nanmean(res.beta[j])), fmt(nanmean(res.dir_norm[j])))
     console.print(table)
+    if promise is not None:
+        console.print(_guarantee_line(promise))
     if res.diverged:
         console.print("[red]diverged[/red] (replicate: iteration): "
                       + ", ".join(f"{r}: {k}" for r, k in sorted(res.diverged.items())))
@@ -231,9 +291,10 @@ def _run(args: argparse.Namespace) -> int:
         result, key, cached = run_or_load(problem, cfg, args.store,
                                           progress=lambda k: prog.update(task, completed=k))
     out = Console(stderr=True) if args.json else Console()
-    _print_report(out, problem, cfg, result, sources, key, cached, args.store)
+    promise = guarantee(problem, cfg, result, args.theory)
+    _print_report(out, problem, cfg, result, sources, key, cached, args.store, promise)
     if args.json:
-        payload = {"problem": cfg.problem, "algorithm": cfg.algorithm, **result.to_json(),
+        payload = {"problem": cfg.problem, "algorithm": cfg.algorithm, **result.to_json(), "guarantee": promise,
                    "config": cfg.key_dict(), "constants": problem.constants.as_dict(),
                    "constants_domain": getattr(problem, "constants_domain", None), "sources": sources, "key": key,
                    "cached": cached, "store": args.store}

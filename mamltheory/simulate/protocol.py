@@ -291,11 +291,46 @@ def load_object(spec: str, flag: str = "--problem") -> Any:
                 raise
     except InputError:
         raise
-    except Exception as e:  # the user's code failed on import: say where, in one line
-        raise InputError(f"{flag}: importing {target!r} failed ({type(e).__name__}: {e})", field=flag) from None
+    except (Exception, SystemExit) as e:  # the user's code failed or exited on import: say where, in one line
+        raise InputError(f"{flag}: importing {target!r} {_what_happened(e)}", field=flag) from None
     if not hasattr(module, attr):
         raise InputError(f"{flag}: {target!r} has no attribute {attr!r}", field=flag)
     return getattr(module, attr)
+
+
+# Longest message of a user's exception quoted in the one line (a traceback-sized message would flood it).
+MESSAGE_CHARS = 300
+
+
+def _what_happened(e: BaseException) -> str:
+    """A user's code that raised or called sys.exit, in words on one line ("called sys.exit(0)", "raised ...")."""
+    if isinstance(e, SystemExit):
+        return "called sys.exit()" if e.code is None else f"called sys.exit({_clip(repr(e.code))})"
+    text = _clip(" ".join(str(e).split()))  # a multi-line message would break the one-line rule
+    return f"raised {type(e).__name__}: {text}" if text else f"raised {type(e).__name__}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "…"
+
+
+def call_factory(spec: str, flag: str, params: dict[str, Any], factory: Any = None) -> Any:
+    """The object a user's `FILE.py:factory` / `module:factory` returns, called with `params`.
+
+    Every failure is one InputError naming `flag`: the spec cannot be loaded, names something that is not
+    callable, or the call raises or calls sys.exit (a SystemExit must not end the command with the factory's
+    status and no word of why). Ctrl-C (KeyboardInterrupt) is left to the CLI. `factory`: the object
+    `load_object(spec)` already returned (not loaded twice).
+    """
+    factory = load_object(spec, flag) if factory is None else factory
+    if not callable(factory):
+        raise InputError(f"{flag}: {spec!r} is {type(factory).__name__}, not a factory (a callable)", field=flag)
+    try:
+        return factory(**params)
+    except InputError as e:  # the toolkit's own check inside the factory (TorchTasks, ...): keep its field
+        raise InputError(f"{flag} {spec}: {e}", field=e.field or flag) from None
+    except (Exception, SystemExit) as e:
+        raise InputError(f"{flag}: the factory {spec!r} {_what_happened(e)}", field=flag) from None
 
 
 def make_meta_problem(name: str, **params: Any) -> MetaProblem:
@@ -322,8 +357,9 @@ def make_meta_problem(name: str, **params: Any) -> MetaProblem:
             raise InputError(f"activation: must be tanh or softplus, got {params['activation']!r}")
         return SinusoidProblem(**params)
     if ":" in name:
-        factory = load_object(name)
-        obj = factory(**params) if callable(factory) and not hasattr(factory, "grad_on") else factory
+        obj = load_object(name)
+        if not hasattr(obj, "grad_on"):  # a factory, not a problem object itself
+            obj = call_factory(name, "--problem", params, obj)
         return check_problem(obj, f"--problem {name}")
     raise InputError(f"problem: must be one of {', '.join(sorted([*FAMILIES, 'sinusoid']))} "
                      f"or FILE.py:factory / module:factory, got {name!r}")

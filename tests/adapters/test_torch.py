@@ -289,7 +289,8 @@ def test_no_torch_one_line_and_import_mamltheory_without_torch(tmp_path: Path) -
                          env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        "mamltheory estimate: the torch extra is not installed: pip install 'mamltheory[torch]'"], res.stderr
+        "mamltheory estimate: the torch extra is not installed: in the repository's folder run "
+        "pip install '.[torch]' (CPU-only wheel: see docs/torch.md)"], res.stderr
     res = subprocess.run([sys.executable, "-c", "import sys, mamltheory; print('torch' in sys.modules)"],
                          capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert res.stdout.strip() == "False", res.stderr
