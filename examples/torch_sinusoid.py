@@ -27,7 +27,7 @@ import torch
 
 import mamltheory as mt
 from mamltheory.adapters.torch import TorchTasks
-from mamltheory.bounds.theorems import alpha_max
+from mamltheory.bounds.theorems import theorem
 from mamltheory.estimate.estimators import EstimateConfig, estimate_constants
 from mamltheory.simulate.command import guarantee
 
@@ -87,7 +87,7 @@ def main() -> None:
     tt.with_constants(c, f"sampled estimates (not certificates), estimate_constants with {cfg.points} points")
 
     # α: Theorem F.1's largest, 1/(6L), rounded down to 6 digits so it stays inside the theorem's range.
-    alpha = math.floor(alpha_max("maml", c["L"]) * 1e6) / 1e6
+    alpha = math.floor(theorem("maml").alpha_max(c["L"]) * 1e6) / 1e6
     gap = float(tt.meta_objective(tt.initial_point(), alpha))  # Δ <= F(w_0): the losses are nonnegative
     plan = mt.plan("maml", tt.constants, eps=1.0, initial_gap=gap, alpha=alpha)
     # ε must lie below ‖∇F(w_0)‖ (exact on the family), else w_0 already meets it and the plan is vacuous.

@@ -399,7 +399,7 @@ def guarantee_at(algorithm: str, constants: ProblemConstants, alpha: float, batc
     (as in `plan_kshot`), preconditions checked; a batch given as None or 0 (FO-MAML's D_h, a constant step's
     B', D_β) takes the theorem's own value. InputError (field "alpha") when α is outside the theorem's range.
     """
-    thm = theorem_for(algorithm, theory)
+    thm = theorem(algorithm, theory)
     largest = Fraction(1, thm.alpha_L_max) / exact(constants.L)
     # a run's default α is float(1/(cL)), which can round above the exact 1/(cL): it is that α
     a, rule = theorem_alpha(thm, constants, None if alpha == float(largest) else alpha)

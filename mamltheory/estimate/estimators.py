@@ -279,14 +279,12 @@ def grad_norms_at_w0(family: ReferenceTasks, w0: Array, alpha: float, L: float) 
     """
     from fractions import Fraction
 
-    from mamltheory.bounds.planner import ALGORITHMS, theorem_for
     from mamltheory.bounds.result import exact
-    from mamltheory.bounds.statements import THEORIES
+    from mamltheory.bounds.theorems import all_theorems
 
     rules = {"the estimate's α": alpha}
-    for c in sorted({theorem_for(a, t).alpha_L_max for a in ALGORITHMS for t in THEORIES}):
-        names = sorted({theorem_for(a, t).name.removeprefix("repaired ") for a in ALGORITHMS for t in THEORIES
-                        if theorem_for(a, t).alpha_L_max == c})
+    for c in sorted({t.alpha_L_max for t in all_theorems()}):
+        names = sorted({f"Theorem {t.label}" for t in all_theorems() if t.alpha_L_max == c})
         rules[f"1/({c}L) at the estimated L, the largest α of {' and '.join(names)}"] = float(Fraction(1, c) / exact(L))
     with np.errstate(all="ignore"):
         return [{"alpha": a, "value": float(np.linalg.norm(meta_gradient(family, w0, a))), "rule": rule}

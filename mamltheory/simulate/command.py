@@ -176,9 +176,9 @@ def guarantee(problem: Any, cfg: RunConfig, res: RunResult, theory: str) -> dict
     k = 0), so w_0 itself meets it and the run could not have failed it.
     """
     from mamltheory.bounds import planner
-    from mamltheory.bounds.theorems import theorem_for_algorithm
+    from mamltheory.bounds.theorems import theorem
 
-    algorithm = theorem_for_algorithm(cfg.algorithm).algorithm  # maml-hvp: Theorem F.1, as maml
+    algorithm = theorem(cfg.algorithm, theory).algorithm  # maml-hvp: Theorem F.1, as maml
     g0 = float(np.nanmean(res.grad_norm[0])) if len(res.k) and res.k[0] == 0 else None
     out: dict[str, Any] = {"theorem": None, "theory": theory, "accuracy_bound": None, "applies": False,
                            "reason": None, "grad_norm_w0": g0, "vacuous": None}

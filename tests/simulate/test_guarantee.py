@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mamltheory.bounds.planner import theorem_for
+from mamltheory.bounds.theorems import theorem as theorem_for
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.command import guarantee
 from mamltheory.simulate.config import run_config
