@@ -1,7 +1,7 @@
 """mamltheory: the convergence theory of MAML, FO-MAML and HF-MAML, usable and checkable.
 
 Theory: Fallah, Mokhtari, Ozdaglar, "On the Convergence Theory of Gradient-Based
-Model-Agnostic Meta-Learning Algorithms" (shared/paper/maml-convergence-theory.md).
+Model-Agnostic Meta-Learning Algorithms" (Fallah, Mokhtari, Ozdaglar).
 
 The public API (loaded on first use, so `import mamltheory` stays cheap)::
 

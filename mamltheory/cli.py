@@ -44,7 +44,7 @@ INTERRUPTED = {
     "verify": "interrupted; finished simulation runs are kept in {store}, rerun the same command to resume",
     "report": "interrupted; finished simulation runs are kept in {store}, rerun the same command to resume",
 }
-DEFAULT_STORE_NAME = "mamltheory-results.sqlite"  # DESIGN.md: the default store in the current folder
+DEFAULT_STORE_NAME = "mamltheory-results.sqlite"  # the default store, in the current folder
 
 
 class Terminated(KeyboardInterrupt):

@@ -381,7 +381,7 @@ class TorchTasks(exact.ExactMeta, TorchModel):
             xs.append(x)
             ys.append(y)
         X, Y = torch.stack(xs), torch.stack(ys)
-        # float64 throughout (DESIGN: conventions); integer targets (class labels) stay integers.
+        # float64 throughout, as everywhere in the package; integer targets (class labels) stay integers.
         return (X.double() if X.is_floating_point() else X), (Y.double() if Y.is_floating_point() else Y)
 
     @staticmethod

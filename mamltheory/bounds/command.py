@@ -21,7 +21,7 @@ FILE_KEYS = set(CONSTANT_FLAGS) | {"alpha", "eps", "initial_gap"}
 
 
 def add_parser(sub: Any) -> None:
-    """Register `plan` and its flags (DESIGN.md contract)."""
+    """Register `plan` and its flags (docs/planning.md)."""
     p = sub.add_parser("plan", help="batch sizes, step size and iteration budget for a target ε",
                        description=__doc__)
     p.add_argument("--algorithm", default="all", help="maml, fo-maml, hf-maml or all (default: all)")

@@ -88,7 +88,7 @@ class Plan:
     repairs: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object of the `plan --json` contract (DESIGN.md)."""
+        """The JSON object of `plan --json` (docs/planning.md)."""
         out = dict(self.__dict__)
         out["step_size"] = {"rule": self.step_rule, "c": self.step_divisor}
         del out["step_rule"], out["step_divisor"]
@@ -176,6 +176,51 @@ def _fixed(thm: Theorem, c: ProblemConstants, a: Fraction) -> dict[str, int]:
 
 
 
+def _windows(Bs: np.ndarray, cap: np.ndarray | None, sf: float, af: float, h: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All (B, D_o, D_in lower bound, cost lower bound) in the D_o windows of `_cheapest_batches` at budget 1;
+    cap = cost ceiling per B (None: the floor and ceiling of the continuous optimum x*)."""
+    R = 1.0 - sf / Bs
+    a_o = af / Bs
+    xstar = (a_o + np.sqrt(a_o * af)) / R
+    if cap is None:
+        lo = np.maximum(1, np.floor(xstar))
+        hi = lo + 1
+    else:
+        cB = cap / Bs - h
+        p = af - a_o - cB * R
+        disc = np.maximum(p * p - 4 * R * cB * a_o, 0.0)
+        lo = np.maximum(1, np.ceil((-p - np.sqrt(disc)) / (2 * R) * (1 - _FLOAT_MARGIN) - 1e-9))
+        hi = np.floor((-p + np.sqrt(disc)) / (2 * R) * (1 + _FLOAT_MARGIN) + 1e-9)
+    lo = np.maximum(lo, np.floor(a_o / R) + 1)
+    width = np.maximum(hi - lo + 1, 0).astype(np.int64)
+    Bk = np.repeat(Bs, width)
+    start = np.repeat(lo, width)
+    offs = np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width)
+    Do = start + offs
+    q = af / ((1.0 - sf / Bk) - af / (Bk * Do))
+    Din = np.maximum(1, np.ceil(q * (1 - _FLOAT_MARGIN)))
+    return Bk, Do, Din, Bk * (Din + Do + h)
+
+
+def _exact_best(cand: list[tuple[float, int, int, int]], s2: Fraction, st2: Fraction, budget: Fraction,
+                h: int) -> tuple[int, int, int, int]:
+    """(cost, B, D_o, D_in): the cheapest candidate, re-checked in exact rationals, ties broken by (B, D_o)."""
+    best: tuple[int, int, int, int] | None = None
+    for lb_cost, B, D_o, _ in sorted(cand):
+        if best is not None and lb_cost > best[0] * (1 + _FLOAT_MARGIN):
+            break
+        rest = budget - s2 / B - st2 / (B * D_o)
+        if rest <= 0:
+            continue
+        D_in = max(1, math.ceil(st2 / rest))
+        c = B * (D_in + D_o + h)
+        if best is None or (c, B, D_o) < (best[0], best[1], best[2]):
+            best = (c, B, D_o, D_in)
+    assert best is not None, "the incumbent itself is always among the candidates"
+    return best
+
+
 def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> tuple[int, int, int, dict[str, Any]]:
     """Integer (B, D_in, D_o) minimising B(D_in + D_o + h) s.t. s2/B + st2/(B·D_o) + st2/D_in <= budget, B >= 20.
 
@@ -200,36 +245,11 @@ def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> 
     sf, af, bf = float(s2 / budget), float(st2 / budget), 1.0
     B_lo = max(20, math.floor(s2 / budget) + 1)
 
-    def best_for(Bs: np.ndarray, cap: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """All (B, D_o, D_in lower bound, cost lower bound) in the D_o windows; cap = cost ceiling per B."""
-        R = bf - sf / Bs
-        a_o = af / Bs
-        xstar = (a_o + np.sqrt(a_o * af)) / R
-        if cap is None:  # window around the continuous optimum: floor and ceil of x*
-            lo = np.maximum(1, np.floor(xstar))
-            hi = lo + 1
-        else:
-            cB = cap / Bs - h
-            p = af - a_o - cB * R
-            disc = np.maximum(p * p - 4 * R * cB * a_o, 0.0)
-            lo = np.maximum(1, np.ceil((-p - np.sqrt(disc)) / (2 * R) * (1 - _FLOAT_MARGIN) - 1e-9))
-            hi = np.floor((-p + np.sqrt(disc)) / (2 * R) * (1 + _FLOAT_MARGIN) + 1e-9)
-        lo = np.maximum(lo, np.floor(a_o / R) + 1)
-        width = np.maximum(hi - lo + 1, 0).astype(np.int64)
-        Bk = np.repeat(Bs, width)
-        start = np.repeat(lo, width)
-        offs = np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width)
-        Do = start + offs
-        Rk = bf - sf / Bk
-        q = af / (Rk - af / (Bk * Do))
-        Din = np.maximum(1, np.ceil(q * (1 - _FLOAT_MARGIN)))
-        return Bk, Do, Din, Bk * (Din + Do + h)
-
     # Incumbent: the best integer point near the continuous optimum over a coarse grid of B.
     grid = np.array(sorted(set(np.round(np.geomspace(B_lo, max(B_lo * 1e4, B_lo + 10), 4000)).tolist())))
     lb_grid = grid * ((np.sqrt(af / grid) + np.sqrt(af)) ** 2 / (bf - sf / grid) + h)
     near = grid[np.argsort(lb_grid)[:50]]
-    Bk, Do, Din, cost = best_for(near, None)
+    Bk, Do, Din, cost = _windows(near, None, sf, af, h)
     incumbent = float(np.min(cost)) * (1 + 2 * _FLOAT_MARGIN) + 2.0  # exact rounding can add at most one D_in
     B_hi = math.floor(incumbent / (af / bf + 1 + h))
     if B_hi - B_lo > _MAX_B_RANGE:
@@ -244,25 +264,12 @@ def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> 
         Bs = Bs[lb <= incumbent]
         if Bs.size == 0:
             continue
-        Bk, Do, Din, cost = best_for(Bs, np.full(Bs.shape, incumbent))
+        Bk, Do, Din, cost = _windows(Bs, np.full(Bs.shape, incumbent), sf, af, h)
         n_checked += Bk.size
         keep = cost <= incumbent
         cand.extend(zip(cost[keep].tolist(), Bk[keep].astype(int).tolist(), Do[keep].astype(int).tolist(),
                         Din[keep].astype(int).tolist()))
-    cand.sort()
-    best: tuple[int, int, int, int] | None = None
-    for lb_cost, B, D_o, _ in cand:
-        if best is not None and lb_cost > best[0] * (1 + _FLOAT_MARGIN):
-            break
-        R = budget - s2 / B
-        rest = R - st2 / (B * D_o)
-        if rest <= 0:
-            continue
-        D_in = max(1, math.ceil(st2 / rest))
-        c = B * (D_in + D_o + h)
-        if best is None or (c, B, D_o) < (best[0], best[1], best[2]):
-            best = (c, B, D_o, D_in)
-    assert best is not None, "the incumbent itself is always among the candidates"
+    best = _exact_best(cand, s2, st2, budget, h)
     cost_best, B, D_o, D_in = best
     return B, D_in, D_o, {
         "method": "exhaustive over B ∈ [{}, {}] after continuous lower-bound pruning".format(B_lo, B_hi),

@@ -1,4 +1,4 @@
-"""Sympy symbols for the paper's notation (DESIGN.md notation table); all positive reals."""
+"""Sympy symbols for the paper's notation (docs/architecture.md, "Notation: paper ↔ code"); all positive reals."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Simulator: certified task families, exact F and ∇F, Algorithms 1-3, replicate-batched runner, cached runs.
 
-`make_problem(name, **params)` is the contract of DESIGN.md: the problem has `.constants`
+`make_problem(name, **params)` is a public contract (docs/simulator-and-store.md): the problem has `.constants`
 (certified upper bounds of Assumptions 4.3-4.6), `.d`, `.meta_objective(w, alpha)` = F(w) and
 `.meta_gradient(w, alpha)` = ∇F(w) (eq. (30)), both exact.
 """

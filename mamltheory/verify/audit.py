@@ -114,11 +114,6 @@ def _statement_finding(theorem: str, paper: Chain, repaired: Chain) -> Finding:
                    ", ".join(f"{n} >= {float(d):.6g}" for n, (_, d) in names.items()))
 
 
-def _a2_moment_factor(corrected: bool) -> sp.Expr:
-    """(1+αL)^2 as in (44), or (1+αL)^4 as its proof actually gives (‖A_i(w)‖²‖A_i(w̃)‖²)."""
-    return (1 + a) ** (4 if corrected else 2)
-
-
 @lru_cache(maxsize=1)
 def constant_findings() -> tuple[Finding, ...]:
     """Every numeric constant of Appendices C, F, G, H and Lemma A.2, re-derived (F.1, G.1 and their lemma

@@ -1,6 +1,6 @@
 """The record every check returns: observed value, bound, their ratio, verdict and power (PEPit-style pairing).
 
-Verdicts (issue 11):
+Verdicts:
 * HOLDS: the claim survived a test that could have failed; `power` says how large a violation it would
   have caught (the smallest violation ratio detected).
 * VACUOUS: the bound cannot be reached by anything the run could do (a theorem bound at or above

@@ -40,7 +40,6 @@ from mamltheory.bounds.lemmas import (
     LEMMA_A2_SECOND_MOMENT,
     THEOREM_4_13,
 )
-from mamltheory.bounds.result import Bound
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import beta_tilde
 from mamltheory.simulate.families import PoolProblem
@@ -648,9 +647,3 @@ def lemma_checks(quick: bool = True, seed: int = 0, progress: Progress = None) -
         problem = make_problem(name, seed=seed, **params)
         out += family_checks(problem, sizes, np.random.default_rng(ss), progress)
     return out
-
-
-BOUNDS_CHECKED: tuple[Bound, ...] = (
-    LEMMA_4_9, COROLLARY_4_10, LEMMA_4_11_MEAN, LEMMA_4_11_SECOND_MOMENT, LEMMA_4_12_BIAS,
-    LEMMA_4_12_SECOND_MOMENT, THEOREM_4_13, LEMMA_A2_GRADIENT, LEMMA_A2_SECOND_MOMENT, HVP_FINITE_DIFFERENCE,
-)

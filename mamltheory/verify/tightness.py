@@ -1,4 +1,4 @@
-"""Worst cases and tightness (issue 11, part 2): the largest observed/bound ratio over exact instances, per claim.
+"""Worst cases and tightness: the largest observed/bound ratio over exact instances, per claim.
 
 Three kinds of rows, all CheckResults of kind "tightness" with the table's fields in `details`:
 

@@ -28,7 +28,7 @@ import sympy as sp
 
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.result import Bound, Condition, compile_expr, exact
-from mamltheory.bounds.symbols import D_h, D_o, L, alpha, delta, eps, rho, sigma, sigma_H, sigma_tilde
+from mamltheory.bounds.symbols import D_o, L, alpha, delta, eps, rho, sigma, sigma_H, sigma_tilde
 from mamltheory.bounds.theorems.base import (
     LIMIT_BATCH,
     A2_NOTE,
