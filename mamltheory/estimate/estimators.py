@@ -308,6 +308,48 @@ def _notes(problem: MetaProblem, ctx: _Context, constants: dict[str, ConstantEst
     return notes
 
 
+def _points(problem: MetaProblem, ctx: _Context, cfg: EstimateConfig, w0: Array, alpha: float, L0: float,
+            radius: float, r_points: np.random.Generator, r_run: np.random.Generator) -> tuple[list[Array], list[str]]:
+    """The points the constants are measured at, and their kind: w_0, then points sampled around it and points
+    along a short MAML run, interleaved so every second point (`half_estimate`) covers both kinds."""
+    d = problem.d
+    n_run = cfg.points // 2
+    n_samp = cfg.points - n_run - 1
+    u = r_points.standard_normal((max(n_samp, 0), d))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    sampled = [w0 + radius * math.exp(r) * ui for r, ui in zip(r_points.uniform(math.log(1e-2), 0.0, n_samp), u)]
+    beta = 1.0 / (4.0 * L0) if L0 > 0 else 1e-3
+    run_pts = _maml_run(problem, ctx, w0, alpha, beta, cfg.run_steps, cfg.run_tasks, n_run, r_run)
+    points, kinds = [w0], ["w0"]
+    for j in range(max(len(sampled), len(run_pts))):
+        if j < len(sampled):
+            points.append(sampled[j])
+            kinds.append("sampled")
+        if j < len(run_pts):
+            points.append(run_pts[j])
+            kinds.append("run")
+    return points, kinds
+
+
+def _methods(ctx: _Context, cfg: EstimateConfig, n_points: int) -> dict[str, tuple[int, int | None, str]]:
+    """Per constant: (tasks, samples per task, how it is measured), eqs. (17)-(22)."""
+    n_s = ctx.N if ctx.s_idx is None else len(ctx.s_idx)
+    n_h = ctx.N if ctx.h_idx is None else len(ctx.h_idx)
+    task_word = "all tasks, weights p" if ctx.exact_tasks else f"{ctx.T} drawn tasks"
+    return {
+        "L": (ctx.T, None, f"max over points and tasks of ‖∇²f_i(w)‖ by {cfg.power_iters} power iterations "
+                           "on exact task HVPs (eq. (17))"),
+        "rho": (ctx.T, None, "max over pairs (w, u), ‖w − u‖ in [1e-4, 0.1]·radius, and tasks of "
+                             "‖∇²f_i(w) − ∇²f_i(u)‖/‖w − u‖, power iteration on the HVP difference (eq. (19))"),
+        "sigma": (ctx.T, None, f"(E_i‖∇f_i(w) − ∇f(w)‖²)^½ over {task_word}, max over points (eq. (20))"),
+        "sigma_tilde": (ctx.T, n_s, f"max over points and tasks of (E_θ‖∇f_i(w,θ) − ∇f_i(w)‖²)^½ over {n_s} "
+                                    "samples per task (eq. (21))"),
+        "sigma_H": (len(ctx.h_tasks), n_h, f"max over the first {min(cfg.hessian_points, n_points)} points and "
+                                           f"{len(ctx.h_tasks)} tasks of (E_θ‖∇²f_i(w,θ) − ∇²f_i(w)‖²)^½, spectral "
+                                           f"norm by power iteration per sample, {n_h} samples (eq. (22))"),
+    }
+
+
 def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, w0: Array | None = None) -> Estimate:
     """Sampled lower estimates of L, ρ, σ, σ̃, σ_H (see the module doc), with provenance.
 
@@ -326,23 +368,7 @@ def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, 
     L0 = float(estimate_L(problem, w0, ctx.X, ctx.y, r_power, cfg.power_iters).max())
     alpha = cfg.alpha if cfg.alpha is not None else (theorem("maml").alpha_max(L0) if L0 > 0 else 0.1)
 
-    # Points: w_0, then sampled around it and along the run, interleaved so every second point
-    # (half_estimate) covers both kinds.
-    n_run = cfg.points // 2
-    n_samp = cfg.points - n_run - 1
-    u = r_points.standard_normal((max(n_samp, 0), d))
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    sampled = [w0 + radius * math.exp(r) * ui for r, ui in zip(r_points.uniform(math.log(1e-2), 0.0, n_samp), u)]
-    beta = 1.0 / (4.0 * L0) if L0 > 0 else 1e-3
-    run_pts = _maml_run(problem, ctx, w0, alpha, beta, cfg.run_steps, cfg.run_tasks, n_run, r_run)
-    points, kinds = [w0], ["w0"]
-    for j in range(max(len(sampled), len(run_pts))):
-        if j < len(sampled):
-            points.append(sampled[j])
-            kinds.append("sampled")
-        if j < len(run_pts):
-            points.append(run_pts[j])
-            kinds.append("run")
+    points, kinds = _points(problem, ctx, cfg, w0, alpha, L0, radius, r_points, r_run)
 
     Xs, ys = ctx.samples(ctx.s_idx)
     Xh_t, yh_t = ctx.X[ctx.h_tasks], ctx.y[ctx.h_tasks]
@@ -361,21 +387,7 @@ def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, 
                 vals["sigma_H"].append(float(estimate_sigma_H(problem, w, Xh_t, yh_t, Xh_s, yh_s, r_power,
                                                               cfg.power_iters).max()))
 
-    n_s = ctx.N if ctx.s_idx is None else len(ctx.s_idx)
-    n_h = ctx.N if ctx.h_idx is None else len(ctx.h_idx)
-    task_word = "all tasks, weights p" if ctx.exact_tasks else f"{ctx.T} drawn tasks"
-    methods = {
-        "L": (ctx.T, None, f"max over points and tasks of ‖∇²f_i(w)‖ by {cfg.power_iters} power iterations "
-                           "on exact task HVPs (eq. (17))"),
-        "rho": (ctx.T, None, "max over pairs (w, u), ‖w − u‖ in [1e-4, 0.1]·radius, and tasks of "
-                             "‖∇²f_i(w) − ∇²f_i(u)‖/‖w − u‖, power iteration on the HVP difference (eq. (19))"),
-        "sigma": (ctx.T, None, f"(E_i‖∇f_i(w) − ∇f(w)‖²)^½ over {task_word}, max over points (eq. (20))"),
-        "sigma_tilde": (ctx.T, n_s, f"max over points and tasks of (E_θ‖∇f_i(w,θ) − ∇f_i(w)‖²)^½ over {n_s} "
-                                    "samples per task (eq. (21))"),
-        "sigma_H": (len(ctx.h_tasks), n_h, f"max over the first {min(cfg.hessian_points, len(points))} points and "
-                                           f"{len(ctx.h_tasks)} tasks of (E_θ‖∇²f_i(w,θ) − ∇²f_i(w)‖²)^½, spectral "
-                                           f"norm by power iteration per sample, {n_h} samples (eq. (22))"),
-    }
+    methods = _methods(ctx, cfg, len(points))
     constants = {}
     for k in NAMES:
         v = vals[k]
