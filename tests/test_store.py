@@ -140,7 +140,7 @@ def test_verification_record_key_is_the_code(tmp_path: Path, monkeypatch) -> Non
 
     calls: list[int] = []
 
-    def fake_verify(quick: bool, seed: int, store: str, sections: tuple[str, ...], progress: object) -> dict:
+    def fake_verify(quick: bool, seed: int, store: str, sections: tuple[str, ...], progress: object, advance: object = None) -> dict:
         calls.append(seed)
         return {"provenance": {"seed": seed}, "checks": []}
 
