@@ -227,7 +227,8 @@ def tightness_section(record: dict[str, Any]) -> str:
 
 # ---- the checks ------------------------------------------------------------------------------------------------
 
-SECTION_TITLES = (("lemma", "Lemma checks", ("lemma",)), ("theorem", "Theorem checks", ("theorem",)),
+SECTION_TITLES = (("conformance", "Conformance of the shipped algorithms", ("conformance",)),
+                  ("lemma", "Lemma checks", ("lemma",)), ("theorem", "Theorem checks", ("theorem",)),
                   ("scaling", "Scaling laws and timings", ("scaling", "measurement")),
                   ("falsify", "Falsification search", ("counterexample", "falsify")),
                   ("tightness", "Tightness", ("tightness",)))

@@ -23,7 +23,7 @@ from mamltheory.verify.check import (
     summary_counts,
 )
 
-SECTIONS = ("audit", "lemma", "theorem", "scaling", "falsify", "tightness")
+SECTIONS = ("audit", "conformance", "lemma", "theorem", "scaling", "falsify", "tightness")
 
 
 def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
@@ -37,6 +37,12 @@ def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) 
                                evidence=f.evidence, power=1.0, details={"audit_verdict": f.verdict, "claimed": f.claimed,
                                                              "derived": f.derived, "margin": f.margin}))
     return out
+
+
+def _conformance(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    from mamltheory.verify.conformance import conformance
+
+    return conformance(quick=quick, seed=seed, progress=progress)
 
 
 def _lemma(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
@@ -85,8 +91,8 @@ def _tightness(quick: bool, seed: int, store: str, progress: Callable[[str], Non
     return tightness(quick=quick, seed=seed, progress=progress)
 
 
-RUNNERS = {"audit": _audit, "lemma": _lemma, "theorem": _theorem, "scaling": _scaling, "falsify": _falsify,
-           "tightness": _tightness}
+RUNNERS = {"audit": _audit, "conformance": _conformance, "lemma": _lemma, "theorem": _theorem, "scaling": _scaling,
+           "falsify": _falsify, "tightness": _tightness}
 
 
 def _git(cwd: Path, *args: str) -> str | None:
@@ -154,7 +160,7 @@ def section_checks_error(section: str, err: Exception) -> list[CheckResult]:
 
 
 # The order sections are handed to the workers: the longest first, so that two workers finish together.
-LONGEST_FIRST = ("lemma", "scaling", "theorem", "falsify", "tightness", "audit")
+LONGEST_FIRST = ("lemma", "scaling", "theorem", "falsify", "tightness", "audit", "conformance")
 # Processes for the sections when `verify` is not told: None = one per core. 1 runs them in this process
 # (what a test that replaces a section's runner in this process needs).
 WORKERS: int | None = None
