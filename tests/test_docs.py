@@ -3,7 +3,10 @@
 The convention a writer follows is in docs/architecture.md ("Examples in the docs are tests"):
 - a ```bash (or ```console) block immediately followed by a ```text block is commands + what they print
   (each command's stdout, then its stderr); `# exit N` after a command expects status N (default 0);
-  ```bash slow marks a long pair, run only under `-m slow`;
+  ```bash slow marks a long pair, run only under `-m slow`; a `mamltheory` command runs in-process, a
+  `python ...` command (`python examples/torch_sinusoid.py`) as a child process of this interpreter, in the
+  same fresh folder (a copy of examples/), with this checkout first on PYTHONPATH; a page that needs an extra
+  (NEEDS: docs/torch.md needs torch) is skipped without it;
 - in a ```python block, an expression statement ending in `# → VALUE` shows VALUE, its repr; the block runs
   up to its last shown value (what follows is only compiled); ```python sketch is an outline, not compiled;
 - ```LANG file=NAME defines a file the page's commands use (written into the test's working folder);
@@ -18,9 +21,12 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 import tokenize
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +36,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Pages not checked yet, each with the reason; deleting an entry puts that page under test.
-SKIP = {"torch.md": "rewritten with the torch output of issue 16 (docs/torch.md), in another branch"}
+SKIP: dict[str, str] = {}
+# Pages whose examples need an optional extra: the module each imports (skipped when it is not installed).
+NEEDS = {"torch.md": "torch"}
 PAGES = [ROOT / "README.md", *(p for p in sorted((ROOT / "docs").glob("*.md")) if p.name not in SKIP)]
 SHELL = {"bash", "console", "sh", "shell"}
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
@@ -197,15 +205,26 @@ def _shown_pairs(slow: bool) -> list:
     return [pytest.param(b, id=b.where, marks=marks) for b in pairs]
 
 
+def run_python(argv: Sequence[str]) -> tuple[int, str, str]:
+    """`python ARGS` as a child of this interpreter in the current folder: (exit status, stdout, stderr)."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run([sys.executable, *argv[1:]], capture_output=True, encoding="utf-8", env=env,
+                          timeout=600, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
 @pytest.mark.parametrize("block", _shown_pairs(False) + _shown_pairs(True))
 def test_shown_command_output(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               run_cli: Callable[[Sequence[str]], tuple[int, str, str]]) -> None:
     """Each command + ```text pair prints what the page shows, with the status it expects."""
+    if block.page.name in NEEDS:
+        pytest.importorskip(NEEDS[block.page.name])
     _setup_folder(block, tmp_path, monkeypatch)
     printed = ""
     for argv, expected in commands(block.text):
-        assert argv[0] == "mamltheory", f"{block.where}: only `mamltheory` commands run in-process, got {argv[0]}"
-        code, out, err = run_cli(argv[1:])
+        assert argv[0] in ("mamltheory", "python"), f"{block.where}: runs `mamltheory` or `python`, got {argv[0]}"
+        code, out, err = run_cli(argv[1:]) if argv[0] == "mamltheory" else run_python(argv)
         assert code == expected, f"{block.where}: {shlex.join(argv)} exited {code}, the page expects {expected}\n{err}"
         printed += out + err
     assert block.output is not None
