@@ -227,7 +227,9 @@ def tightness_section(record: dict[str, Any]) -> str:
 
 # ---- the checks ------------------------------------------------------------------------------------------------
 
-SECTION_TITLES = (("conformance", "Conformance of the shipped algorithms", ("conformance",)),
+SECTION_TITLES = (("encoding", "Encoded statements against their proofs", ("encoding",)),
+                  ("plans", "The planner against its theorems", ("plans",)),
+                  ("conformance", "Conformance of the shipped algorithms", ("conformance",)),
                   ("lemma", "Lemma checks", ("lemma",)), ("theorem", "Theorem checks", ("theorem",)),
                   ("scaling", "Scaling laws and timings", ("scaling", "measurement")),
                   ("falsify", "Falsification search", ("counterexample", "falsify")),

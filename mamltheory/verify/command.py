@@ -118,7 +118,7 @@ def add_verify_parser(sub: Any) -> None:
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim of the paper is contradicted")
     p.add_argument("--seed", default="0", help="seed of every random draw, in [0, 2^32 − 1] (default 0)")
     p.add_argument("--store", default=None, help="result store (default mamltheory-results.sqlite)")
-    p.add_argument("--only", default=None, help="comma-separated sections: audit,conformance,lemma,theorem,scaling,falsify,tightness")
+    p.add_argument("--only", default=None, help="comma-separated sections: audit,encoding,plans,conformance,lemma,theorem,scaling,falsify,tightness")
     p.set_defaults(run=run_verify)
 
 

@@ -23,7 +23,7 @@ from mamltheory.verify.check import (
     summary_counts,
 )
 
-SECTIONS = ("audit", "conformance", "lemma", "theorem", "scaling", "falsify", "tightness")
+SECTIONS = ("audit", "encoding", "plans", "conformance", "lemma", "theorem", "scaling", "falsify", "tightness")
 
 
 def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
@@ -37,6 +37,18 @@ def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) 
                                evidence=f.evidence, power=1.0, details={"audit_verdict": f.verdict, "claimed": f.claimed,
                                                              "derived": f.derived, "margin": f.margin}))
     return out
+
+
+def _encoding(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    from mamltheory.verify.encoding import encoding_checks
+
+    return encoding_checks()
+
+
+def _plans(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    from mamltheory.verify.plans import plan_checks
+
+    return plan_checks()
 
 
 def _conformance(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
@@ -91,8 +103,8 @@ def _tightness(quick: bool, seed: int, store: str, progress: Callable[[str], Non
     return tightness(quick=quick, seed=seed, progress=progress)
 
 
-RUNNERS = {"audit": _audit, "conformance": _conformance, "lemma": _lemma, "theorem": _theorem, "scaling": _scaling,
-           "falsify": _falsify, "tightness": _tightness}
+RUNNERS = {"audit": _audit, "encoding": _encoding, "plans": _plans, "conformance": _conformance, "lemma": _lemma,
+           "theorem": _theorem, "scaling": _scaling, "falsify": _falsify, "tightness": _tightness}
 
 
 def _git(cwd: Path, *args: str) -> str | None:
@@ -160,7 +172,7 @@ def section_checks_error(section: str, err: Exception) -> list[CheckResult]:
 
 
 # The order sections are handed to the workers: the longest first, so that two workers finish together.
-LONGEST_FIRST = ("lemma", "scaling", "theorem", "falsify", "tightness", "audit", "conformance")
+LONGEST_FIRST = ("lemma", "scaling", "theorem", "falsify", "tightness", "plans", "audit", "conformance", "encoding")
 # Processes for the sections when `verify` is not told: None = one per core. 1 runs them in this process
 # (what a test that replaces a section's runner in this process needs).
 WORKERS: int | None = None
