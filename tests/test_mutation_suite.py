@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("mutation", ROOT / "benchmarks" / "mutation.py")
 mutation = importlib.util.module_from_spec(spec)
 assert spec.loader is not None
+sys.modules["mutation"] = mutation  # dataclasses look their module up there
 spec.loader.exec_module(mutation)
 
 
