@@ -131,9 +131,16 @@ def test_vacuous_is_never_counted_as_holds_and_counts_are_apart() -> None:
     assert summary_line(c) == "holds 2 (power <= 1.05), vacuous 3, contradicted 1, inconclusive 1, error 0"
 
 
-def test_exit_code_3_only_for_error() -> None:
+def test_exit_code_3_only_for_error_and_1_for_an_unexplained_contradiction() -> None:
     assert exit_status(record_of(HOLDS, VACUOUS, INCONCLUSIVE), strict=False) == 0
-    assert exit_status(record_of(HOLDS, CONTRADICTED), strict=False) == 0
+    # a contradicted check no defect of the paper explains (named "c1", source "s"): news, exit 1 either way
+    assert exit_status(record_of(HOLDS, CONTRADICTED), strict=False) == 1
     assert exit_status(record_of(HOLDS, CONTRADICTED), strict=True) == 1
+    # the paper's known (107) step, found again: explained, exit 0 unless --strict
+    known = CheckResult("proof step: Theorem F.1, eq. (107)", "Theorem F.1, eq. (107)", "audit proof step",
+                        CONTRADICTED, power=1.0).to_json()
+    record = {"checks": [known]}
+    assert exit_status(record, strict=False) == 0 and record["unexplained"] == []
+    assert exit_status(record, strict=True) == 1
     assert exit_status(record_of(HOLDS, ERROR), strict=False) == 3
     assert exit_status(record_of(CONTRADICTED, ERROR), strict=True) == 3
