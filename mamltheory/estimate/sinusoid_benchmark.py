@@ -9,7 +9,7 @@ depends on `simulate`, so the driver here adds no edge `simulate` -> `estimate` 
 cycle estimate <-> simulate when it lived in simulate/sinusoid.py), and `report` only reads it.
 
 With ``--activation relu`` the network is the original's ReLU 1-40-40-1, run through the torch
-adapter (`adapters.torch.TorchModel`, exact double-backward HVPs; needs the torch extra). ReLU is
+adapter (`adapters.torch.TorchSinusoidProblem`, exact double-backward HVPs; needs the torch extra). ReLU is
 outside the theory's smoothness assumptions: the loss's Hessian jumps wherever a unit's
 pre-activation changes sign, so it is not Lipschitz (Assumption 4.4 fails, ρ = ∞), and ReLU'' = 0
 almost everywhere, so the exact HVPs see only the piecewise-constant part of the curvature.
@@ -69,46 +69,7 @@ def protocol_differences(cfg: SinusoidConfig) -> list[str]:
 # ---- the benchmark ----------------------------------------------------------------------------
 METHODS = ("maml", "fo-maml", "hf-maml", "pretrain")
 ESTIMATED_AT = ("w0", "maml", "pretrain")  # the initial point and the two solutions whose constants are estimated
-ACTIVATIONS = ("tanh", "softplus", "relu")  # relu: through the torch adapter (TorchSinusoidProblem)
-
-
-class TorchSinusoidProblem(SinusoidProblem):
-    """The sinusoid tasks with the 1-H-H-1 network written in torch: ReLU (Finn et al.'s network) or tanh.
-
-    Tasks, data, the quadrature grid and w_0 are SinusoidProblem's (SinusoidNet.init's draws do not depend on
-    the activation, so ReLU and tanh start from the same weights); the model half is
-    `adapters.torch.TorchModel` on `Sequential(Linear(1, H), act, Linear(H, H), act, Linear(H, 1))`, whose
-    parameter order is SinusoidNet's. Per-sample loss (net(x) − y)², as SinusoidNet's.
-    """
-
-    def __init__(self, hidden: int = 40, activation: str = "relu", grid: int = 100, seed: int = 0) -> None:
-        import torch
-
-        from mamltheory.adapters.torch import TorchModel  # imports torch: only for this problem
-
-        super().__init__(hidden, "tanh", grid, seed)  # sampling and w_0 only; the numpy network is not used
-        act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation]
-        H = int(hidden)
-        net = torch.nn.Sequential(torch.nn.Linear(1, H), act(), torch.nn.Linear(H, H), act(), torch.nn.Linear(H, 1))
-        self.model = TorchModel(net, lambda out, y: (out[:, 0] - y) ** 2)
-        self.params["activation"] = activation
-        self.estimate_defaults = dict(SinusoidProblem.estimate_defaults)
-
-    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
-        return self.model.loss_on(W, X, y)
-
-    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
-        return self.model.grad_on(W, X, y)
-
-    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
-        return self.model.hvp_on(W, V, X, y)
-
-    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
-        return self.model.grad2_on(P, X, y)
-
-    def predict(self, W: Array, X: Array) -> Array:
-        """net_w(x) for every sample, shape (..., D)."""
-        return self.model.outputs(W, X, X[..., 0])[..., 0]
+ACTIVATIONS = ("tanh", "softplus", "relu")  # relu: through the torch adapter (adapters.torch.TorchSinusoidProblem)
 
 
 def benchmark_problem(cfg: SinusoidConfig) -> SinusoidProblem:
@@ -116,13 +77,12 @@ def benchmark_problem(cfg: SinusoidConfig) -> SinusoidProblem:
     if cfg.activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {cfg.activation!r}")
     if cfg.activation == "relu":
+        from mamltheory.adapters.torch import TorchSinusoidProblem  # imports torch: only for this network
+
         return TorchSinusoidProblem(cfg.hidden, "relu", seed=cfg.seed)
     return SinusoidProblem(cfg.hidden, cfg.activation, seed=cfg.seed)
 
 
-def predict(problem: SinusoidProblem, W: Array, X: Array) -> Array:
-    """net_w(x) of either network, shape (..., D)."""
-    return problem.predict(W, X) if isinstance(problem, TorchSinusoidProblem) else problem.net.predict(W, X)
 # Fine-tuning steps tried for the pretrained baseline (chosen on 200 validation tasks, 10-step MSE).
 PRETRAIN_ALPHAS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02)
 # Which direction of algorithms.py each method uses: MAML with exact Hessian-vector products (the

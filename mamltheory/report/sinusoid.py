@@ -14,7 +14,7 @@ import numpy as np
 
 from mamltheory.bounds.theorems import theorem
 from mamltheory.bounds.theorems.h1 import paper_radius
-from mamltheory.estimate.sinusoid_benchmark import (METHODS, RELU_OUTSIDE, SinusoidConfig, benchmark_problem, eval_set, predict,
+from mamltheory.estimate.sinusoid_benchmark import (METHODS, RELU_OUTSIDE, SinusoidConfig, benchmark_problem, eval_set,
                                                     protocol_differences, stored)
 from mamltheory.report.plots import COLORS, pyplot
 
@@ -69,7 +69,7 @@ def _plot(results: dict[str, Any], cfg: SinusoidConfig, path: Path, relu: dict[s
             wn = w.copy()
             for _ in range(n):
                 wn = wn - cfg.alpha * problem.grad_on(wn, Xk[t], yk[t])
-            ax.plot(xs[:, 0], predict(problem, wn, xs), color=_COLORS[m], ls=ls, label=f"{m}, {n} steps")
+            ax.plot(xs[:, 0], problem.predict(wn, xs), color=_COLORS[m], ls=ls, label=f"{m}, {n} steps")
     ax.set_xlabel("x")
     ax.set_title(f"held-out task 0: A = {tasks[t, 0]:.2f}, φ = {tasks[t, 1]:.2f}", fontsize=9)
     ax.legend(fontsize=7)

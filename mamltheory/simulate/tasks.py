@@ -1,5 +1,6 @@
 """The exact-task protocol: a finite family of tasks with probabilities, and the one exact F, ∇F (eqs. (3), (30)).
 
+The exact side of the toolkit's two problem protocols (the sampled side: `simulate.protocol.Problem`).
 Implementers: the certified families (`PoolProblem`), the exact instances of `verify`
 (`verify.instances.Instance`), a user's problem through its reference data
 (`protocol.ReferenceTasks`), and a user's torch model (`adapters.torch.TorchTasks`). Everything
@@ -28,9 +29,10 @@ automatic differentiation: reverse mode, and forward-over-reverse or double back
 HVP), not finite differences. Then `meta_objective` and `meta_gradient` are F and ∇F of the
 finite family exactly, up to float64 rounding.
 
-The `make_problem`-style methods ``meta_parts(w, alpha)`` (F, ∇F: what the runner records),
-``meta_objective(w, alpha)``, ``meta_gradient(w, alpha)`` and ``f_objective(w)`` come from the mixin
-`ExactMeta` (as in `PoolProblem` and `TorchTasks`); the exact-expectation directions of Algorithms 1-3 on the family
+The `make_problem`-style methods ``meta_parts(w, alpha)`` (a `MetaParts`: F, ∇F, what the runner
+records, and the per-task pieces), ``meta_objective(w, alpha)``, ``meta_gradient(w, alpha)`` and
+``f_objective(w)`` come from the mixin `ExactMeta` (as in `PoolProblem`, `TorchTasks` and `verify`'s
+`Instance`); the exact-expectation directions of Algorithms 1-3 on the family
 are `simulate.algorithms.exact_direction(self, algorithm, w, alpha, delta)`.
 
 Replicate independence: a row of the result must not depend on how many rows share the call
@@ -126,10 +128,9 @@ def meta_gradient(tasks: ExactTasks, w: Array, alpha: float) -> Array:
 class ExactMeta:
     """The `make_problem`-style exact F, ∇F, f of an `ExactTasks` implementation (mix it in), written once."""
 
-    def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]:
-        """F(w) and ∇F(w) (eqs. (3), (30)) for w of shape (d,) or (R, d), all tasks at once; what the runner records."""
-        m = meta_parts(self, w, alpha)  # type: ignore[arg-type]
-        return m.F, m.grad_F
+    def meta_parts(self, w: Array, alpha: float) -> MetaParts:
+        """F(w), ∇F(w) (eqs. (3), (30)) and the per-task pieces, w of shape (..., d); what the runner records."""
+        return meta_parts(self, w, alpha)  # type: ignore[arg-type]
 
     def meta_objective(self, w: Array, alpha: float) -> Array:
         """F(w) = E_{i∼p} f_i(w − α∇f_i(w)), eq. (3); exact on the finite family."""
