@@ -9,7 +9,7 @@ every point, task and sample batch at once (`vmap`),
 in float64 on a `.double()` copy of the model (the caller's model is left untouched). w is the flat
 parameter vector in `torch.nn.utils.parameters_to_vector` order.
 
-The same object is a sampled problem (`mamltheory.simulate.protocol.Problem`: `loss_on`, `grad_on`,
+The same object is a sampled problem (`mamltheory.simulate.tasks.Problem`: `loss_on`, `grad_on`,
 `hvp_on`, `initial_point`, `sample_tasks`, `sample_data`, `task_data`, `all_tasks`) so `mamltheory estimate`
 can use it. There a batch's "data" are sample keys into the family's pool, key = task·N + sample
 (X of shape (..., D, 1), y of shape (..., D), the same keys), which lets inputs and targets have
@@ -125,7 +125,7 @@ class TorchModel:
     """The model half alone: a torch module and a per-sample loss, evaluated on data arrays.
 
     loss_on / grad_on / hvp_on / grad2_on / hessian_on take real data X (..., D, *x), y (..., D) (the
-    model half of `simulate.protocol.Problem`), so a task distribution that
+    model half of `simulate.tasks.Problem`), so a task distribution that
     draws fresh data (the sinusoid benchmark's ReLU network) can use a torch network. `TorchTasks`
     adds a finite family of tasks and takes sample keys instead.
     """
@@ -450,7 +450,7 @@ class TorchTasks(exact.ExactMeta, TorchModel):
         k = self._keys[..., None]  # (n, N, 1): batches of one sample
         return self._evaluate("grad", np.asarray(w, np.float64)[..., None, None, :], k)
 
-    # ---- the sampled-problem protocol (simulate.protocol.Problem); data are sample keys -------------
+    # ---- the sampled-problem protocol (simulate.tasks.Problem); data are sample keys -------------
     def loss_on(self, W: Array, X: Array, y: Array) -> Array:
         """Mean loss over the batch of sample keys y (..., D) at W (..., d)."""
         return self._evaluate("loss", W, y)

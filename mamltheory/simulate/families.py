@@ -197,7 +197,7 @@ class PoolProblem(exact.ExactMeta, ABC):
         Xg = np.take(self.X_flat, idx, axis=0, out=out_X, mode="clip")
         return Xg, np.take(self.y_flat, idx, mode="clip")
 
-    # ---- the sampled-problem protocol (simulate.protocol.Problem): a task is an index, its data its pool ----
+    # ---- the sampled-problem protocol (simulate.tasks.Problem): a task is an index, its data its pool ----
     def sample_tasks(self, rng: np.random.Generator, n: int) -> Array:
         """n task ids drawn from p (`rng.choice`; the runner draws its own, `runner.draw_tasks`)."""
         return rng.choice(self.n_tasks, size=n, p=self.p)

@@ -1,4 +1,4 @@
-"""The sampled-problem protocol (`Problem`): what the runner, `mamltheory estimate` and the sinusoid benchmark need.
+"""The sampled-problem protocol (`simulate.tasks.Problem`, defined beside `ExactTasks`): what the runner, `mamltheory estimate` and the sinusoid benchmark need.
 
     d: int                                     dimension of w
     loss_on(W, X, y) -> (...)                  f_i(w, D) = mean per-sample loss over the batch
@@ -41,7 +41,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
@@ -49,30 +49,9 @@ from mamltheory.errors import InputError
 from mamltheory.parsing import INT_MAX, shown
 from mamltheory.simulate import FAMILIES, make_problem
 from mamltheory.simulate.sinusoid import SinusoidProblem
+from mamltheory.simulate.tasks import Problem
 
 Array = np.ndarray
-
-
-@runtime_checkable
-class Problem(Protocol):
-    """Batch loss, gradient and Hessian-vector product, vectorised over leading dimensions, and task and data
-    sampling (the expectations over i ∼ p and θ of eqs. (1)-(2)); see the module doc."""
-
-    d: int
-
-    def loss_on(self, W: Array, X: Array, y: Array) -> Array: ...
-
-    def grad_on(self, W: Array, X: Array, y: Array) -> Array: ...
-
-    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array: ...
-
-    def initial_point(self) -> Array: ...
-
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array: ...
-
-    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]: ...
-
-    def task_data(self, tasks: Array) -> tuple[Array, Array]: ...
 
 
 def per_sample(X: Array, y: Array) -> tuple[Array, Array]:

@@ -7,7 +7,7 @@ B task ids (i.i.d. from p: `draw_tasks`), B × (D_in + D_o + D_h) sample ids (un
 replacement, the three batches independent), then for the theory step size B' task ids and
 B' × D_β ids.
 
-The problem: a sampled problem (`simulate.protocol.Problem`: batches from `sample_data`) that is also a
+The problem: a sampled problem (`simulate.tasks.Problem`: batches from `sample_data`) that is also a
 finite exact-task family (`simulate.tasks.ExactTasks` with `ExactMeta`: p for the task draws, `meta_parts`
 for the exact records) with `constants` (β̃, eq. (26), and the δ rule, eq. (142)): a pool family
 (`make_problem`) or `adapters.torch.TorchTasks`.
@@ -25,7 +25,7 @@ import numpy as np
 
 from mamltheory.simulate.algorithms import USES_D_H, TaskBatch, beta_tilde, direction
 from mamltheory.simulate.families import Array
-from mamltheory.simulate.protocol import Problem
+from mamltheory.simulate.tasks import Problem
 
 EVERY_MAX = 200  # "auto" records every iteration up to this many, log-spaced beyond
 LOG_POINTS = 100

@@ -154,7 +154,7 @@ class SinusoidNet:
 
 
 class SinusoidProblem:
-    """Sinusoid few-shot regression as a sampled problem (`mamltheory.simulate.protocol.Problem`).
+    """Sinusoid few-shot regression as a sampled problem (`mamltheory.simulate.tasks.Problem`).
 
     A task is the pair (A, φ), arrays of tasks have shape (..., 2); data X (..., D, 1), y (..., D).
     f_i(w) = E_{x∼U[−5,5]} (net_w(x) − A sin(x − φ))²; `task_data` replaces the expectation by the

@@ -1,6 +1,7 @@
 """The exact-task protocol: a finite family of tasks with probabilities, and the one exact F, ∇F (eqs. (3), (30)).
 
-The exact side of the toolkit's two problem protocols (the sampled side: `simulate.protocol.Problem`).
+The toolkit's two problem protocols live here: this one, the exact side, and `Problem`, the sampled side
+(described in `simulate.protocol`, which builds problems by name).
 Implementers: the certified families (`PoolProblem`), the exact instances of `verify`
 (`verify.instances.Instance`), a user's problem through its reference data
 (`protocol.ReferenceTasks`), and a user's torch model (`adapters.torch.TorchTasks`). Everything
@@ -70,6 +71,28 @@ class ExactTasks(Protocol):
     def task_hvp(self, Wt: Array, V: Array) -> Array:
         """∇²f_i(w_i) v_i at per-task points: (..., n|1, d), (..., n, d) -> (..., n, d); exact."""
         ...
+
+
+@runtime_checkable
+class Problem(Protocol):
+    """Batch loss, gradient and Hessian-vector product, vectorised over leading dimensions, and task and data
+    sampling (the expectations over i ∼ p and θ of eqs. (1)-(2)); see `simulate.protocol`'s module doc."""
+
+    d: int
+
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array: ...
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array: ...
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array: ...
+
+    def initial_point(self) -> Array: ...
+
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array: ...
+
+    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]: ...
+
+    def task_data(self, tasks: Array) -> tuple[Array, Array]: ...
 
 
 @dataclass(frozen=True)
