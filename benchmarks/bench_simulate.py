@@ -129,8 +129,7 @@ def arithmetic_only(p, R: int, min_time: float) -> float:
 
     cfg = config(p, "hf-maml", R)
     sampler = Sampler(p, cfg)
-    idx, _ = sampler.draw([replicate_rng(0, r) for r in range(R)])
-    batch = sampler.gather(idx)
+    batch, _ = sampler.draw([replicate_rng(0, r) for r in range(R)])
     W = np.tile(p.initial_point(), (R, 1))
     direction(p, "hf-maml", W, batch, cfg.alpha, cfg.delta)
     n, t0 = 0, time.perf_counter()

@@ -26,7 +26,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +104,39 @@ def config_key(config: dict[str, Any], kind: str = "simulate") -> str:
     """sha256 of the kind, the configuration and the hash of the code that computes it."""
     payload = {"kind": kind, "code": code_hash(kind), "config": config}
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def memo(store: str | Path, kind: str, config: dict[str, Any], compute: Callable[[], Any]) -> tuple[Any, str, bool]:
+    """(result, key, cached): the stored result of `config` by today's code of `kind`, else `compute()` stored.
+
+    A row failing its checksum counts as absent (recomputed and replaced); a store that cannot be written
+    raises StoreError before `compute` runs. The store is closed while `compute` runs (it may open it too).
+    """
+    result, cached = memo_all(store, kind, {0: config}, lambda todo: [(0, compute())])[0]
+    return result, config_key(config, kind), cached
+
+
+def memo_all(store: str | Path, kind: str, configs: Mapping[Hashable, dict[str, Any]],
+             compute: Callable[[list[Hashable]], Iterable[tuple[Hashable, Any]]]) -> dict[Hashable, tuple[Any, bool]]:
+    """{name: (result, cached)} for named configurations: stored results, the rest from `compute(missing names)`.
+
+    `compute` yields (name, result) pairs, each stored as it arrives (an interrupted batch keeps what
+    finished) and may skip a name (absent from the answer). Guarantees as `memo`; answer in `configs` order.
+    """
+    out: dict[Hashable, tuple[Any, bool]] = {}
+    with ResultStore(store) as db:
+        for name, conf in configs.items():
+            got = db.find(kind, conf)
+            if got is not None:
+                out[name] = (got, True)
+        todo = [name for name in configs if name not in out]
+        if todo:
+            db.require_writable()
+    for name, result in compute(todo) if todo else ():
+        with ResultStore(store) as db:
+            db.put(config_key(configs[name], kind), configs[name], result, kind=kind)
+        out[name] = (result, False)
+    return {name: out[name] for name in configs if name in out}
 
 
 def _checksum(key: str, kind: str, code: str, config: str, result: str) -> str:
@@ -364,6 +397,10 @@ class ResultStore:
         """The stored result for `key`, or None (also when its row fails the checksum)."""
         got = self._entry(key)
         return None if got is None else got[1]
+
+    def find(self, kind: str, config: dict[str, Any]) -> Any:
+        """The stored result of `config` computed by today's code of `kind` (`config_key`), or None."""
+        return self.get(config_key(config, kind))
 
     def config(self, key: str) -> dict[str, Any] | None:
         """The stored configuration for `key`, or None."""

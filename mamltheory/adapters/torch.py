@@ -9,20 +9,23 @@ every point, task and sample batch at once (`vmap`),
 in float64 on a `.double()` copy of the model (the caller's model is left untouched). w is the flat
 parameter vector in `torch.nn.utils.parameters_to_vector` order.
 
-The same object is a full problem of `mamltheory.simulate.protocol` (`loss_on`, `grad_on`, `hvp_on`,
-`initial_point`, `sample_tasks`, `sample_data`, `task_data`, `all_tasks`) so `mamltheory estimate`
+The same object is a sampled problem (`mamltheory.simulate.tasks.Problem`: `loss_on`, `grad_on`,
+`hvp_on`, `initial_point`, `sample_tasks`, `sample_data`, `task_data`, `all_tasks`) so `mamltheory estimate`
 can use it. There a batch's "data" are sample keys into the family's pool, key = task·N + sample
 (X of shape (..., D, 1), y of shape (..., D), the same keys), which lets inputs and targets have
 any shape and dtype (class labels included) while the estimators only index and reshape them.
 
 It is also a problem of the replicate-batched runner (`simulate.runner.run`, `mamltheory simulate
---torch`), which draws sample ids `flat_index(tasks, samples)` = keys and `gather`s them (keys are
-the data, so nothing is copied), reads `meta_parts` for the exact F, ∇F and `constants` for β̃
-(eq. (26)) and the δ rule (eq. (142)). The constants of a torch model are not certified: the user
+--torch`), which draws batches with `sample_data` (keys are the data, so nothing is copied), reads
+`meta_parts` for the exact F, ∇F and `constants` for β̃ (eq. (26)) and the δ rule (eq. (142)). The
+constants of a torch model are not certified: the user
 gives them (`TorchTasks(..., constants=...)`, `with_constants`), typically estimates from
 `mamltheory estimate --torch`. `params` identifies the problem in the result store: a digest of the
 tasks' tensors, p, the initial parameters, the parameter shapes and the losses at w_0, the
 adapter's own source, and the constants (`from_factory` adds the factory's source and name).
+
+`TorchSinusoidProblem` is the sinusoid benchmark's problem with the network written in torch (the
+original's ReLU network).
 
 Every task must have the same number of samples N and the same input and target shapes: the tasks
 are stacked into one (n, N, ...) tensor so one vmapped call covers them all.
@@ -46,6 +49,7 @@ import numpy as np
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.errors import InputError
 from mamltheory.simulate import tasks as exact
+from mamltheory.simulate.sinusoid import SinusoidProblem
 
 # The package is not on a package index: the extra installs from the repository's own folder (a clone).
 MISSING_TORCH = ("the torch extra is not installed: in the repository's folder run pip install '.[torch]' "
@@ -121,7 +125,7 @@ class TorchModel:
     """The model half alone: a torch module and a per-sample loss, evaluated on data arrays.
 
     loss_on / grad_on / hvp_on / grad2_on / hessian_on take real data X (..., D, *x), y (..., D) (the
-    problem protocol's model half, `simulate.protocol.ModelProtocol`), so a task distribution that
+    model half of `simulate.tasks.Problem`), so a task distribution that
     draws fresh data (the sinusoid benchmark's ReLU network) can use a torch network. `TorchTasks`
     adds a finite family of tasks and takes sample keys instead.
     """
@@ -446,7 +450,7 @@ class TorchTasks(exact.ExactMeta, TorchModel):
         k = self._keys[..., None]  # (n, N, 1): batches of one sample
         return self._evaluate("grad", np.asarray(w, np.float64)[..., None, None, :], k)
 
-    # ---- the problem protocol (simulate.protocol.MetaProblem); data are sample keys ----------------
+    # ---- the sampled-problem protocol (simulate.tasks.Problem); data are sample keys -------------
     def loss_on(self, W: Array, X: Array, y: Array) -> Array:
         """Mean loss over the batch of sample keys y (..., D) at W (..., d)."""
         return self._evaluate("loss", W, y)
@@ -467,19 +471,10 @@ class TorchTasks(exact.ExactMeta, TorchModel):
         """∇² of the batch loss as an explicit d×d matrix, (..., d, d) (Algorithm 1 as written; jacfwd of grad)."""
         return self._evaluate("hessian", W, y)
 
-    # ---- what the runner's Sampler reads (simulate.runner): sample ids are the keys -----------------
     @property
     def pool_size(self) -> int:
         """Samples per task, N."""
         return self.N
-
-    def flat_index(self, tasks: Array, samples: Array) -> Array:
-        """Sample keys task·N + s (tasks broadcast against samples' last axis)."""
-        return np.asarray(tasks)[..., None] * self.N + samples
-
-    def gather(self, idx: Array, out_X: Array | None = None) -> tuple[Array, Array]:
-        """A batch's data are its keys: X (..., D, 1), y (..., D) (`out_X` is unused: nothing is copied)."""
-        return idx[..., None], idx
 
     def sample_tasks(self, rng: np.random.Generator, n: int) -> Array:
         """n task indices drawn from p."""
@@ -505,6 +500,33 @@ class TorchTasks(exact.ExactMeta, TorchModel):
         return {"problem": self.name, "params": self.params, "d": self.d,
                 "hvp": "exact (torch.func reverse-over-reverse)", "constants_source": self.constants_source,
                 "nonsmooth": list(self.nonsmooth)}
+
+
+class TorchSinusoidNet(TorchModel):
+    """The sinusoid benchmark's 1-H-H-1 network in torch, ReLU (Finn et al.'s) or tanh, per-sample loss (net(x) − y)².
+
+    `Sequential(Linear(1, H), act, Linear(H, H), act, Linear(H, 1))` has SinusoidNet's parameter order.
+    """
+
+    def __init__(self, hidden: int = 40, activation: str = "relu") -> None:
+        act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation]
+        H = int(hidden)
+        net = torch.nn.Sequential(torch.nn.Linear(1, H), act(), torch.nn.Linear(H, H), act(), torch.nn.Linear(H, 1))
+        super().__init__(net, lambda out, y: (out[:, 0] - y) ** 2)
+
+    def predict(self, W: Array, X: Array) -> Array:
+        """net_w(x) for every sample, shape (..., D)."""
+        return self.outputs(W, X, X[..., 0])[..., 0]
+
+
+class TorchSinusoidProblem(SinusoidProblem):
+    """The sinusoid tasks (`simulate.sinusoid.SinusoidProblem`: tasks, data, grid, w_0) on `TorchSinusoidNet`.
+
+    SinusoidNet.init's draws do not depend on the activation, so ReLU and tanh start from the same weights.
+    """
+
+    def __init__(self, hidden: int = 40, activation: str = "relu", grid: int = 100, seed: int = 0) -> None:
+        super().__init__(hidden, activation, grid, seed, net=TorchSinusoidNet(hidden, activation))
 
 
 def set_threads(n: int | None) -> None:

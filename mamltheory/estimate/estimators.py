@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from mamltheory.bounds.theorems import theorem
-from mamltheory.simulate.protocol import MetaProblem, ReferenceTasks, per_sample
+from mamltheory.simulate.protocol import Problem, ReferenceTasks, per_sample
 from mamltheory.simulate.tasks import f_objective, meta_gradient, meta_objective
 
 Array = np.ndarray
@@ -166,7 +166,7 @@ def _weighted_std(G: Array, w: Array, unbiased: bool) -> float:
 class _Context:
     """Tasks, reference data and the sample subsets shared by every point."""
 
-    def __init__(self, problem: MetaProblem, cfg: EstimateConfig, rng: np.random.Generator) -> None:
+    def __init__(self, problem: Problem, cfg: EstimateConfig, rng: np.random.Generator) -> None:
         self.problem = problem
         all_tasks = getattr(problem, "all_tasks", None)
         if all_tasks is not None and len(all_tasks()[0]) <= cfg.max_tasks:
@@ -196,19 +196,19 @@ class _Context:
         return (X, y) if idx is None else (X[:, idx], y[:, idx])
 
 
-def task_grads(problem: MetaProblem, w: Array, X: Array, y: Array) -> Array:
+def task_grads(problem: Problem, w: Array, X: Array, y: Array) -> Array:
     """∇f_i(w) over each task's reference data, (T, d)."""
     return problem.grad_on(w, X, y)
 
 
-def estimate_L(problem: MetaProblem, w: Array, X: Array, y: Array, rng: np.random.Generator,
+def estimate_L(problem: Problem, w: Array, X: Array, y: Array, rng: np.random.Generator,
                iters: int) -> Array:
     """Per task, a power-iteration lower estimate of ‖∇²f_i(w)‖ (eq. (17)), shape (T,)."""
     V0 = rng.standard_normal((y.shape[0], problem.d))
     return power_norm(lambda V: problem.hvp_on(w, V, X, y), V0, iters)
 
 
-def estimate_rho(problem: MetaProblem, w: Array, u: Array, X: Array, y: Array, rng: np.random.Generator,
+def estimate_rho(problem: Problem, w: Array, u: Array, X: Array, y: Array, rng: np.random.Generator,
                  iters: int) -> Array:
     """Per task, ‖∇²f_i(w) − ∇²f_i(u)‖ / ‖w − u‖ from below (eq. (19)), shape (T,)."""
     V0 = rng.standard_normal((y.shape[0], problem.d))
@@ -216,7 +216,7 @@ def estimate_rho(problem: MetaProblem, w: Array, u: Array, X: Array, y: Array, r
     return power_norm(lambda V: problem.hvp_on(w, V, X, y) - problem.hvp_on(u, V, X, y), V0, iters) / dist
 
 
-def estimate_sigma_tilde(problem: MetaProblem, w: Array, X: Array, y: Array) -> Array:
+def estimate_sigma_tilde(problem: Problem, w: Array, X: Array, y: Array) -> Array:
     """Per task, (E_θ‖∇f_i(w, θ) − ∇f_i(w)‖²)^{1/2} over the given samples (eq. (21)), shape (T,)."""
     T, N = y.shape
     step = max(1, _CHUNK_FLOATS // max(1, N * problem.d))
@@ -228,7 +228,7 @@ def estimate_sigma_tilde(problem: MetaProblem, w: Array, X: Array, y: Array) -> 
     return out
 
 
-def estimate_sigma_H(problem: MetaProblem, w: Array, X: Array, y: Array, Xs: Array, ys: Array,
+def estimate_sigma_H(problem: Problem, w: Array, X: Array, y: Array, Xs: Array, ys: Array,
                      rng: np.random.Generator, iters: int) -> Array:
     """Per task, (E_θ ‖∇²f_i(w, θ) − ∇²f_i(w)‖²)^{1/2} (eq. (22)) with one power iteration per sample.
 
@@ -249,7 +249,7 @@ def estimate_sigma_H(problem: MetaProblem, w: Array, X: Array, y: Array, Xs: Arr
     return out
 
 
-def _maml_run(problem: MetaProblem, ctx: _Context, w0: Array, alpha: float, beta: float, steps: int, tasks_per_step: int,
+def _maml_run(problem: Problem, ctx: _Context, w0: Array, alpha: float, beta: float, steps: int, tasks_per_step: int,
               keep: int, rng: np.random.Generator) -> list[Array]:
     """`keep` evenly spaced iterates of a short MAML run with exact task gradients and HVPs (eq. (30))."""
     if keep <= 0:
@@ -291,7 +291,7 @@ def grad_norms_at_w0(family: ReferenceTasks, w0: Array, alpha: float, L: float) 
                 for rule, a in rules.items()]
 
 
-def _notes(problem: MetaProblem, ctx: _Context, constants: dict[str, ConstantEstimate]) -> list[str]:
+def _notes(problem: Problem, ctx: _Context, constants: dict[str, ConstantEstimate]) -> list[str]:
     """What the reader of an estimate must know: a failing assumption, drawn tasks, maxima still moving."""
     notes = []
     warning = getattr(problem, "assumption_warning", None)  # a torch model with ReLU and the like
@@ -308,7 +308,7 @@ def _notes(problem: MetaProblem, ctx: _Context, constants: dict[str, ConstantEst
     return notes
 
 
-def _points(problem: MetaProblem, ctx: _Context, cfg: EstimateConfig, w0: Array, alpha: float, L0: float,
+def _points(problem: Problem, ctx: _Context, cfg: EstimateConfig, w0: Array, alpha: float, L0: float,
             radius: float, r_points: np.random.Generator, r_run: np.random.Generator) -> tuple[list[Array], list[str]]:
     """The points the constants are measured at, and their kind: w_0, then points sampled around it and points
     along a short MAML run, interleaved so every second point (`half_estimate`) covers both kinds."""
@@ -350,7 +350,7 @@ def _methods(ctx: _Context, cfg: EstimateConfig, n_points: int) -> dict[str, tup
     }
 
 
-def estimate_constants(problem: MetaProblem, cfg: EstimateConfig | None = None, w0: Array | None = None) -> Estimate:
+def estimate_constants(problem: Problem, cfg: EstimateConfig | None = None, w0: Array | None = None) -> Estimate:
     """Sampled lower estimates of L, ρ, σ, σ̃, σ_H (see the module doc), with provenance.
 
     w0: the centre of the sampled points and start of the run (default `problem.initial_point()`),

@@ -9,7 +9,7 @@ depends on `simulate`, so the driver here adds no edge `simulate` -> `estimate` 
 cycle estimate <-> simulate when it lived in simulate/sinusoid.py), and `report` only reads it.
 
 With ``--activation relu`` the network is the original's ReLU 1-40-40-1, run through the torch
-adapter (`adapters.torch.TorchModel`, exact double-backward HVPs; needs the torch extra). ReLU is
+adapter (`adapters.torch.TorchSinusoidProblem`, exact double-backward HVPs; needs the torch extra). ReLU is
 outside the theory's smoothness assumptions: the loss's Hessian jumps wherever a unit's
 pre-activation changes sign, so it is not Lipschitz (Assumption 4.4 fails, ρ = ∞), and ReLU'' = 0
 almost everywhere, so the exact HVPs see only the piecewise-constant part of the curvature.
@@ -24,8 +24,9 @@ import json
 import math
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,8 @@ from mamltheory.bounds.theorems import theorem
 from mamltheory.estimate.estimators import EstimateConfig, estimate_constants
 from mamltheory.simulate.algorithms import TaskBatch, direction
 from mamltheory.simulate.sinusoid import SinusoidProblem
-from mamltheory.store import ResultStore, config_key
+from mamltheory.pool import one_blas_thread, spawn_pool, terminate
+from mamltheory.store import ResultStore, memo_all
 
 Array = np.ndarray
 
@@ -66,46 +68,8 @@ def protocol_differences(cfg: SinusoidConfig) -> list[str]:
 
 # ---- the benchmark ----------------------------------------------------------------------------
 METHODS = ("maml", "fo-maml", "hf-maml", "pretrain")
-ACTIVATIONS = ("tanh", "softplus", "relu")  # relu: through the torch adapter (TorchSinusoidProblem)
-
-
-class TorchSinusoidProblem(SinusoidProblem):
-    """The sinusoid tasks with the 1-H-H-1 network written in torch: ReLU (Finn et al.'s network) or tanh.
-
-    Tasks, data, the quadrature grid and w_0 are SinusoidProblem's (SinusoidNet.init's draws do not depend on
-    the activation, so ReLU and tanh start from the same weights); the model half is
-    `adapters.torch.TorchModel` on `Sequential(Linear(1, H), act, Linear(H, H), act, Linear(H, 1))`, whose
-    parameter order is SinusoidNet's. Per-sample loss (net(x) − y)², as SinusoidNet's.
-    """
-
-    def __init__(self, hidden: int = 40, activation: str = "relu", grid: int = 100, seed: int = 0) -> None:
-        import torch
-
-        from mamltheory.adapters.torch import TorchModel  # imports torch: only for this problem
-
-        super().__init__(hidden, "tanh", grid, seed)  # sampling and w_0 only; the numpy network is not used
-        act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation]
-        H = int(hidden)
-        net = torch.nn.Sequential(torch.nn.Linear(1, H), act(), torch.nn.Linear(H, H), act(), torch.nn.Linear(H, 1))
-        self.model = TorchModel(net, lambda out, y: (out[:, 0] - y) ** 2)
-        self.params["activation"] = activation
-        self.estimate_defaults = dict(SinusoidProblem.estimate_defaults)
-
-    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
-        return self.model.loss_on(W, X, y)
-
-    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
-        return self.model.grad_on(W, X, y)
-
-    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
-        return self.model.hvp_on(W, V, X, y)
-
-    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
-        return self.model.grad2_on(P, X, y)
-
-    def predict(self, W: Array, X: Array) -> Array:
-        """net_w(x) for every sample, shape (..., D)."""
-        return self.model.outputs(W, X, X[..., 0])[..., 0]
+ESTIMATED_AT = ("w0", "maml", "pretrain")  # the initial point and the two solutions whose constants are estimated
+ACTIVATIONS = ("tanh", "softplus", "relu")  # relu: through the torch adapter (adapters.torch.TorchSinusoidProblem)
 
 
 def benchmark_problem(cfg: SinusoidConfig) -> SinusoidProblem:
@@ -113,13 +77,12 @@ def benchmark_problem(cfg: SinusoidConfig) -> SinusoidProblem:
     if cfg.activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {cfg.activation!r}")
     if cfg.activation == "relu":
+        from mamltheory.adapters.torch import TorchSinusoidProblem  # imports torch: only for this network
+
         return TorchSinusoidProblem(cfg.hidden, "relu", seed=cfg.seed)
     return SinusoidProblem(cfg.hidden, cfg.activation, seed=cfg.seed)
 
 
-def predict(problem: SinusoidProblem, W: Array, X: Array) -> Array:
-    """net_w(x) of either network, shape (..., D)."""
-    return problem.predict(W, X) if isinstance(problem, TorchSinusoidProblem) else problem.net.predict(W, X)
 # Fine-tuning steps tried for the pretrained baseline (chosen on 200 validation tasks, 10-step MSE).
 PRETRAIN_ALPHAS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02)
 # Which direction of algorithms.py each method uses: MAML with exact Hessian-vector products (the
@@ -250,31 +213,48 @@ def train(cfg: SinusoidConfig, progress: Any = None) -> dict[str, Any]:
     return rec
 
 
+# Result kinds of the store (`mamltheory.store.KIND_SOURCES`): a method's training record, an estimate.
+TRAINED, ESTIMATED = "sinusoid", "sinusoid-estimate"
+
+
+def method_configs(base: SinusoidConfig, methods: tuple[str, ...] = METHODS) -> dict[str, dict[str, Any]]:
+    """The stored configuration of each method's training record (the store key is built from it)."""
+    return {m: SinusoidConfig(**{**asdict(base), "method": m}).key_dict() for m in methods}
+
+
+def _trained(todo: list[str], configs: dict[str, dict[str, Any]], workers: int,
+             log: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(method, record) as each training finishes: in this process for one worker, else on spawned ones."""
+    n = max(1, min(workers, len(todo)))
+    if log:
+        log(f"training {', '.join(todo)} ({configs[todo[0]]['iterations']} iterations each, {n} workers)")
+    cfgs = [SinusoidConfig(**configs[m]) for m in todo]
+    if n == 1:
+        yield from ((m, train(c)) for m, c in zip(todo, cfgs))
+        return
+    with one_blas_thread():
+        pool = spawn_pool(n)
+        try:
+            yield from zip(todo, pool.map(train, cfgs))
+        except BaseException:
+            terminate(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run_benchmark(store: str, cfg: SinusoidConfig | None = None, methods: tuple[str, ...] = METHODS,
                   workers: int = 2, log: Any = None) -> dict[str, dict[str, Any]]:
     """Every method's record, from the store when its configuration was run before, else trained (in parallel)."""
-    base = cfg or SinusoidConfig(method="maml")
-    cfgs = {m: SinusoidConfig(**{**asdict(base), "method": m}) for m in methods}
-    out: dict[str, dict[str, Any]] = {}
-    with ResultStore(store) as db:
-        todo = []
-        for m, c in cfgs.items():
-            got = db.get(config_key(c.key_dict(), kind="sinusoid"))
-            if got is not None:
-                out[m] = {**got, "cached": True}
-            else:
-                todo.append(m)
-        if todo:
-            db.require_writable()
+    configs = method_configs(cfg or SinusoidConfig(method="maml"), methods)
+
+    def compute(todo: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        for m, rec in _trained(todo, configs, workers, log):
             if log:
-                log(f"training {', '.join(todo)} ({base.iterations} iterations each, {min(workers, len(todo))} workers)")
-            with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
-                for m, rec in zip(todo, pool.map(train, [cfgs[m] for m in todo])):
-                    db.put(config_key(cfgs[m].key_dict(), kind="sinusoid"), cfgs[m].key_dict(), rec, kind="sinusoid")
-                    out[m] = {**rec, "cached": False}
-                    if log:
-                        log(f"{m}: {rec['seconds']:.0f} s")
-    return out
+                log(f"{m}: {rec['seconds']:.0f} s")
+            yield m, rec
+
+    return {m: {**rec, "cached": cached} for m, (rec, cached) in memo_all(store, TRAINED, configs, compute).items()}
 
 
 def estimate_config(cfg: SinusoidConfig) -> Any:
@@ -283,10 +263,10 @@ def estimate_config(cfg: SinusoidConfig) -> Any:
                              "run_steps": 20})
 
 
-def estimate_key(cfg: SinusoidConfig, at: str) -> tuple[str, dict[str, Any]]:
-    """Store key and configuration of the estimate at `at` ("w0", "maml" or "pretrain") of a benchmark."""
-    conf = {**cfg.key_dict(), "method": None if at == "w0" else at, "at": at, "estimate": asdict(estimate_config(cfg))}
-    return config_key(conf, kind="sinusoid-estimate"), conf
+def estimate_configs(cfg: SinusoidConfig, at: tuple[str, ...] = ESTIMATED_AT) -> dict[str, dict[str, Any]]:
+    """The stored configuration of the estimate at each of `at` ("w0", "maml", "pretrain") of a benchmark."""
+    est = asdict(estimate_config(cfg))
+    return {a: {**cfg.key_dict(), "method": None if a == "w0" else a, "at": a, "estimate": est} for a in at}
 
 
 def benchmark_estimates(store: str, results: dict[str, dict[str, Any]], cfg: SinusoidConfig | None = None,
@@ -294,24 +274,28 @@ def benchmark_estimates(store: str, results: dict[str, dict[str, Any]], cfg: Sin
     """Estimated constants at w_0 and at the MAML and pretrained solutions (stored; see `estimate_config`)."""
     base = cfg or SinusoidConfig(method="maml")
     problem = benchmark_problem(base)
-    ecfg = estimate_config(base)
     where = {"w0": problem.initial_point()}
-    where.update({m: np.array(results[m]["weights"]) for m in ("maml", "pretrain") if m in results})
-    out: dict[str, dict[str, Any]] = {}
+    where.update({m: np.array(results[m]["weights"]) for m in ESTIMATED_AT[1:] if m in results})
+    finite = tuple(a for a, w in where.items() if np.isfinite(w).all())  # a diverged solution has no estimate
+
+    def compute(todo: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        for a in todo:
+            got = estimate_constants(problem, estimate_config(base), w0=where[a]).to_json()
+            if log:
+                log(f"estimate at {a}: {got['seconds']:.0f} s")
+            yield a, got
+
+    return {a: got for a, (got, _) in memo_all(store, ESTIMATED, estimate_configs(base, finite), compute).items()}
+
+
+def stored(store: str | Path, cfg: SinusoidConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(records, estimates) of `cfg` already in the store, nothing computed (an absent store holds none)."""
+    if not Path(store).exists():
+        return {}, {}
     with ResultStore(store) as db:
-        for name, w in where.items():
-            key, conf = estimate_key(base, name)
-            got = db.get(key)
-            if got is None:
-                if not np.isfinite(w).all():
-                    continue
-                db.require_writable()
-                got = estimate_constants(problem, ecfg, w0=w).to_json()
-                db.put(key, conf, got, kind="sinusoid-estimate")
-                if log:
-                    log(f"estimate at {name}: {got['seconds']:.0f} s")
-            out[name] = got
-    return out
+        results = {m: got for m, conf in method_configs(cfg).items() if (got := db.find(TRAINED, conf)) is not None}
+        estimates = {a: got for a, conf in estimate_configs(cfg).items() if (got := db.find(ESTIMATED, conf)) is not None}
+    return results, estimates
 
 
 def results_table(results: dict[str, dict[str, Any]], steps: tuple[int, ...] = (1, 5, 10)) -> list[list[str]]:

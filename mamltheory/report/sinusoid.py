@@ -14,32 +14,13 @@ import numpy as np
 
 from mamltheory.bounds.theorems import theorem
 from mamltheory.bounds.theorems.h1 import paper_radius
-from mamltheory.estimate.sinusoid_benchmark import (METHODS, RELU_OUTSIDE, SinusoidConfig, benchmark_problem,
-                                                    estimate_key, eval_set, predict, protocol_differences)
+from mamltheory.estimate.sinusoid_benchmark import (METHODS, RELU_OUTSIDE, SinusoidConfig, benchmark_problem, eval_set,
+                                                    protocol_differences, stored)
 from mamltheory.report.plots import COLORS, pyplot
-from mamltheory.store import ResultStore, config_key
 
 PLOT = "sinusoid.png"
 STEPS = (1, 5, 10)
 _COLORS = {**COLORS, "maml": COLORS["maml"], "pretrain": "#7f7f7f"}
-
-
-def _load(store: str | Path, cfg: SinusoidConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    from dataclasses import replace
-
-    results, estimates = {}, {}
-    if not Path(store).exists():
-        return results, estimates
-    with ResultStore(store) as db:
-        for m in METHODS:
-            got = db.get(config_key(replace(cfg, method=m).key_dict(), kind="sinusoid"))
-            if got is not None:
-                results[m] = got
-        for at in ("w0", "maml", "pretrain"):
-            got = db.get(estimate_key(cfg, at)[0])
-            if got is not None:
-                estimates[at] = got
-    return results, estimates
 
 
 def _cell(s: dict[str, list[float]], k: int) -> str:
@@ -88,7 +69,7 @@ def _plot(results: dict[str, Any], cfg: SinusoidConfig, path: Path, relu: dict[s
             wn = w.copy()
             for _ in range(n):
                 wn = wn - cfg.alpha * problem.grad_on(wn, Xk[t], yk[t])
-            ax.plot(xs[:, 0], predict(problem, wn, xs), color=_COLORS[m], ls=ls, label=f"{m}, {n} steps")
+            ax.plot(xs[:, 0], problem.predict(wn, xs), color=_COLORS[m], ls=ls, label=f"{m}, {n} steps")
     ax.set_xlabel("x")
     ax.set_title(f"held-out task 0: A = {tasks[t, 0]:.2f}, φ = {tasks[t, 1]:.2f}", fontsize=9)
     ax.legend(fontsize=7)
@@ -106,9 +87,9 @@ def sinusoid_section(store: str | Path, out_dir: str | Path, cfg: SinusoidConfig
     from dataclasses import replace
 
     cfg = cfg or SinusoidConfig(method="maml")
-    results, estimates = _load(store, cfg)
+    results, estimates = stored(store, cfg)
     relu_cfg = replace(cfg, activation="relu")
-    relu, relu_estimates = _load(store, relu_cfg) if cfg.activation != "relu" else ({}, {})
+    relu, relu_estimates = stored(store, relu_cfg) if cfg.activation != "relu" else ({}, {})
     head = "## Few-shot sinusoid regression (Finn et al. 2017)\n\n"
     command = f"python -m mamltheory.estimate.sinusoid_benchmark --store {store}" + (
         f" --iterations {cfg.iterations}" if cfg.iterations != SinusoidConfig.iterations else "")

@@ -1,4 +1,4 @@
-"""A run from the result store when today's code stored it, else computed and stored (one transaction)."""
+"""A run from the result store when today's code stored it, else computed and stored (`mamltheory.store.memo`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mamltheory.simulate.runner import RunConfig, RunResult, run
-from mamltheory.store import ResultStore, config_key
+from mamltheory.store import memo
 
 
 def run_or_load(problem: Any, cfg: RunConfig, store_path: str,
@@ -17,12 +17,6 @@ def run_or_load(problem: Any, cfg: RunConfig, store_path: str,
     result of other code is never served. A store that cannot be written raises StoreError before the
     run starts.
     """
-    key = config_key(cfg.key_dict())
-    with ResultStore(store_path) as store:
-        cached = store.get(key)
-        if cached is not None:
-            return RunResult.from_json(cached), key, True
-        store.require_writable()
-        result = run(problem, cfg, progress=progress)
-        store.put(key, cfg.key_dict(), result.to_json())
-    return result, key, False
+    record, key, cached = memo(store_path, "simulate", cfg.key_dict(),
+                               lambda: run(problem, cfg, progress=progress).to_json())
+    return RunResult.from_json(record), key, cached

@@ -87,6 +87,7 @@ class PoolProblem(exact.ExactMeta, ABC):
     """
 
     name: ClassVar[str] = "pool"
+    nonnegative_loss: ClassVar[bool] = True  # ½(y − tanh z)², logistic + λ Σ w²/(1 + w²), ½(z − y)²: all >= 0
     constants_domain: ClassVar[str] = "all of R^d"
 
     def __init__(self, X: Array, y: Array, params: dict[str, Any]) -> None:
@@ -195,6 +196,23 @@ class PoolProblem(exact.ExactMeta, ABC):
         # ids are always in range because they come from flat_index.
         Xg = np.take(self.X_flat, idx, axis=0, out=out_X, mode="clip")
         return Xg, np.take(self.y_flat, idx, mode="clip")
+
+    # ---- the sampled-problem protocol (simulate.tasks.Problem): a task is an index, its data its pool ----
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array:
+        """n task ids drawn from p (`rng.choice`; the runner draws its own, `runner.draw_tasks`)."""
+        return rng.choice(self.n_tasks, size=n, p=self.p)
+
+    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]:
+        """D samples per task, uniformly with replacement from its pool: X (..., D, d), y (..., D)."""
+        return self.gather(self.flat_index(tasks, rng.integers(0, self.pool_size, size=np.shape(tasks) + (int(D),))))
+
+    def task_data(self, tasks: Array) -> tuple[Array, Array]:
+        """Each task's whole pool, so pool means are the exact f_i, ∇f_i, ∇²f_i."""
+        return self.X[tasks], self.y[tasks]
+
+    def all_tasks(self) -> tuple[Array, Array]:
+        """All task ids and their probabilities p."""
+        return np.arange(self.n_tasks), self.p
 
     # ---- per-sample quantities, vectorised over a batch ------------------------------------
     @staticmethod

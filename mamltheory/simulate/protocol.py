@@ -1,14 +1,18 @@
-"""The problem protocol: what a task problem must provide for `mamltheory estimate` and the algorithms.
-
-A problem has two halves.
-
-**Model** (the built-in pool families satisfy it as they are; `ModelProtocol`):
+"""The sampled-problem protocol (`simulate.tasks.Problem`, defined beside `ExactTasks`): what the runner, `mamltheory estimate` and the sinusoid benchmark need.
 
     d: int                                     dimension of w
     loss_on(W, X, y) -> (...)                  f_i(w, D) = mean per-sample loss over the batch
     grad_on(W, X, y) -> (..., d)               ∇̃f_i(w, D), eq. (5)
     hvp_on(W, V, X, y) -> (..., d)             ∇̃²f_i(w, D) v, eq. (6b)
     initial_point() -> (d,)                    w_0
+    sample_tasks(rng, n) -> tasks              n tasks drawn from p (an array whose first axis is n)
+    sample_data(rng, tasks, D) -> (X, y)       D samples per task, i.i.d. from the task's distribution
+    task_data(tasks) -> (X, y)                 each task's reference data: its whole finite pool, or a
+                                               quadrature grid / large sample standing in for E_θ
+
+and, where used: grad2_on(P, X, y) (HF-MAML's two gradients on one batch, eq. (12)), hessian_on(W, X, y)
+(MAML with explicit Hessians), all_tasks() -> (tasks, p) for finitely many tasks, nonnegative_loss
+(every per-sample loss >= 0, so Δ <= f(w_0)) and estimate_defaults (EstimateConfig fields).
 
 Data of one batch is X of shape (..., D, *x_shape) and y of shape (..., D); W, V are (..., d) and
 their leading dimensions broadcast against the data's. Everything is vectorised over the leading
@@ -16,25 +20,14 @@ dimensions (tasks, replicates), so one call evaluates a whole (R, B, D) batch. A
 is the batch value on a batch of one (`per_sample`), which is how the estimators get per-sample
 gradients and Hessian-vector products without a Python loop.
 
-**Tasks** (`TaskProtocol`):
-
-    sample_tasks(rng, n) -> tasks              n tasks drawn from p (an array whose first axis is n)
-    sample_data(rng, tasks, D) -> (X, y)       D samples per task, i.i.d. from the task's distribution
-    task_data(tasks) -> (X, y)                 each task's reference data: its whole finite pool, or a
-                                               quadrature grid / large sample standing in for E_θ
-    all_tasks() -> (tasks, p)     [optional]   for finitely many tasks: all of them and their weights
-    nonnegative_loss: bool        [optional]   every per-sample loss is >= 0 (then Δ <= f(w_0))
-    estimate_defaults: dict       [optional]   EstimateConfig fields for `mamltheory estimate` (e.g. fewer
-                                               per-sample Hessian norms for a large network)
-
-The built-in pool families (`make_problem`) carry the model half; `PoolTasks` adds the task half
-from their pools (a task is an index, its data is its pool). `SinusoidProblem` implements both.
-A user with only a loss and its gradient wraps them with `LossGradProblem`, which supplies the
-Hessian-vector product by central differences of the gradient (not exact; see its docstring).
-
-**Exact finite families.** `ReferenceTasks(model, X, y, p)` is any model's finitely many tasks, each
-with its reference data, as the exact-task protocol (`simulate.tasks.ExactTasks`), so the one exact
-F and ∇F (`simulate.tasks.meta_parts`) serve every problem here; the estimators use it.
+The runner (`simulate.runner`) also needs the problem to be a finite exact-task family
+(`simulate.tasks.ExactTasks` with its `ExactMeta` mixin: p and the exact F, ∇F it records) with
+`constants`: the pool families (`make_problem`) and `adapters.torch.TorchTasks` are both.
+`SinusoidProblem` (its numpy network, or the torch one of `adapters.torch.TorchSinusoidProblem`) is a
+`Problem` only. A user with only a loss and its gradient wraps them with `LossGradProblem`, which
+supplies the Hessian-vector product by central differences of the gradient (not exact; see its docstring).
+`ReferenceTasks(problem, X, y, p)` is any problem's finitely many tasks, each with its reference data,
+as an exact-task family, so the one exact F and ∇F (`simulate.tasks.meta_parts`) serve every problem.
 
 `make_meta_problem(name, **params)` gives any of these by name, including a user's own
 `path/to/file.py:factory` or `package.module:factory`.
@@ -48,48 +41,17 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from mamltheory.errors import InputError
 from mamltheory.parsing import INT_MAX, shown
 from mamltheory.simulate import FAMILIES, make_problem
-from mamltheory.simulate.families import PoolProblem
 from mamltheory.simulate.sinusoid import SinusoidProblem
+from mamltheory.simulate.tasks import Problem
 
 Array = np.ndarray
-
-
-@runtime_checkable
-class ModelProtocol(Protocol):
-    """Loss, gradient and Hessian-vector product of a batch, vectorised over leading dimensions."""
-
-    d: int
-
-    def loss_on(self, W: Array, X: Array, y: Array) -> Array: ...
-
-    def grad_on(self, W: Array, X: Array, y: Array) -> Array: ...
-
-    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array: ...
-
-    def initial_point(self) -> Array: ...
-
-
-@runtime_checkable
-class TaskProtocol(Protocol):
-    """Task and data sampling (the expectation over i ∼ p and θ of eqs. (1)-(2))."""
-
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array: ...
-
-    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]: ...
-
-    def task_data(self, tasks: Array) -> tuple[Array, Array]: ...
-
-
-@runtime_checkable
-class MetaProblem(ModelProtocol, TaskProtocol, Protocol):
-    """A full problem: model and tasks."""
 
 
 def per_sample(X: Array, y: Array) -> tuple[Array, Array]:
@@ -97,72 +59,13 @@ def per_sample(X: Array, y: Array) -> tuple[Array, Array]:
     return np.expand_dims(X, y.ndim), y[..., None]
 
 
-def check_problem(problem: Any, source: str = "problem") -> MetaProblem:
+def check_problem(problem: Any, source: str = "problem") -> Problem:
     """`problem` if it implements the protocol, else an InputError naming the first missing part."""
     for attr in ("d", "loss_on", "grad_on", "hvp_on", "initial_point", "sample_tasks", "sample_data", "task_data"):
         if not hasattr(problem, attr):
             raise InputError(f"{source}: does not implement the problem protocol (no {attr!r}; "
                              "see mamltheory.simulate.protocol)")
     return problem
-
-
-class PoolTasks:
-    """A built-in pool family (`make_problem`) in the full protocol: task = pool index, data = its pool.
-
-    The model half is the family's own (exact pool HVPs); tasks are drawn from p, samples uniformly
-    with replacement (as the runner draws them), and `task_data` is the whole pool, so pool means
-    are the exact f_i, ∇f_i, ∇²f_i. It is also the family's exact-task protocol (`ExactTasks`).
-    """
-
-    nonnegative_loss = True  # ½(y − tanh z)², logistic loss + λ Σ w²/(1 + w²), ½(z − y)²: all >= 0
-
-    def __init__(self, pool: PoolProblem) -> None:
-        self.pool = pool
-        self.name = pool.name
-        self.d = pool.d
-        self.p = pool.p
-        self.constants = pool.constants
-        self.params = pool.params
-
-    def task_loss(self, Wt: Array) -> Array:
-        return self.pool.task_loss(Wt)
-
-    def task_grad(self, Wt: Array) -> Array:
-        return self.pool.task_grad(Wt)
-
-    def task_hvp(self, Wt: Array, V: Array) -> Array:
-        return self.pool.task_hvp(Wt, V)
-
-    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
-        return self.pool.loss_on(W, X, y)
-
-    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
-        return self.pool.grad_on(W, X, y)
-
-    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
-        return self.pool.hvp_on(W, V, X, y)
-
-    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
-        return self.pool.grad2_on(P, X, y)
-
-    def initial_point(self) -> Array:
-        return self.pool.initial_point()
-
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array:
-        return rng.choice(self.pool.n_tasks, size=n, p=self.pool.p)
-
-    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]:
-        ids = self.pool.flat_index(tasks, rng.integers(0, self.pool.pool_size, size=np.shape(tasks) + (int(D),)))
-        return self.pool.gather(ids)
-
-    def task_data(self, tasks: Array) -> tuple[Array, Array]:
-        return self.pool.X[tasks], self.pool.y[tasks]
-
-    def all_tasks(self) -> tuple[Array, Array]:
-        return np.arange(self.pool.n_tasks), self.pool.p
-
-    def describe(self) -> dict[str, Any]:
-        return self.pool.describe()
 
 
 class ReferenceTasks:
@@ -176,7 +79,7 @@ class ReferenceTasks:
     difference).
     """
 
-    def __init__(self, model: ModelProtocol, X: Array, y: Array, p: Array) -> None:
+    def __init__(self, model: Problem, X: Array, y: Array, p: Array) -> None:
         self.model, self.X, self.y = model, X, y
         self.d = int(model.d)
         self.p = np.asarray(p, dtype=np.float64)
@@ -333,10 +236,10 @@ def call_factory(spec: str, flag: str, params: dict[str, Any], factory: Any = No
         raise InputError(f"{flag}: the factory {spec!r} {_what_happened(e)}", field=flag) from None
 
 
-def make_meta_problem(name: str, **params: Any) -> MetaProblem:
+def make_meta_problem(name: str, **params: Any) -> Problem:
     """A problem in the full protocol: a built-in family, `sinusoid`, or a user's `FILE.py:factory`."""
     if name in FAMILIES:
-        return PoolTasks(make_problem(name, **params))
+        return make_problem(name, **params)
     if name == SinusoidProblem.name:
         unknown = sorted(set(params) - set(SinusoidProblem.defaults))
         if unknown:

@@ -7,23 +7,25 @@ B task ids (i.i.d. from p: `draw_tasks`), B × (D_in + D_o + D_h) sample ids (un
 replacement, the three batches independent), then for the theory step size B' task ids and
 B' × D_β ids.
 
-The problem: a pool family (`simulate.families.PoolProblem`) or anything with the same members
-(`RunnerProblem`; `adapters.torch.TorchTasks` is one).
+The problem: a sampled problem (`simulate.tasks.Problem`: batches from `sample_data`) that is also a
+finite exact-task family (`simulate.tasks.ExactTasks` with `ExactMeta`: p for the task draws, `meta_parts`
+for the exact records) with `constants` (β̃, eq. (26), and the δ rule, eq. (142)): a pool family
+(`make_problem`) or `adapters.torch.TorchTasks`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from mamltheory.assumptions import ProblemConstants
 from mamltheory.simulate.algorithms import USES_D_H, TaskBatch, beta_tilde, direction
-from mamltheory.simulate.families import Array, PoolProblem
+from mamltheory.simulate.families import Array
+from mamltheory.simulate.tasks import Problem
 
 EVERY_MAX = 200  # "auto" records every iteration up to this many, log-spaced beyond
 LOG_POINTS = 100
@@ -139,38 +141,6 @@ class RunResult:
                    d["schedule"])
 
 
-class RunnerProblem(Protocol):
-    """What the runner reads from a problem (a `PoolProblem` has all of it).
-
-    Sampling: n_tasks, pool_size, p (task probabilities), flat_index(tasks, samples) -> ids,
-    gather(ids, out_X=None) -> batch data. Model on gathered data: grad_on, hvp_on, grad2_on
-    (hessian_on for "maml"). Exact recording: meta_parts(W, α) -> (F, ∇F) over the whole family
-    weighted by p. Theory step and δ rule: constants (L, ρ; all five for the planner's defaults).
-    """
-
-    name: str
-    d: int
-    n_tasks: int
-    pool_size: int
-    p: Array
-    constants: ProblemConstants
-    params: dict[str, Any]
-
-    def flat_index(self, tasks: Array, samples: Array) -> Array: ...
-
-    def gather(self, idx: Array, out_X: Array | None = None) -> tuple[Array, Array]: ...
-
-    def grad_on(self, W: Array, X: Array, y: Array) -> Array: ...
-
-    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array: ...
-
-    def grad2_on(self, P: Array, X: Array, y: Array) -> Array: ...
-
-    def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]: ...
-
-    def initial_point(self) -> Array: ...
-
-
 def draw_tasks(rng: np.random.Generator, p: Array, size: int) -> Array:
     """`size` task ids i.i.d. from p.
 
@@ -184,70 +154,61 @@ def draw_tasks(rng: np.random.Generator, p: Array, size: int) -> Array:
 
 
 class Sampler:
-    """Draws each iteration's batches for a set of replicates and gathers them from the pools."""
+    """Draws each iteration's batches for a set of replicates through the problem's `sample_data`."""
 
-    def __init__(self, problem: RunnerProblem, cfg: RunConfig) -> None:
+    def __init__(self, problem: Problem, cfg: RunConfig) -> None:
         self.problem = problem
         self.cfg = cfg
-        # Pool families copy features into a reused buffer; a problem whose data are the ids (TorchTasks) copies nothing.
-        self.buffered = isinstance(problem, PoolProblem)
         self.D_h = cfg.D_h if USES_D_H[cfg.algorithm] else 0
         self.D_tot = cfg.D_in + cfg.D_o + self.D_h
-        self._buf: Array | None = None
-        self._buf_beta: Array | None = None
+        self._bufs: dict[str, tuple[Array, Array]] = {}  # reused between iterations: one (R, B, D, ...) array each
 
-    def draw(self, rngs: Sequence[np.random.Generator]) -> tuple[Array, Array | None]:
-        """Flat sample ids (R, B, D_tot) and, for the theory step, (R, B', D_β)."""
-        p, cfg = self.problem, self.cfg
-        idx = np.empty((len(rngs), cfg.B, self.D_tot), dtype=np.intp)
-        idx_b = None
-        if cfg.step == "theory":
-            idx_b = np.empty((len(rngs), cfg.B_prime, cfg.D_beta), dtype=np.intp)  # type: ignore[arg-type]
-        for j, rng in enumerate(rngs):
-            tasks = draw_tasks(rng, p.p, cfg.B)
-            idx[j] = p.flat_index(tasks, rng.integers(0, p.pool_size, size=(cfg.B, self.D_tot)))
-            if idx_b is not None:
-                tb = draw_tasks(rng, p.p, cfg.B_prime)  # type: ignore[arg-type]
-                idx_b[j] = p.flat_index(tb, rng.integers(0, p.pool_size, size=(cfg.B_prime, cfg.D_beta)))
-        return idx, idx_b
+    def _stacked(self, name: str, parts: Iterator[tuple[Array, Array]], R: int) -> tuple[Array, Array]:
+        """The replicates' (X, y) written into one reused buffer as each is drawn (no second copy in memory)."""
+        for j, (X, y) in enumerate(parts):
+            bufs = self._bufs.get(name)
+            if bufs is None or bufs[0].shape != (R, *X.shape) or bufs[1].shape != (R, *y.shape):
+                bufs = self._bufs[name] = (np.empty((R, *X.shape), X.dtype), np.empty((R, *y.shape), y.dtype))
+            bufs[0][j], bufs[1][j] = X, y
+        return self._bufs[name]
 
-    def gather(self, idx: Array) -> TaskBatch:
-        """One np.take of all three batches into a reused buffer; the batches are views of it."""
-        shape = idx.shape + (self.problem.d,)
-        if self.buffered and (self._buf is None or self._buf.shape != shape):
-            self._buf = np.empty(shape)
-        Xg, yg = self.problem.gather(idx, out_X=self._buf)
-        a, b = self.cfg.D_in, self.cfg.D_in + self.cfg.D_o
-        if self.D_h:
-            return TaskBatch(Xg[:, :, :a], yg[:, :, :a], Xg[:, :, a:b], yg[:, :, a:b], Xg[:, :, b:], yg[:, :, b:])
-        return TaskBatch(Xg[:, :, :a], yg[:, :, :a], Xg[:, :, a:b], yg[:, :, a:b])
+    def draw(self, rngs: Sequence[np.random.Generator]) -> tuple[TaskBatch, tuple[Array, Array] | None]:
+        """The replicates' batches (R, B, D, ...) split into D_in, D_o (, D_h) and, for the theory step, (R, B', D_β).
 
-    def gather_beta(self, idx_b: Array) -> tuple[Array, Array]:
-        """The step-size batches (B' tasks × D_β samples)."""
-        shape = idx_b.shape + (self.problem.d,)
-        if self.buffered and (self._buf_beta is None or self._buf_beta.shape != shape):
-            self._buf_beta = np.empty(shape)
-        return self.problem.gather(idx_b, out_X=self._buf_beta)
+        Per replicate: B task ids from p, B × (D_in + D_o + D_h) samples in one draw, then B' ids and B' × D_β.
+        """
+        cfg, p, R = self.cfg, self.problem, len(rngs)
+        beta: list[tuple[Array, Array]] = []
+
+        def main() -> Iterator[tuple[Array, Array]]:
+            for rng in rngs:
+                yield p.sample_data(rng, draw_tasks(rng, p.p, cfg.B), self.D_tot)
+                if cfg.step == "theory":  # drawn after the replicate's main batch: its stream's order
+                    beta.append(p.sample_data(rng, draw_tasks(rng, p.p, cfg.B_prime), cfg.D_beta))  # type: ignore[arg-type]
+
+        Xg, yg = self._stacked("main", main(), R)
+        a, b = cfg.D_in, cfg.D_in + cfg.D_o
+        batch = TaskBatch(Xg[:, :, :a], yg[:, :, :a], Xg[:, :, a:b], yg[:, :, a:b],
+                          *((Xg[:, :, b:], yg[:, :, b:]) if self.D_h else ()))
+        return batch, (self._stacked("beta", iter(beta), R) if beta else None)
 
 
-def meta_step(problem: RunnerProblem, cfg: RunConfig, sampler: Sampler, rngs: Sequence[np.random.Generator],
+def meta_step(problem: Problem, cfg: RunConfig, sampler: Sampler, rngs: Sequence[np.random.Generator],
               W: Array) -> tuple[Array, Array, Array]:
     """One meta-iteration for the replicates of `rngs` at points W (R, d): (w_{k+1}, β_k, g_k).
 
     Sampling included: draw ids, gather from the pools, direction (Algorithms 1-3), step size.
     """
-    idx, idx_b = sampler.draw(rngs)
-    g = direction(problem, cfg.algorithm, W, sampler.gather(idx), cfg.alpha,
-                  cfg.delta, cfg.delta_rule or "theory", cfg.hessian_chunk)
-    if cfg.step == "theory":
-        Xb, yb = sampler.gather_beta(idx_b)  # type: ignore[arg-type]
-        beta = beta_tilde(problem, W, Xb, yb, cfg.alpha) / cfg.step_divisor  # type: ignore[operator]
+    batch, step_batch = sampler.draw(rngs)
+    g = direction(problem, cfg.algorithm, W, batch, cfg.alpha, cfg.delta, cfg.delta_rule or "theory", cfg.hessian_chunk)
+    if step_batch is not None:
+        beta = beta_tilde(problem, W, *step_batch, cfg.alpha) / cfg.step_divisor  # type: ignore[operator]
     else:
         beta = np.full(W.shape[0], float(cfg.beta))  # type: ignore[arg-type]
     return W - beta[:, None] * g, beta, g
 
 
-def run(problem: RunnerProblem, cfg: RunConfig, replicates: Sequence[int] | None = None,
+def run(problem: Problem, cfg: RunConfig, replicates: Sequence[int] | None = None,
         progress: Callable[[int], None] | None = None, w0: Array | None = None) -> RunResult:
     """Run `cfg` for the replicates listed (default all), vectorised over them.
 
@@ -275,8 +236,8 @@ def run(problem: RunnerProblem, cfg: RunConfig, replicates: Sequence[int] | None
             j = slot.get(k)
             if j is not None and active.size:
                 t0 = time.perf_counter()
-                F, gF = problem.meta_parts(W[active], cfg.alpha)
-                norm = np.linalg.norm(gF, axis=-1)
+                m = problem.meta_parts(W[active], cfg.alpha)
+                F, norm = m.F, np.linalg.norm(m.grad_F, axis=-1)
                 out["F"][j, active] = F
                 out["grad_norm"][j, active] = norm
                 t_record += time.perf_counter() - t0

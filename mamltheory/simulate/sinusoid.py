@@ -99,7 +99,7 @@ class SinusoidNet:
         """net_w(x) for every sample, shape (..., D)."""
         return self._forward(W, X)["out"]
 
-    def loss(self, W: Array, X: Array, y: Array) -> Array:
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array:
         """Batch MSE (1/D) Σ (net_w(x) − y)², shape (...)."""
         r = self.predict(W, X) - y
         return (r * r).mean(axis=-1)
@@ -112,7 +112,7 @@ class SinusoidNet:
         d1 = u1 * f["s1"]  # d/dz1
         return {"e": e, "d2": d2, "u1": u1, "d1": d1}
 
-    def grad(self, W: Array, X: Array, y: Array) -> Array:
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array:
         """∇ of the batch MSE by reverse mode, shape broadcast(...) + (d,)."""
         f = self._forward(W, X)
         b = self._backward(f, y)
@@ -121,7 +121,11 @@ class SinusoidNet:
                          np.matmul(np.swapaxes(d2, -1, -2), f["h1"]), d2.sum(axis=-2),
                          np.matmul(e[..., None, :], f["h2"])[..., 0, :], e.sum(axis=-1))
 
-    def hvp(self, W: Array, V: Array, X: Array, y: Array) -> Array:
+    def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
+        """Gradients at k points per batch, P (..., k, d) -> (..., k, d) (HF-MAML's pair, eq. (12))."""
+        return self.grad_on(P, X[..., None, :, :], y[..., None, :])
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
         """∇²(batch MSE) v by forward-over-reverse (R-operator), shape broadcast(...) + (d,)."""
         f = self._forward(W, X)
         b = self._backward(f, y)
@@ -150,7 +154,7 @@ class SinusoidNet:
 
 
 class SinusoidProblem:
-    """Sinusoid few-shot regression in the problem protocol (`mamltheory.simulate.protocol`).
+    """Sinusoid few-shot regression as a sampled problem (`mamltheory.simulate.tasks.Problem`).
 
     A task is the pair (A, φ), arrays of tasks have shape (..., 2); data X (..., D, 1), y (..., D).
     f_i(w) = E_{x∼U[−5,5]} (net_w(x) − A sin(x − φ))²; `task_data` replaces the expectation by the
@@ -164,8 +168,10 @@ class SinusoidProblem:
                                          "hessian_samples": 16}
     defaults: dict[str, Any] = {"hidden": 40, "activation": "tanh", "grid": 100, "seed": 0}
 
-    def __init__(self, hidden: int = 40, activation: str = "tanh", grid: int = 100, seed: int = 0) -> None:
-        self.net = SinusoidNet(hidden, activation)
+    def __init__(self, hidden: int = 40, activation: str = "tanh", grid: int = 100, seed: int = 0,
+                 net: Any = None) -> None:
+        # the model half: this module's network, or another with its parameter layout (adapters.torch)
+        self.net = SinusoidNet(hidden, activation) if net is None else net
         self.d = self.net.d
         self.grid = int(grid)
         self.params = {"hidden": int(hidden), "activation": activation, "grid": self.grid, "seed": int(seed)}
@@ -193,26 +199,30 @@ class SinusoidProblem:
         X = np.broadcast_to(x[:, None], tasks.shape[:-1] + (self.grid, 1))
         return X, self.labels(tasks, X)
 
-    # ---- model -------------------------------------------------------------------------------
+    # ---- model: the network's, written once for either network (numpy or adapters.torch) -----------
     def loss_on(self, W: Array, X: Array, y: Array) -> Array:
         """Batch MSE."""
-        return self.net.loss(W, X, y)
+        return self.net.loss_on(W, X, y)
 
     def grad_on(self, W: Array, X: Array, y: Array) -> Array:
         """∇ batch MSE (reverse mode)."""
-        return self.net.grad(W, X, y)
+        return self.net.grad_on(W, X, y)
 
     def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array:
-        """∇²(batch MSE) v (forward-over-reverse)."""
-        return self.net.hvp(W, V, X, y)
+        """∇²(batch MSE) v (forward-over-reverse or double backward)."""
+        return self.net.hvp_on(W, V, X, y)
 
     def grad2_on(self, P: Array, X: Array, y: Array) -> Array:
         """Gradients at k points per batch, P (..., k, d) -> (..., k, d) (HF-MAML's pair, eq. (12))."""
-        return self.net.grad(P, X[..., None, :, :], y[..., None, :])
+        return self.net.grad2_on(P, X, y)
+
+    def predict(self, W: Array, X: Array) -> Array:
+        """net_w(x) for every sample, shape (..., D)."""
+        return self.net.predict(W, X)
 
     def initial_point(self) -> Array:
-        """w_0 from the problem seed (Glorot-style, see SinusoidNet.init)."""
-        return self.net.init(np.random.default_rng([int(self.params["seed"]), 11]))
+        """w_0 from the problem seed (Glorot-style, see SinusoidNet.init; the same for any activation)."""
+        return SinusoidNet(self.params["hidden"]).init(np.random.default_rng([int(self.params["seed"]), 11]))
 
     def describe(self) -> dict[str, Any]:
         """Name, parameters, dimension."""

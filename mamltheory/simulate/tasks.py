@@ -1,5 +1,7 @@
 """The exact-task protocol: a finite family of tasks with probabilities, and the one exact F, ∇F (eqs. (3), (30)).
 
+The toolkit's two problem protocols live here: this one, the exact side, and `Problem`, the sampled side
+(described in `simulate.protocol`, which builds problems by name).
 Implementers: the certified families (`PoolProblem`), the exact instances of `verify`
 (`verify.instances.Instance`), a user's problem through its reference data
 (`protocol.ReferenceTasks`), and a user's torch model (`adapters.torch.TorchTasks`). Everything
@@ -28,9 +30,10 @@ automatic differentiation: reverse mode, and forward-over-reverse or double back
 HVP), not finite differences. Then `meta_objective` and `meta_gradient` are F and ∇F of the
 finite family exactly, up to float64 rounding.
 
-The `make_problem`-style methods ``meta_parts(w, alpha)`` (F, ∇F: what the runner records),
-``meta_objective(w, alpha)``, ``meta_gradient(w, alpha)`` and ``f_objective(w)`` come from the mixin
-`ExactMeta` (as in `PoolProblem` and `TorchTasks`); the exact-expectation directions of Algorithms 1-3 on the family
+The `make_problem`-style methods ``meta_parts(w, alpha)`` (a `MetaParts`: F, ∇F, what the runner
+records, and the per-task pieces), ``meta_objective(w, alpha)``, ``meta_gradient(w, alpha)`` and
+``f_objective(w)`` come from the mixin `ExactMeta` (as in `PoolProblem`, `TorchTasks` and `verify`'s
+`Instance`); the exact-expectation directions of Algorithms 1-3 on the family
 are `simulate.algorithms.exact_direction(self, algorithm, w, alpha, delta)`.
 
 Replicate independence: a row of the result must not depend on how many rows share the call
@@ -68,6 +71,28 @@ class ExactTasks(Protocol):
     def task_hvp(self, Wt: Array, V: Array) -> Array:
         """∇²f_i(w_i) v_i at per-task points: (..., n|1, d), (..., n, d) -> (..., n, d); exact."""
         ...
+
+
+@runtime_checkable
+class Problem(Protocol):
+    """Batch loss, gradient and Hessian-vector product, vectorised over leading dimensions, and task and data
+    sampling (the expectations over i ∼ p and θ of eqs. (1)-(2)); see `simulate.protocol`'s module doc."""
+
+    d: int
+
+    def loss_on(self, W: Array, X: Array, y: Array) -> Array: ...
+
+    def grad_on(self, W: Array, X: Array, y: Array) -> Array: ...
+
+    def hvp_on(self, W: Array, V: Array, X: Array, y: Array) -> Array: ...
+
+    def initial_point(self) -> Array: ...
+
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> Array: ...
+
+    def sample_data(self, rng: np.random.Generator, tasks: Array, D: int) -> tuple[Array, Array]: ...
+
+    def task_data(self, tasks: Array) -> tuple[Array, Array]: ...
 
 
 @dataclass(frozen=True)
@@ -126,10 +151,9 @@ def meta_gradient(tasks: ExactTasks, w: Array, alpha: float) -> Array:
 class ExactMeta:
     """The `make_problem`-style exact F, ∇F, f of an `ExactTasks` implementation (mix it in), written once."""
 
-    def meta_parts(self, w: Array, alpha: float) -> tuple[Array, Array]:
-        """F(w) and ∇F(w) (eqs. (3), (30)) for w of shape (d,) or (R, d), all tasks at once; what the runner records."""
-        m = meta_parts(self, w, alpha)  # type: ignore[arg-type]
-        return m.F, m.grad_F
+    def meta_parts(self, w: Array, alpha: float) -> MetaParts:
+        """F(w), ∇F(w) (eqs. (3), (30)) and the per-task pieces, w of shape (..., d); what the runner records."""
+        return meta_parts(self, w, alpha)  # type: ignore[arg-type]
 
     def meta_objective(self, w: Array, alpha: float) -> Array:
         """F(w) = E_{i∼p} f_i(w − α∇f_i(w)), eq. (3); exact on the finite family."""

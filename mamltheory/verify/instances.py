@@ -34,7 +34,6 @@ import numpy as np
 
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.simulate import tasks as exact
-from mamltheory.simulate.tasks import MetaParts
 
 Array = np.ndarray
 _T5 = np.linspace(0.0, 1.0, 5)
@@ -159,7 +158,7 @@ class Noise:
 
 
 @dataclass(frozen=True)
-class Instance:
+class Instance(exact.ExactMeta):
     """An exact instance: f_i(w) = g_i(aᵀw) + ½wᵀQw + b_iᵀw with probabilities p (see module docstring).
 
     Implements the exact-task protocol (`simulate.tasks.ExactTasks`); `p` is kept as the tuple it
@@ -276,21 +275,9 @@ class Instance:
         W = np.asarray(W, float)
         return np.broadcast_to(W[..., None, :], W.shape[:-1] + (self.n, self.d))
 
-    # ---- F and ∇F: the one implementation in simulate.tasks ----
-    def meta_parts(self, W: Array, alpha: float) -> MetaParts:
-        """F(w), ∇F(w) (eqs. (3), (30)) and the per-task g_i, U_i, v_i, ∇F_i(w) (45b); see `MetaParts`."""
-        return exact.meta_parts(self, W, alpha)
-
-    def meta_objective(self, W: Array, alpha: float) -> Array:
-        """F(w) = E_i f_i(w − α∇f_i(w)), eq. (3)."""
-        return exact.meta_objective(self, W, alpha)
-
-    def meta_gradient(self, W: Array, alpha: float) -> Array:
-        """∇F(w), eq. (30)."""
-        return exact.meta_gradient(self, W, alpha)
-
-    F = meta_objective
-    grad_F = meta_gradient
+    # F and ∇F: the one implementation in simulate.tasks (ExactMeta); short names for the checks
+    F = exact.ExactMeta.meta_objective
+    grad_F = exact.ExactMeta.meta_gradient
 
     # ---- sampling noise (per-sample quantities for every θ) ----
     def sample_grad_shift(self, Wt: Array) -> Array:

@@ -256,9 +256,9 @@ def check_corollary_4_10(problem: PoolProblem, W: Array, U: Array, alphas: Array
     dist = np.linalg.norm(W - U, axis=-1)
     obs = []
     for a in alphas:
-        Fw, gFw = problem.meta_parts(W, a)
+        m = problem.meta_parts(W, a)
         Fu = problem.meta_objective(U, a)
-        obs.append(np.abs(Fu - Fw - ((U - W) * gFw).sum(-1)))
+        obs.append(np.abs(Fu - m.F - ((U - W) * m.grad_F).sum(-1)))
     obs = np.stack(obs)
     bnd = COROLLARY_4_10.array(L=c["L"], rho=c["rho"], alpha=alphas[:, None], grad_w=gw, dist=dist)
     return summarise(f"Corollary 4.10 on {problem.name}", COROLLARY_4_10.source, obs, bnd,

@@ -14,7 +14,7 @@ from typing import Any
 import mamltheory
 from mamltheory.errors import InputError
 from mamltheory.pool import one_blas_thread, spawn_pool, terminate
-from mamltheory.store import DEFAULT_STORE, ResultStore, config_key
+from mamltheory.store import DEFAULT_STORE, memo
 from mamltheory.verify.check import (
     CONTRADICTED,
     ERROR,
@@ -266,18 +266,14 @@ def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_
     if seed < 0:
         raise InputError(f"--seed: must be >= 0, got {seed}", field="seed")
     config = {"mode": "quick" if quick else "full", "seed": seed, "sections": list(sections)}
-    key = config_key(config, kind="verify")
-    with ResultStore(store) as db:
-        cached = db.get(key)
-        if cached is not None:
-            from mamltheory.verify.defects import annotate
+    record, _, cached = memo(store, "verify", config, lambda: verify(quick=quick, seed=seed, store=store,
+                                                                     sections=sections, progress=progress,
+                                                                     advance=advance))
+    if cached and "defects" not in record:
+        from mamltheory.verify.defects import annotate
 
-            return (cached if "defects" in cached else annotate(cached)), True
-        db.require_writable()
-    record = verify(quick=quick, seed=seed, store=store, sections=sections, progress=progress, advance=advance)
-    with ResultStore(store) as db:
-        db.put(key, config, record, kind="verify")
-    return record, False
+        record = annotate(record)
+    return record, cached
 
 
 def exit_status(record: dict[str, Any], strict: bool) -> int:

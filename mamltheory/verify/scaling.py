@@ -260,7 +260,7 @@ def stationary_noise_floor(problem: PoolProblem, w_star: np.ndarray, alpha: floa
     for k in range(burn + tail):
         W, _, _ = meta_step(problem, cfg, sampler, rngs, W)
         if k >= burn and (k - burn) % stride == stride - 1:
-            rows.append(np.linalg.norm(problem.meta_parts(W, alpha)[1], axis=-1))
+            rows.append(np.linalg.norm(problem.meta_parts(W, alpha).grad_F, axis=-1))
     G = np.array(rows)
     return FloorRun(G, window_change(G))
 

@@ -7,8 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mamltheory.estimate.sinusoid_benchmark import (SinusoidConfig, TorchSinusoidProblem,  # noqa: E402
-                                                    benchmark_problem, protocol_differences, train)
+from mamltheory.adapters.torch import TorchSinusoidProblem  # noqa: E402
+from mamltheory.estimate.sinusoid_benchmark import (SinusoidConfig, benchmark_problem,  # noqa: E402
+                                                    protocol_differences, train)
 from mamltheory.simulate.sinusoid import SinusoidProblem  # noqa: E402
 
 

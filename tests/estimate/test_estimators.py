@@ -17,7 +17,7 @@ from mamltheory.estimate.estimators import (
     power_norm,
 )
 from mamltheory.simulate import make_problem
-from mamltheory.simulate.protocol import LossGradProblem, MetaProblem, ModelProtocol, PoolTasks, make_meta_problem
+from mamltheory.simulate.protocol import LossGradProblem, Problem, make_meta_problem
 
 NAMES = ("L", "rho", "sigma", "sigma_tilde", "sigma_H")
 
@@ -73,7 +73,7 @@ def test_quadratic_rho_is_exactly_zero(estimates: dict) -> None:
 def test_quadratic_closed_forms_at_a_point() -> None:
     """L, σ, σ̃, σ_H of the least-squares family in closed form (independent of the estimator code)."""
     pool = make_problem("quadratic")
-    prob = PoolTasks(pool)
+    prob = pool
     rng = np.random.default_rng(5)
     w = rng.standard_normal(pool.d)
     X, y = pool.X, pool.y
@@ -97,7 +97,7 @@ def test_quadratic_closed_forms_at_a_point() -> None:
 def test_rho_on_a_one_dimensional_family_equals_the_hessian_slope() -> None:
     """d = 1: ∇²f_i is a scalar, so the estimate is |f_i''(w) − f_i''(u)|/|w − u| exactly."""
     pool = make_problem("tanh-regression", d=1, n_tasks=3, pool_size=30)
-    prob = PoolTasks(pool)
+    prob = pool
     w, u = np.array([0.7]), np.array([0.9])
     got = estimate_rho(prob, w, u, pool.X, pool.y, np.random.default_rng(0), 3)
     Hw, Hu = pool.task_hessian(w[None, :])[:, 0, 0], pool.task_hessian(u[None, :])[:, 0, 0]
@@ -118,14 +118,15 @@ def test_power_norm_is_a_lower_bound_that_converges() -> None:
 
 def test_protocol_membership() -> None:
     pool = make_problem("tanh-regression")
-    assert isinstance(pool, ModelProtocol)  # the built-in families carry the model half as they are
-    assert isinstance(PoolTasks(pool), MetaProblem)
-    assert isinstance(make_meta_problem("sinusoid", hidden=4), MetaProblem)
+    assert isinstance(pool, Problem)  # the built-in families are sampled problems as they are
+    assert isinstance(make_meta_problem("tanh-regression"), Problem)
+    assert isinstance(make_meta_problem("sinusoid", hidden=4), Problem)
+    assert not isinstance(object(), Problem)
 
 
 def _loss_grad_only(pool) -> LossGradProblem:
     """The tanh-regression family seen through loss and gradient only (HVPs by differences)."""
-    full = PoolTasks(pool)
+    full = pool
     return LossGradProblem(pool.d, pool.loss_on, pool.grad_on, full.sample_tasks, full.sample_data, full.task_data,
                            pool.initial_point, name="tanh-as-user", all_tasks=full.all_tasks)
 
@@ -139,7 +140,7 @@ def test_loss_grad_adapter_hvp_and_estimates_agree_with_exact() -> None:
     # central differences: error ρh‖v‖²/2 + rounding, h ≈ 6e-6(1 + ‖w‖)/‖v‖ -> about 1e-9 relative here
     np.testing.assert_allclose(user.hvp_on(W, V, pool.X, pool.y), exact, rtol=1e-6, atol=1e-8)
     cfg = EstimateConfig(points=6, seed=3)
-    a = estimate_constants(PoolTasks(pool), cfg).values()
+    a = estimate_constants(pool, cfg).values()
     b = estimate_constants(user, cfg).values()
     for k in NAMES:
         assert b[k] == pytest.approx(a[k], rel=1e-4), k

@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 from mamltheory.simulate.algorithms import TaskBatch, direction
-from mamltheory.simulate.protocol import MetaProblem, make_meta_problem
+from mamltheory.simulate.protocol import Problem, make_meta_problem
 from mamltheory.estimate.sinusoid_benchmark import SinusoidConfig, adapt_curve, run_benchmark, summarize
 from mamltheory.simulate.sinusoid import SinusoidNet, SinusoidProblem
 
@@ -79,9 +79,9 @@ def test_gradient_and_hessian_match_an_independent_sympy_derivation() -> None:
         Hs[np.triu_indices(n)] += np.array(upper_s, float) / len(xs)
     Hs += np.triu(Hs, 1).T
     X, y_ = np.array(xs)[:, None], np.array(ys)
-    np.testing.assert_allclose(net.grad(w, X, y_), G, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(net.grad_on(w, X, y_), G, rtol=1e-10, atol=1e-12)
     V = np.random.default_rng(4).standard_normal((5, net.d))
-    np.testing.assert_allclose(net.hvp(w, V, X, y_), V @ Hs, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(net.hvp_on(w, V, X, y_), V @ Hs, rtol=1e-9, atol=1e-11)
 
 
 def test_vectorised_over_tasks_equals_task_by_task() -> None:
@@ -117,7 +117,7 @@ def test_task_distribution_and_labels() -> None:
 
 def test_sinusoid_satisfies_the_protocol_and_runs_through_algorithms() -> None:
     p = make_meta_problem("sinusoid", hidden=10)
-    assert isinstance(p, MetaProblem)
+    assert isinstance(p, Problem)
     rng = np.random.default_rng(1)
     tasks = p.sample_tasks(rng, 4)
     X, y = p.sample_data(rng, tasks, 20)

@@ -10,7 +10,7 @@ import pytest
 from mamltheory.estimate.estimators import EstimateConfig, estimate_constants
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import exact_direction, hf_difference, hf_radius
-from mamltheory.simulate.protocol import PoolTasks, ReferenceTasks
+from mamltheory.simulate.protocol import ReferenceTasks
 from mamltheory.simulate.tasks import ExactTasks, meta_gradient, meta_objective, meta_parts
 from mamltheory.verify import falsify
 from mamltheory.verify.instances import Instance, Profile
@@ -34,7 +34,7 @@ def kinked_instance() -> Instance:
 
 def test_every_family_implements_the_protocol() -> None:
     pool = make_problem("tanh-regression", **SMALL)
-    for obj in (pool, PoolTasks(pool), kinked_instance(), ReferenceTasks(PoolTasks(pool), pool.X, pool.y, pool.p)):
+    for obj in (pool, kinked_instance(), ReferenceTasks(pool, pool.X, pool.y, pool.p)):
         assert isinstance(obj, ExactTasks)
     assert not isinstance(object(), ExactTasks)
 
@@ -144,7 +144,7 @@ def test_a_replicate_row_is_the_same_alone_and_in_a_batch() -> None:
 
 def test_reference_tasks_of_a_whole_family_are_the_family() -> None:
     pool = make_problem("tanh-regression", **SMALL)
-    ref = ReferenceTasks(PoolTasks(pool), pool.X, pool.y, pool.p)
+    ref = ReferenceTasks(pool, pool.X, pool.y, pool.p)
     w = pool.initial_point()
     np.testing.assert_allclose(meta_gradient(ref, w, 0.1), pool.meta_gradient(w, 0.1), rtol=1e-14, atol=1e-16)
     with pytest.raises(ValueError, match="one probability per task"):
@@ -153,7 +153,7 @@ def test_reference_tasks_of_a_whole_family_are_the_family() -> None:
 
 def test_estimate_reports_the_exact_meta_objective_of_a_finite_family() -> None:
     pool = make_problem("tanh-regression", **SMALL)
-    est = estimate_constants(PoolTasks(pool), EstimateConfig(points=2, run_steps=2, power_iters=2,
+    est = estimate_constants(pool, EstimateConfig(points=2, run_steps=2, power_iters=2,
                                                             hessian_points=1, alpha=0.1))
     w0 = pool.initial_point()
     assert est.exact_tasks
