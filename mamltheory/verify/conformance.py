@@ -38,10 +38,11 @@ from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import USES_D_H, direction
 from mamltheory.simulate.config import run_config
 from mamltheory.simulate.families import PoolProblem
-from mamltheory.simulate.runner import RunConfig, Sampler, meta_step, replicate_rng
+from mamltheory.simulate.runner import RunConfig, Sampler, draw_tasks, meta_step, replicate_rng
 from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, CheckResult
 
 Array = np.ndarray
+Data = tuple[Array, Array]   # the samples of a batch: X (D, d), y (D,)
 FAMILIES = {"tanh-regression": {"d": 2, "n_tasks": 3, "pool_size": 3, "seed": 0},
             "nonconvex-logistic": {"d": 2, "n_tasks": 3, "pool_size": 3, "seed": 0}}
 BATCHES = {"D_in": 2, "D_o": 1, "D_h": 1}   # 3⁴ = 81 draws per task: every one enumerated
@@ -85,20 +86,25 @@ class Reference:
         return cls(problem, sp.lambdify(args, ell, "math"), sp.lambdify(args, grad, "math"),
                    sp.lambdify(args, hess, "math"))
 
-    def _each(self, fn: Callable[..., Any], w: Array, ids: tuple[int, ...]) -> Array:
-        X, y = self.problem.X_flat, self.problem.y_flat
-        return np.mean([np.array(fn(*w, *X[i], y[i]), dtype=float) for i in ids], axis=0)
+    def _each(self, fn: Callable[..., Any], w: Array, data: Data) -> Array:
+        X, y = data
+        return np.mean([np.array(fn(*w, *X[j], y[j]), dtype=float) for j in range(len(y))], axis=0)
 
-    def g(self, w: Array, ids: tuple[int, ...]) -> Array:
-        """∇f_i(w, D) = (1/|D|) Σ_θ∈D ∇ℓ(w; θ)."""
-        return self._each(self.grad, w, ids)
+    def g(self, w: Array, data: Data) -> Array:
+        """∇f_i(w, D) = (1/|D|) Σ_θ∈D ∇ℓ(w; θ) over the samples (X, y) of D."""
+        return self._each(self.grad, w, data)
 
-    def H(self, w: Array, ids: tuple[int, ...]) -> Array:
+    def H(self, w: Array, data: Data) -> Array:
         """∇²f_i(w, D)."""
-        return self._each(self.hess, w, ids)
+        return self._each(self.hess, w, data)
 
-    def direction(self, algorithm: str, w: Array, alpha: float, d_in: tuple[int, ...], d_o: tuple[int, ...],
-                  d_h: tuple[int, ...], delta: float | None) -> Array:
+    def rows(self, ids: tuple[int, ...]) -> Data:
+        """The samples (X, y) of the pool ids."""
+        idx = np.asarray(ids, dtype=np.intp)
+        return self.problem.X_flat[idx], self.problem.y_flat[idx]
+
+    def direction(self, algorithm: str, w: Array, alpha: float, d_in: Data, d_o: Data, d_h: Data | None,
+                  delta: float | None) -> Array:
         """G_i(w) of Algorithms 1-3 with the batches D_in, D_o, D_h."""
         v = self.g(w - alpha * self.g(w, d_in), d_o)                      # eq. (5), (6b)/(9)/(13)
         if algorithm == "fo-maml":
@@ -175,9 +181,25 @@ def _radius(algorithm: str, problem: PoolProblem, alpha: float) -> float | None:
     return paper_radius(problem.constants.rho, alpha) if algorithm == "hf-maml" else None
 
 
+def _enumerating(problem: PoolProblem, task: int, draws: list[tuple[tuple[int, ...], ...]]) -> PoolProblem:
+    """A copy of the family whose runner draws are the enumerated ones: p puts all mass on `task`, and the j-th
+    `sample_data` call returns the samples of draw j (every batch in the order the runner splits them)."""
+    proxy = copy.copy(problem)
+    proxy.p = np.eye(problem.n_tasks)[task]
+    queue = iter(draws)
+
+    def sample_data(rng: np.random.Generator, tasks: Array, D: int) -> Data:
+        ids = np.array([sum(next(queue), ()) for _ in np.atleast_1d(tasks)], dtype=np.intp)
+        return problem.X_flat[ids], problem.y_flat[ids]
+
+    proxy.sample_data = sample_data  # type: ignore[method-assign]
+    return proxy
+
+
 def direction_check(name: str, algorithm: str) -> CheckResult:
-    """Algorithm 1-3's direction through the runner (Sampler.gather + algorithms.direction) against the
-    reference, at every draw of a one-task batch of every task, and in expectation over tasks ~ p."""
+    """Algorithm 1-3's direction through the runner (`Sampler.draw`, which splits a draw into D_in, D_o, D_h, and
+    `algorithms.direction`) against the reference, at every draw of a one-task batch of every task, and in
+    expectation over tasks ~ p."""
     problem, ref = _family(name)
     w = _point(problem)
     alpha = theorem(algorithm).alpha_max(problem.constants.L)
@@ -190,12 +212,11 @@ def direction_check(name: str, algorithm: str) -> CheckResult:
     shipped, mine, weights = [], [], []
     for task in range(problem.n_tasks):
         draws = _draws(problem, task, sizes)
-        idx = np.array([[sum(parts, ())] for parts in draws], dtype=np.intp)        # (R, B = 1, D_tot)
-        batch = Sampler(problem, cfg).gather(idx)
-        W = np.tile(w, (len(draws), 1))
-        shipped.append(direction(problem, algorithm, W, batch, alpha, delta))
-        mine.append(np.array([ref.direction(algorithm, w, alpha, p[0], p[1], p[2] if D_h else (), delta)
-                              for p in draws]))
+        proxy = _enumerating(problem, task, draws)
+        batch, _ = Sampler(proxy, cfg).draw([replicate_rng(0, r) for r in range(len(draws))])
+        shipped.append(direction(proxy, algorithm, np.tile(w, (len(draws), 1)), batch, alpha, delta))
+        mine.append(np.array([ref.direction(algorithm, w, alpha, ref.rows(p[0]), ref.rows(p[1]),
+                                            ref.rows(p[2]) if D_h else None, delta) for p in draws]))
         weights.append(np.full(len(draws), problem.p[task] / len(draws)))
     S, M, P = np.concatenate(shipped), np.concatenate(mine), np.concatenate(weights)
     dev, scale = _rel_dev(S, M)
@@ -223,16 +244,18 @@ def step_check(name: str, algorithm: str, seed: int) -> CheckResult:
                         step_batch=(2, 2))
     w = _point(problem)
     rngs = [replicate_rng(cfg.seed, 0)]
-    idx, idx_b = Sampler(problem, cfg).draw([copy.deepcopy(r) for r in rngs])
-    W_new, beta, g = meta_step(problem, cfg, Sampler(problem, cfg), rngs, w[None, :])
     D_h = cfg.D_h if USES_D_H[algorithm] else 0
-    G = []
-    for ids in idx[0]:
-        ids = tuple(int(i) for i in ids)
-        a, b = cfg.D_in, cfg.D_in + cfg.D_o
-        G.append(ref.direction(algorithm, w, cfg.alpha, ids[:a], ids[a:b], ids[b:b + D_h], cfg.delta))
+    # the draws meta_step makes, in the stream order the runner documents: B task ids from p, B × (D_in + D_o + D_h)
+    # samples in one draw (the batches in that order), then B' task ids and B' × D_β samples
+    rng = copy.deepcopy(rngs[0])
+    X, y = problem.sample_data(rng, draw_tasks(rng, problem.p, cfg.B), cfg.D_in + cfg.D_o + D_h)
+    Xb, yb = problem.sample_data(rng, draw_tasks(rng, problem.p, cfg.B_prime), cfg.D_beta)
+    W_new, beta, g = meta_step(problem, cfg, Sampler(problem, cfg), rngs, w[None, :])
+    a, b = cfg.D_in, cfg.D_in + cfg.D_o
+    G = [ref.direction(algorithm, w, cfg.alpha, (X[i, :a], y[i, :a]), (X[i, a:b], y[i, a:b]),
+                       (X[i, b:], y[i, b:]) if D_h else None, cfg.delta) for i in range(cfg.B)]
     c = problem.constants
-    norms = [float(np.linalg.norm(ref.g(w, tuple(int(i) for i in ids)))) for ids in idx_b[0]]
+    norms = [float(np.linalg.norm(ref.g(w, (Xb[j], yb[j])))) for j in range(len(yb))]
     beta_tilde = 1.0 / (4 * c.L + 2 * c.rho * cfg.alpha * float(np.mean(norms)))      # eq. (26)
     beta_ref = beta_tilde / PAPER_DIVISOR[algorithm]
     g_ref = np.mean(G, axis=0)                                                         # (1/B) Σ_i G_i
@@ -263,7 +286,15 @@ def _law_pvalues(problem: Any, cfg: RunConfig, seed: int) -> tuple[float, float,
     sampler = Sampler(problem, cfg)
     rng = replicate_rng(seed, 0)
     n, N = problem.n_tasks, problem.pool_size
-    ids = np.concatenate([sampler.draw([rng])[0][0] for _ in range(SAMPLING_DRAWS)])   # (draws·B, D_tot)
+    where = {row.tobytes(): i for i, row in enumerate(problem.X_flat)}   # a pool sample by its features (distinct)
+    ids = []
+    for _ in range(SAMPLING_DRAWS):
+        batch, _ = sampler.draw([rng])
+        X = np.concatenate([batch.X_in, batch.X_o] + ([batch.X_h] if batch.X_h is not None else []), axis=2)[0]
+        ids.append([[where.get(x.tobytes(), -1) for x in task] for task in X])
+    ids = np.concatenate(ids)                                                              # (draws·B, D_tot)
+    if (ids < 0).any():
+        return 0.0, 0.0, 0.0, False, len(ids)   # a drawn sample that is not in the family's pools
     tasks, samples = ids // N, ids % N
     same_task = bool(np.all(tasks == tasks[:, :1]))
     p_task = _chi2(np.bincount(tasks[:, 0], minlength=n).astype(float), np.asarray(problem.p, float))

@@ -39,9 +39,10 @@ def test_the_reference_derivatives_are_the_formulas_by_hand() -> None:
     w, i = np.array([0.3, -0.7]), 4
     x, y = problem.X_flat[i], problem.y_flat[i]
     t = np.tanh(x @ w)
-    assert np.allclose(ref.g(w, (i,)), -(y - t) * (1 - t * t) * x, rtol=1e-13, atol=0)
+    assert np.allclose(ref.g(w, ref.rows((i,))), -(y - t) * (1 - t * t) * x, rtol=1e-13, atol=0)
     # ∇²ℓ = (1 − t²)(1 − t² + 2t(t − y)) x xᵀ = (1 + 2yt − 3t²)(1 − t²) x xᵀ
-    assert np.allclose(ref.H(w, (i,)), (1 + 2 * y * t - 3 * t * t) * (1 - t * t) * np.outer(x, x), rtol=1e-12, atol=0)
+    assert np.allclose(ref.H(w, ref.rows((i,))), (1 + 2 * y * t - 3 * t * t) * (1 - t * t) * np.outer(x, x),
+                       rtol=1e-12, atol=0)
 
 
 @contextmanager
@@ -56,9 +57,10 @@ BUGS = {
                                       ("maml", "direction")),
     "inner step α/2": (alg, "inner_points", lambda f: lambda p, W, b, a: f(p, W, b, a / 2), ("fo-maml", "direction")),
     "outer batch reuses the inner draws": (
-        runner.Sampler, "gather",
-        lambda f: lambda self, idx: (lambda b: alg.TaskBatch(b.X_in, b.y_in, b.X_in[..., :b.X_o.shape[2], :],
-                                                             b.y_in[..., :b.y_o.shape[2]], b.X_h, b.y_h))(f(self, idx)),
+        runner.Sampler, "draw",
+        lambda f: lambda self, rngs: (lambda b, s: (alg.TaskBatch(b.X_in, b.y_in, b.X_in[..., :b.X_o.shape[2], :],
+                                                                  b.y_in[..., :b.y_o.shape[2]], b.X_h, b.y_h), s))(
+            *f(self, rngs)),
         ("fo-maml", "direction")),
     "batch mean divided by D + 1": (fam.PoolProblem, "grad_on",
                                     lambda f: lambda self, W, X, y: f(self, W, X, y) * X.shape[-2] / (X.shape[-2] + 1),
