@@ -4,7 +4,7 @@ Randomness: replicate r draws from its own stream `SeedSequence(seed, spawn_key=
 r-th child of `SeedSequence(seed).spawn(R)`, so replicate r run alone (``replicates=[r]``)
 reproduces the batched numbers bit for bit. Per iteration a replicate draws, in this order:
 B task ids (i.i.d. from p: `draw_tasks`), B × (D_in + D_o + D_h) sample ids (uniform with
-replacement, the three batches independent), then for the theory step size B' task ids and
+replacement, the three batches independent), then for the theorem's step size B' task ids and
 B' × D_β ids.
 
 The problem: a pool family (`simulate.families.PoolProblem`) or anything with the same members
@@ -44,12 +44,12 @@ class RunConfig:
     D_in: int
     D_o: int
     D_h: int
-    step: str  # "theory": β_k = β̃(w_k)/c (eq. (26)); "constant": β_k = beta
+    step: str  # "theorem": β_k = β̃(w_k)/c (eq. (26)); "constant": β_k = beta
     beta: float | None = None
     step_divisor: float | None = None
     B_prime: int | None = None
     D_beta: int | None = None
-    delta_rule: str | None = None  # HF-MAML: "theory" (eq. (142)) or "fixed"
+    delta_rule: str | None = None  # HF-MAML: "scaled" (δ_k^i = δ/‖v‖, eq. (142)) or "fixed"
     delta: float | None = None
     record: str = "auto"  # "every", "log" or "auto"
     hessian_chunk: int | None = field(default=None, compare=False)  # speed only, not in the key
@@ -197,11 +197,11 @@ class Sampler:
         self._buf_beta: Array | None = None
 
     def draw(self, rngs: Sequence[np.random.Generator]) -> tuple[Array, Array | None]:
-        """Flat sample ids (R, B, D_tot) and, for the theory step, (R, B', D_β)."""
+        """Flat sample ids (R, B, D_tot) and, for the theorem's step, (R, B', D_β)."""
         p, cfg = self.problem, self.cfg
         idx = np.empty((len(rngs), cfg.B, self.D_tot), dtype=np.intp)
         idx_b = None
-        if cfg.step == "theory":
+        if cfg.step == "theorem":
             idx_b = np.empty((len(rngs), cfg.B_prime, cfg.D_beta), dtype=np.intp)  # type: ignore[arg-type]
         for j, rng in enumerate(rngs):
             tasks = draw_tasks(rng, p.p, cfg.B)
@@ -238,8 +238,8 @@ def meta_step(problem: RunnerProblem, cfg: RunConfig, sampler: Sampler, rngs: Se
     """
     idx, idx_b = sampler.draw(rngs)
     g = direction(problem, cfg.algorithm, W, sampler.gather(idx), cfg.alpha,
-                  cfg.delta, cfg.delta_rule or "theory", cfg.hessian_chunk)
-    if cfg.step == "theory":
+                  cfg.delta, cfg.delta_rule or "scaled", cfg.hessian_chunk)
+    if cfg.step == "theorem":
         Xb, yb = sampler.gather_beta(idx_b)  # type: ignore[arg-type]
         beta = beta_tilde(problem, W, Xb, yb, cfg.alpha) / cfg.step_divisor  # type: ignore[operator]
     else:

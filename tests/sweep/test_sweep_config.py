@@ -112,7 +112,7 @@ def _bad(tmp_path: Path, old: str, new: str) -> str:
     ("seed = [0, 1]", "sed = [0, 1]", "bad.toml:15: grid.sed: unknown key (allowed: problem, params,"),
     ("  0.02,", "  \"0.02\",", "bad.toml:11: grid.alpha[1]: must be a number, got a string"),
     ("seed = [0, 1]", "seed = []", "bad.toml:15: grid.seed: must be a non-empty array of values"),
-    ("seed = [0, 1]", "seed = [0, -1]", "bad.toml:15: grid.seed[1]: must be an integer >= 0, got -1"),
+    ("seed = [0, 1]", "seed = [0, -1]", "bad.toml:15: grid.seed[1]: must be an integer in [0, 4294967295], got -1"),
     ("seed = [0, 1]", "seed = [0, 1.5]", "bad.toml:15: grid.seed[1]: must be an integer, got a float 1.5"),
     ("iterations = 10", "iterations = 0", "bad.toml:5: base.iterations: must be an integer >= 1, got 0"),
     ("batch = [4, 5, 5, 2]", "batch = [4, 0, 5, 2]", "bad.toml:6: base.batch: D_in: must be an integer >= 1, got 0"),
