@@ -133,6 +133,11 @@ def _bad(tmp_path: Path, old: str, new: str) -> str:
     ("iterations = 10", "iterations = 10\nstep = 0.1",
      "bad.toml:6: base.step: a constant step is outside Theorem G.1 (β_k = β̃(w_k)/18, eq. (26)); "
      "pass --outside-theory"),
+    ("iterations = 10", "iterations = 10\nstep = \"theory\"",
+     "bad.toml:6: base.step: 'theory' is now spelled 'theorem' (the theorem's rule); give 'theorem' or a positive "
+     "number"),
+    ("iterations = 10", "iterations = 10\ndelta = \"theorem\"\nstep = \"rule\"",
+     "bad.toml:7: base.step: must be 'theorem' or a positive finite number, got 'rule'"),
     ("iterations = 10", "iterations = ", "bad.toml: not valid TOML: Invalid value (at line 5, column 14)"),
 ])
 def test_error_names_line_key_and_rule(tmp_path: Path, old: str, new: str, expected: str) -> None:
