@@ -60,7 +60,7 @@ def read_estimate(path: str, flag: str = "--from-estimate") -> tuple[dict[str, f
     estimate bounds it) and the provenance to label a plan or run with; InputError naming `flag`."""
     text = input_file(flag, path)
     check_nesting(flag, text, repr(path))
-    not_estimate = InputError(f"{flag}: {path!r} is not the JSON of `mamltheory estimate --out FILE`", field="constants")
+    not_estimate = InputError(f"{flag}: {path!r} is not the JSON of `mamltheory estimate` (its --out FILE)", field="constants")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -78,7 +78,7 @@ def read_estimate(path: str, flag: str = "--from-estimate") -> tuple[dict[str, f
         values["initial_gap"] = float(gap)
     problem, config = data.get("problem", {}), data.get("config", {})
     if not isinstance(problem, dict) or not isinstance(config, dict):
-        raise InputError(f"{flag}: {path!r} is not the JSON of `mamltheory estimate --out FILE` (its problem and "
+        raise InputError(f"{flag}: {path!r} is not the JSON of `mamltheory estimate` (its problem and "
                          "config must be objects)", field="constants")
     prov = {"kind": "estimate", "file": path, "problem": problem.get("spec") or problem.get("problem"),
             "d": problem.get("d"), "points": data.get("points"), "seed": config.get("seed"),

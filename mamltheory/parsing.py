@@ -58,9 +58,16 @@ def integer(name: str, value: object, low: int, high: int = INT_MAX, *, field: s
     return value
 
 
-def seed(name: str, value: object, field: str | None = None) -> int:
+def whole(value: object) -> object:
+    """An integral float (10.0, as TOML or JSON may write a size) as the int it is; anything else unchanged."""
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return int(value)
+    return value
+
+
+def seed(name: str, value: object, field: str | None = None, text: bool = True) -> int:
     """A seed: an integer in [0, 2^32 − 1]."""
-    return integer(name, value, 0, SEED_MAX, field=field)
+    return integer(name, value, 0, SEED_MAX, field=field, text=text)
 
 
 def integers(name: str, value: object, names: tuple[str, ...], high: int = INT_MAX, *,

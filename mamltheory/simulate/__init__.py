@@ -7,11 +7,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from mamltheory.errors import InputError
-from mamltheory.parsing import INT_MAX, SEED_MAX, integer, number
+from mamltheory.parsing import INT_MAX, SEED_MAX, choice, integer, number, whole
 from mamltheory.simulate.families import NonconvexLogistic, PoolProblem, QuadraticProblem, TanhRegression
 from mamltheory.simulate.resources import check_problem_memory
 
@@ -29,10 +28,8 @@ def _check_param(problem: str, key: str, value: Any) -> Any:
     """A family parameter by its rule: sizes and the seed integers, spreads and noise >= 0, the rest > 0."""
     context, field = f" for problem {problem!r}", f"params.{key}"
     if key in _INT_PARAMS:
-        if isinstance(value, float) and math.isfinite(value) and value == int(value):
-            value = int(value)  # 10.0 is the integer 10 (an int is checked as an int: float() of a long one overflows)
         low = 0 if key == "seed" else (2 if key in ("n_tasks", "pool_size") else 1)
-        return integer(key, value, low, SEED_MAX if key == "seed" else INT_MAX, field=field, context=context,
+        return integer(key, whole(value), low, SEED_MAX if key == "seed" else INT_MAX, field=field, context=context,
                        text=False)
     return number(key, value, ">= 0" if key in _NONNEG_PARAMS else "> 0", field=field, context=context, text=False)
 
@@ -43,8 +40,7 @@ def make_problem(name: str, **params: Any) -> PoolProblem:
     Raises InputError (field "problem" or "params.KEY") on an unknown name or parameter, a value out of
     range, or sizes whose pools would not fit in this machine's memory (checked before allocating).
     """
-    if name not in FAMILIES:
-        raise InputError(f"problem: must be one of {', '.join(sorted(FAMILIES))}, got {name!r}", field="problem")
+    choice("problem", name, tuple(sorted(FAMILIES)))
     cls = FAMILIES[name]
     unknown = sorted(set(params) - set(cls.defaults))
     if unknown:
