@@ -37,6 +37,7 @@ def refusal(name: str, rule: str, field: str | None = None) -> InputError:
 
 
 def _is_number(value: object) -> bool:
+    """A real number of Python's (int, float, Fraction), a bool not counted."""
     return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool)
 
 
@@ -113,6 +114,7 @@ def positive(name: str, value: object, field: str | None = None, text: bool = Tr
 
 
 def _parses(text: str) -> bool:
+    """Whether `text` reads as a float (then a message shows it as given, unquoted)."""
     try:
         float(text)
     except ValueError:
