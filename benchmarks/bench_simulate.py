@@ -8,7 +8,7 @@ or Hessian evaluated for one task sample. Per meta-iteration and replicate:
 B·(D_in + D_o) for FO-MAML, B·(D_in + D_o + D_h) for MAML (HVP or explicit Hessian),
 B·(D_in + D_o + 2 D_h) for HF-MAML (two gradients on D_h). Every timed iteration includes
 sampling (drawing ids, gathering from the pools), the direction and the step (constant β;
-the theory step adds B'·D_β gradients, usually a few percent).
+the theorem's step adds B'·D_β gradients, usually a few percent).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def config(p, alg: str, R: int, chunk: int | None = None) -> RunConfig:
     alpha = 1 / (6 * p.constants.L)
     return RunConfig(problem=p.name, problem_params=p.params, algorithm=alg, alpha=alpha, iterations=1,
                      replicates=R, seed=0, B=B, D_in=D, D_o=D, D_h=0 if alg == "fo-maml" else D,
-                     step="constant", beta=0.01, delta_rule="theory" if alg == "hf-maml" else None,
+                     step="constant", beta=0.01, delta_rule="scaled" if alg == "hf-maml" else None,
                      delta=1 / (6 * p.constants.rho * alpha) if alg == "hf-maml" else None, hessian_chunk=chunk)
 
 

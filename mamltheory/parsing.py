@@ -1,4 +1,8 @@
-"""Command-line values: each failure is one InputError naming the flag and the rule (exit 2)."""
+"""The one validation vocabulary of numbers, choices and files for the CLI, the TOML/JSON readers and the library.
+
+Each validator takes the name to report (a flag, a TOML key or a parameter) and raises one InputError
+"NAME: RULE" (exit 2 in the CLI), `field` set to the parameter.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import os
 import re
 import stat
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 from mamltheory.errors import InputError
@@ -26,34 +31,119 @@ def shown(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[:limit // 2]}… ({len(text)} {unit})"
 
 
-def integer(flag: str, text: str, low: int, high: int = INT_MAX) -> int:
-    """An integer in [low, high] (every integer flag has a finite range: INT_MAX unless tighter)."""
+def refusal(name: str, rule: str, field: str | None = None) -> InputError:
+    """The one-line error "NAME: RULE" of the parameter `name` (a flag, a TOML key or an argument)."""
+    return InputError(f"{name}: {rule}", field=name.lstrip("-") if field is None else field)
+
+
+def _is_number(value: object) -> bool:
+    """A real number of Python's (int, float, Fraction), a bool not counted."""
+    return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool)
+
+
+def integer(name: str, value: object, low: int, high: int = INT_MAX, *, field: str | None = None,
+            context: str = "", text: bool = True) -> int:
+    """An integer in [low, high] (every integer has a finite range); with `text`, decimal text is parsed."""
     rule = f"an integer >= {low}" if high == INT_MAX else f"an integer in [{low}, {high}]"
-    try:
-        value = int(str(text).strip())
-    except (TypeError, ValueError):  # includes Python's limit on the digits of an int (4300)
-        raise InputError(f"{flag}: must be {rule}, got {shown(text)}", field=flag.lstrip("-")) from None
+    if text and isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:  # includes Python's limit on the digits of an int (4300)
+            raise refusal(name, f"must be {rule}{context}, got {shown(value)}", field) from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise refusal(name, f"must be {rule}{context}, got {shown(value)}", field)
     if value < low:
-        raise InputError(f"{flag}: must be {rule}, got {value}", field=flag.lstrip("-"))
+        raise refusal(name, f"must be {rule}{context}, got {value}", field)
     if value > high:
-        raise InputError(f"{flag}: must be an integer in [{low}, {high}], got {shown(value)}", field=flag.lstrip("-"))
+        raise refusal(name, f"must be an integer in [{low}, {high}]{context}, got {shown(value)}", field)
     return value
 
 
-def seed(flag: str, text: str) -> int:
+def whole(value: object) -> object:
+    """An integral float (10.0, as TOML or JSON may write a size) as the int it is; anything else unchanged."""
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return int(value)
+    return value
+
+
+def seed(name: str, value: object, field: str | None = None, text: bool = True) -> int:
     """A seed: an integer in [0, 2^32 − 1]."""
-    return integer(flag, text, 0, SEED_MAX)
+    return integer(name, value, 0, SEED_MAX, field=field, text=text)
 
 
-def positive(flag: str, text: str) -> float:
-    """A finite number > 0."""
+def integers(name: str, value: object, names: tuple[str, ...], high: int = INT_MAX, *,
+             field: str | None = None, text: bool = True) -> dict[str, int]:
+    """len(names) integers in [1, high] by name: a sequence, or with `text` comma-separated text."""
+    split = text and isinstance(value, str)
+    parts = value.split(",") if split else value  # type: ignore[union-attr]
+    if isinstance(parts, (str, bytes)) or not hasattr(parts, "__len__") or len(parts) != len(names):
+        kind = "comma-separated integers" if split else "integers"
+        raise refusal(name, f"must be {len(names)} {kind} {','.join(names)}, got {value!r}", field)
+    return {n: integer(f"{name} {n}", v, 1, high, field=field or name.lstrip("-"), text=text)
+            for n, v in zip(names, parts)}
+
+
+def number(name: str, value: object, sign: str = "", *, field: str | None = None, context: str = "",
+           text: bool = True) -> float:
+    """A finite real number ("> 0" or ">= 0" with `sign`); with `text`, decimal text is parsed."""
+    if text and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise refusal(name, f"must be a number{context}, got {shown(value)}", field) from None
+    if not _is_number(value):
+        raise refusal(name, f"must be a number{context}, got {shown(value)}", field)
     try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise InputError(f"{flag}: must be a positive finite number, got {text!r}", field=flag.lstrip("-")) from None
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"{flag}: must be a positive finite number, got {text}", field=flag.lstrip("-"))
-    return value
+        x = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond float64's range
+        raise refusal(name, f"must be finite, got {shown(value)}", field) from None
+    if not math.isfinite(x):
+        raise refusal(name, f"must be finite, got {value}", field)
+    if (sign == "> 0" and not x > 0) or (sign == ">= 0" and not x >= 0):
+        raise refusal(name, f"must be {sign}{context}, got {value}", field)
+    return x
+
+
+def positive(name: str, value: object, field: str | None = None, text: bool = True) -> float:
+    """A finite number > 0 (with `text`, decimal text is parsed): one rule for every way to break it."""
+    try:
+        return number(name, value, "> 0", field=field, text=text)
+    except InputError:
+        got = value if text and isinstance(value, str) and _parses(value) else shown(value)
+        raise refusal(name, f"must be a positive finite number, got {got}", field) from None
+
+
+def _parses(text: str) -> bool:
+    """Whether `text` reads as a float (then a message shows it as given, unquoted)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def choice(name: str, value: object, allowed: tuple[str, ...], field: str | None = None) -> str:
+    """One of `allowed`."""
+    if value not in allowed:
+        raise refusal(name, f"must be one of {', '.join(allowed)}, got {value!r}", field)
+    return value  # type: ignore[return-value]
+
+
+# The value of a step or δ option that means "the theorem's rule"; "theory" was its name before: refused
+# with the new name, since `theory` means paper | repaired and nothing else.
+THEOREM_RULE = "theorem"
+
+
+def theorem_or_positive(name: str, value: object, field: str | None = None, text: bool = True) -> str | float:
+    """"theorem" (the theorem's rule) or a positive finite number (outside the theorem)."""
+    if value == THEOREM_RULE:
+        return THEOREM_RULE
+    if value == "theory":
+        raise refusal(name, f"'theory' is now spelled '{THEOREM_RULE}' (the theorem's rule); give '{THEOREM_RULE}' "
+                            "or a positive number", field)
+    if isinstance(value, str) and not (text and _parses(value)):
+        raise refusal(name, f"must be '{THEOREM_RULE}' or a positive finite number, got {value!r}", field)
+    return positive(name, value, field, text)
 
 
 _HELD_OUTPUTS: dict[str, int] = {}  # FIFO outputs checked by writable_file: path -> the probe's descriptor

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mamltheory.errors import InputError
-from mamltheory.parsing import INT_MAX, check_nesting, input_file, integer, nesting_depth, shown
+from mamltheory.parsing import (INT_MAX, check_nesting, choice, input_file, integer, integers, nesting_depth, number,
+                                shown, theorem_or_positive)
 
 
 def test_input_file_reads_a_regular_file_up_to_the_cap(tmp_path: Path) -> None:
@@ -95,3 +96,31 @@ def test_an_output_fifo_needs_a_reader_and_gets_the_whole_text(tmp_path: Path) -
     write_output("--out", str(fifo), '{"a": 1}\n')
     reader.join(timeout=30)
     assert got == ['{"a": 1}\n']
+
+
+@pytest.mark.parametrize("value, text, message", [
+    ("theory", True, "--step: 'theory' is now spelled 'theorem' (the theorem's rule); give 'theorem' or a positive "
+                     "number"),
+    ("0.5", False, "--step: must be 'theorem' or a positive finite number, got '0.5'"),
+    (0, False, "--step: must be a positive finite number, got 0"),
+    (True, False, "--step: must be a positive finite number, got True")])
+def test_theorem_or_positive_names_the_new_spelling(value: object, text: bool, message: str) -> None:
+    assert theorem_or_positive("--step", "theorem") == "theorem"
+    assert theorem_or_positive("--step", "0.5") == 0.5 and theorem_or_positive("--step", 2, text=False) == 2.0
+    with pytest.raises(InputError) as err:
+        theorem_or_positive("--step", value, text=text)
+    assert str(err.value) == message and err.value.field == "step"
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: number("L", 0, "> 0", context=" (Assumptions 4.3-4.4)"), "L: must be > 0 (Assumptions 4.3-4.4), got 0"),
+    (lambda: number("x", "1", text=False), "x: must be a number, got '1'"),
+    (lambda: number("x", 10**400), "x: must be finite, got 10000000000000000000… (401 digits)"),
+    (lambda: integer("d", 2.0, 1, text=False), "d: must be an integer >= 1, got 2.0"),
+    (lambda: integers("--batch", "2,0", ("B", "D")), "--batch D: must be an integer >= 1, got 0"),
+    (lambda: integers("--batch", [2], ("B", "D"), text=False), "--batch: must be 2 integers B,D, got [2]"),
+    (lambda: choice("--record", "all", ("auto", "every")), "--record: must be one of auto, every, got 'all'")])
+def test_each_validator_is_one_line_naming_the_parameter_and_the_rule(call, message: str) -> None:
+    with pytest.raises(InputError) as err:
+        call()
+    assert str(err.value) == message

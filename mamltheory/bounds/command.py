@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tomllib
 from typing import Any
 
-from mamltheory.assumptions import ProblemConstants
+from mamltheory.assumptions import CONSTANT_FLAGS, ProblemConstants, constants_from_flags, read_estimate
 from mamltheory.bounds.theory import check_theory
 from mamltheory.errors import InputError
-from mamltheory.parsing import check_nesting, input_file
+from mamltheory.parsing import check_nesting, input_file, integer, integers, number
 
-CONSTANT_FLAGS = {"L": "L", "rho": "rho", "sigma": "sigma", "sigma_tilde": "sigma-tilde", "sigma_H": "sigma-h"}
 # Built-in example (the README's): used when no constant is given on the command line or in a file.
 EXAMPLE = {"L": 1.0, "rho": 1.0, "sigma": 0.5, "sigma_tilde": 1.0, "sigma_H": 1.0, "eps": 0.1, "initial_gap": 10.0}
 FILE_KEYS = set(CONSTANT_FLAGS) | {"alpha", "eps", "initial_gap"}
@@ -26,12 +24,10 @@ def add_parser(sub: Any) -> None:
                        description=__doc__)
     p.add_argument("--algorithm", default="all", help="maml, fo-maml, hf-maml or all (default: all)")
     for key, flag in CONSTANT_FLAGS.items():
-        p.add_argument(f"--{flag}", dest=key, type=_number(f"--{flag}"), default=None)
-    p.add_argument("--alpha", type=_number("--alpha"), default=None,
-                   help="inner step α (default: the largest the theorem allows)")
-    p.add_argument("--eps", type=_number("--eps"), default=None, help="target E‖∇F(w)‖")
-    p.add_argument("--initial-gap", dest="initial_gap", type=_number("--initial-gap"), default=None,
-                   help="Δ = F(w_0) − min F")
+        p.add_argument(flag, dest=key, default=None)
+    p.add_argument("--alpha", default=None, help="inner step α (default: the largest the theorem allows)")
+    p.add_argument("--eps", default=None, help="target E‖∇F(w)‖")
+    p.add_argument("--initial-gap", dest="initial_gap", default=None, help="Δ = F(w_0) − min F")
     p.add_argument("--constants", metavar="FILE", default=None,
                    help="TOML file with L, rho, sigma, sigma_tilde, sigma_H (and optionally alpha, eps, initial_gap)")
     p.add_argument("--from-estimate", dest="from_estimate", metavar="FILE", default=None,
@@ -39,50 +35,13 @@ def add_parser(sub: Any) -> None:
                         "nonnegative losses, Δ <= f(w_0)); the plan is labelled as resting on estimates")
     p.add_argument("--batch", default=None, metavar="B,D_in,D_o,D_h",
                    help="evaluate the theorem at these batch sizes instead of choosing them")
-    p.add_argument("--k-shot", dest="k_shot", type=_integer("--k-shot"), default=None, metavar="K",
+    p.add_argument("--k-shot", dest="k_shot", default=None, metavar="K",
                    help="D_in = D_o = K fixed: best accuracy and the B within 10%% of it")
     p.add_argument("--theory", default="repaired", metavar="repaired|paper",
                    help="repaired (default): the theorems as repaired, every proof step checked; paper: as stated "
                         "(plans marked not guaranteed where a step of the proof fails)")
     p.add_argument("--json", action="store_true", help="print JSON (a list for --algorithm all)")
     p.set_defaults(run=run)
-
-
-def _number(flag: str):
-    def parse(text: str) -> float:
-        try:
-            x = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: must be a number, got {text!r}") from None
-        if not math.isfinite(x):
-            raise argparse.ArgumentTypeError(f"{flag}: must be finite, got {text!r}")
-        return x
-    return parse
-
-
-def _integer(flag: str):
-    def parse(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: must be an integer, got {text!r}") from None
-    return parse
-
-
-def _batch(text: str) -> tuple[int, int, int, int]:
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise InputError(f"--batch: must be four positive integers B,D_in,D_o,D_h, got {text!r}")
-    out = []
-    for name, part in zip(("B", "D_in", "D_o", "D_h"), parts):
-        try:
-            v = int(part)
-        except ValueError:
-            raise InputError(f"--batch: {name} must be a positive integer, got {part!r}") from None
-        if v < 1:
-            raise InputError(f"--batch: {name} must be a positive integer, got {v}")
-        out.append(v)
-    return tuple(out)  # type: ignore[return-value]
 
 
 def _read_constants_file(path: str) -> dict[str, float]:
@@ -99,55 +58,7 @@ def _read_constants_file(path: str) -> dict[str, float]:
     unknown = sorted(set(data) - FILE_KEYS)
     if unknown:
         raise InputError(f"--constants: unknown key {unknown[0]!r} in {path!r}; allowed: {', '.join(sorted(FILE_KEYS))}")
-    for key, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise InputError(f"--constants: {key} in {path!r} must be a finite number, got {value!r}")
-    return {k: float(v) for k, v in data.items()}
-
-
-def read_estimate_file(path: str) -> tuple[dict[str, float], dict[str, Any]]:
-    """Constants (and Δ bound) from `mamltheory estimate` JSON, and the provenance to label the plan with."""
-    text = input_file("--from-estimate", path)
-    check_nesting("--from-estimate", text, repr(path))
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"--from-estimate: {path!r} is not valid JSON: {err}") from None
-    except RecursionError:
-        raise InputError(f"--from-estimate: {path!r} is nested too deeply to be the JSON of `mamltheory estimate`") \
-            from None
-    if not isinstance(data, dict) or data.get("kind") != "mamltheory-estimate" or not isinstance(data.get("constants"), dict):
-        raise InputError(f"--from-estimate: {path!r} is not the JSON of `mamltheory estimate`")
-    values: dict[str, float] = {}
-    for key in CONSTANT_FLAGS:
-        v = data["constants"].get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise InputError(f"--from-estimate: {key} in {path!r} must be a finite number, got {v!r}")
-        values[key] = float(v)
-    gap = data.get("initial_gap_bound")
-    if isinstance(gap, (int, float)) and not isinstance(gap, bool) and math.isfinite(gap) and gap > 0:
-        values["initial_gap"] = float(gap)
-    problem, config = data.get("problem", {}), data.get("config", {})
-    if not isinstance(problem, dict) or not isinstance(config, dict):
-        raise InputError(f"--from-estimate: {path!r} is not the JSON of `mamltheory estimate` "
-                         "(its problem and config must be objects)")
-    prov = {"kind": "estimate", "file": path, "problem": problem.get("spec") or problem.get("problem"),
-            "points": data.get("points"), "seed": config.get("seed"), "statement": data.get("statement"),
-            "grad_norm_w0": _grad_norms(data), "grad_norm_w0_exact": data.get("grad_norm_w0_exact") is True}
-    if problem.get("nonsmooth"):  # a torch model with ReLU and the like (adapters.torch)
-        prov["nonsmooth"] = [str(x) for x in problem["nonsmooth"]] if isinstance(problem["nonsmooth"], list) else []
-    return values, prov
-
-
-def _grad_norms(data: dict[str, Any]) -> list[tuple[float, float]]:
-    """(α, ‖∇F(w_0)‖) pairs of an estimate JSON (`grad_norm_w0_by_alpha`); [] for a file without them."""
-    out = []
-    rows = data.get("grad_norm_w0_by_alpha")
-    for row in rows if isinstance(rows, list) else []:
-        a, v = (row.get("alpha"), row.get("value")) if isinstance(row, dict) else (None, None)
-        if all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in (a, v)):
-            out.append((float(a), float(v)))
-    return out
+    return {k: number(f"--constants: {k} in {path!r}", v, field="constants", text=False) for k, v in data.items()}
 
 
 # Relative tolerance for "the plan's α is the α ‖∇F(w_0)‖ was computed at": both are 1/(cL) of the same L
@@ -182,12 +93,12 @@ def resolve_inputs(args: argparse.Namespace) -> tuple[ProblemConstants, dict[str
     if args.from_estimate:
         if args.constants:
             raise InputError("--from-estimate: cannot be combined with --constants (one source of constants)")
-        values.update(read_estimate_file(args.from_estimate)[0])
+        values.update(read_estimate(args.from_estimate)[0])
     if args.constants:
         values.update(_read_constants_file(args.constants))
-    for key in (*CONSTANT_FLAGS, "alpha", "eps", "initial_gap"):
+    for key, flag in (*CONSTANT_FLAGS.items(), ("alpha", "--alpha"), ("eps", "--eps"), ("initial_gap", "--initial-gap")):
         if getattr(args, key) is not None:
-            values[key] = getattr(args, key)
+            values[key] = number(flag, getattr(args, key))
     # The example only when no source of constants is given at all (a file always counts as one).
     example = not args.constants and not args.from_estimate and not any(k in values for k in CONSTANT_FLAGS)
     if example:
@@ -196,12 +107,8 @@ def resolve_inputs(args: argparse.Namespace) -> tuple[ProblemConstants, dict[str
     if missing:
         rule = (f"set it in {args.constants!r} or as a flag (a constants file must give all five)" if args.constants
                 else "give all five constants, or none for the built-in example")
-        raise InputError(f"--{missing[0]}: required ({rule})")
-    try:
-        constants = ProblemConstants(**{k: values[k] for k in CONSTANT_FLAGS})  # type: ignore[arg-type]
-    except InputError as err:  # ProblemConstants names the field; the user knows the flag
-        name, rule = str(err).split(":", 1)
-        raise InputError(f"--{CONSTANT_FLAGS[name]}:{rule}") from None
+        raise InputError(f"{missing[0]}: required ({rule})")
+    constants = constants_from_flags(values)  # type: ignore[arg-type]
     return constants, {k: values.get(k) for k in ("alpha", "eps", "initial_gap")}, example
 
 
@@ -253,25 +160,26 @@ def run(args: argparse.Namespace) -> int:
     from mamltheory.bounds.theorems import theorem
 
     theory = check_theory(args.theory)
+    k_shot = None if args.k_shot is None else integer("--k-shot", args.k_shot, 1)
     constants, opts, example = resolve_inputs(args)
     algorithms = planner.ALGORITHMS if args.algorithm == "all" else (args.algorithm,)
     for alg in algorithms:
         theorem(alg, theory)
-    if args.k_shot is None and opts["eps"] is None:
+    if k_shot is None and opts["eps"] is None:
         raise InputError("--eps: required (the target E‖∇F(w)‖ > 0), or use --k-shot K")
-    if args.k_shot is None and opts["initial_gap"] is None:
+    if k_shot is None and opts["initial_gap"] is None:
         raise InputError("--initial-gap: required (Δ = F(w_0) − min F > 0)")
     if opts["alpha"] is not None and opts["alpha"] <= 0:
         raise InputError(f"--alpha: must be > 0 (every theorem takes α in (0, 1/(cL)]), got {opts['alpha']:g}")
-    batch = _batch(args.batch) if args.batch is not None else None
-    if batch is not None and args.k_shot is not None:
+    batch = None if args.batch is None else tuple(integers("--batch", args.batch, ("B", "D_in", "D_o", "D_h")).values())
+    if batch is not None and k_shot is not None:
         raise InputError("--batch: cannot be combined with --k-shot (which fixes D_in = D_o = K)")
 
     plans = []
     for alg in algorithms:
         try:
-            if args.k_shot is not None:
-                plans.append(planner.plan_kshot(alg, constants, args.k_shot, opts["alpha"], opts["initial_gap"],
+            if k_shot is not None:
+                plans.append(planner.plan_kshot(alg, constants, k_shot, opts["alpha"], opts["initial_gap"],
                                                 theory))
             elif batch is not None:
                 plans.append(planner.evaluate(alg, constants, batch, opts["eps"], opts["initial_gap"], opts["alpha"],
@@ -289,12 +197,12 @@ def run(args: argparse.Namespace) -> int:
     source: dict[str, Any] = {"kind": "given"}
     at_w0: list[dict[str, Any]] = [{} for _ in plans]
     if args.from_estimate:
-        prov = read_estimate_file(args.from_estimate)[1]
-        at_w0 = grad_norm_at_w0(plans, prov, opts["eps"] if args.k_shot is None else None)
-        _refuse_if_met(plans, at_w0, args.k_shot is None)
+        prov = read_estimate(args.from_estimate)[1]
+        at_w0 = grad_norm_at_w0(plans, prov, opts["eps"] if k_shot is None else None)
+        _refuse_if_met(plans, at_w0, k_shot is None)
         _note_w0(plans, at_w0, prov)
-        source = {k: v for k, v in prov.items() if k not in ("grad_norm_w0", "grad_norm_w0_exact")}
-        overridden = [CONSTANT_FLAGS[k] for k in CONSTANT_FLAGS if getattr(args, k) is not None]
+        source = {k: v for k, v in prov.items() if k not in ("grad_norm_w0", "grad_norm_w0_exact", "d")}
+        overridden = [CONSTANT_FLAGS[k][2:] for k in CONSTANT_FLAGS if getattr(args, k) is not None]
         source["overridden"] = overridden
         label = (f"constants are sampled estimates from {args.from_estimate} ({source['points']} points; "
                  "lower estimates of suprema, not certificates): the guarantees hold only if the true constants "
@@ -322,6 +230,6 @@ def run(args: argparse.Namespace) -> int:
 
         Console().print(f"[yellow]constants: sampled estimates from {args.from_estimate} (not certificates; "
                         "see the notes below)[/yellow]")
-        _print_w0(plans, at_w0, args.k_shot is None)
+        _print_w0(plans, at_w0, k_shot is None)
     print_plans(plans, constants, opts, example)
     return 0

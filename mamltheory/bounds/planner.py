@@ -25,14 +25,14 @@ import numpy as np
 
 import sympy as sp
 
-from mamltheory.assumptions import ProblemConstants
+from mamltheory.assumptions import CONSTANT_FLAGS, ProblemConstants
 from mamltheory.bounds.result import exact
 from mamltheory.bounds.symbols import alpha as alpha_sym, rho as rho_sym, sigma_H as sigma_H_sym
 from mamltheory.bounds.theorems import ALGORITHMS, Theorem, theorem
 from mamltheory.bounds.theorems.base import noise_at
 from mamltheory.bounds.theory import DEFAULT_THEORY
 from mamltheory.errors import InputError
-from mamltheory.parsing import shown
+from mamltheory.parsing import integer, integers, number, positive
 
 # Integer points whose float cost is within this relative margin of the best are re-checked exactly.
 _FLOAT_MARGIN = 1e-9
@@ -46,8 +46,6 @@ _MAX_B_RANGE = 20_000_000
 SCALE = (1e-30, 1e30)
 # Largest batch size the planner reports: integers up to 2^53 are exact in the float search.
 MAX_BATCH = 2**53
-# Flag of each constant (the planner's messages name the flag, as for --alpha and --eps).
-FLAGS = {"L": "--L", "rho": "--rho", "sigma": "--sigma", "sigma_tilde": "--sigma-tilde", "sigma_H": "--sigma-h"}
 
 
 @dataclass
@@ -98,7 +96,7 @@ class Plan:
 def check_scale(constants: ProblemConstants, **values: float | None) -> None:
     """InputError naming the flag if a constant or α, ε, Δ (given as alpha=, eps=, initial_gap=) is outside SCALE."""
     lo, hi = SCALE
-    named = {FLAGS[k]: v for k, v in constants.as_dict().items()}
+    named = {CONSTANT_FLAGS[k]: v for k, v in constants.as_dict().items()}
     named.update({"--" + k.replace("_", "-"): v for k, v in values.items() if v is not None})
     for flag, v in named.items():
         low = 0.0 if flag in ("--sigma", "--sigma-tilde", "--sigma-h") else lo
@@ -118,7 +116,7 @@ def _driver(c: ProblemConstants, up: tuple[str, ...]) -> str:
     """The flag of the constant that most inflates a batch growing with `up` and with 1/L (α <= 1/(cL))."""
     weight = {k: math.log10(getattr(c, k)) for k in up if getattr(c, k) > 0}
     weight["L"] = -math.log10(c.L)
-    return FLAGS[max(weight, key=weight.__getitem__)]
+    return CONSTANT_FLAGS[max(weight, key=weight.__getitem__)]
 
 
 def theorem_alpha(thm: Theorem, constants: ProblemConstants, alpha: float | None) -> tuple[Fraction, str]:
@@ -128,9 +126,7 @@ def theorem_alpha(thm: Theorem, constants: ProblemConstants, alpha: float | None
     alpha_max = Fraction(1, thm.alpha_L_max) / exact(constants.L)
     if alpha is None:
         return alpha_max, f"largest allowed by {thm.name}: α = 1/({thm.alpha_L_max}L) = {float(alpha_max):.6g}"
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
-        raise InputError(f"--alpha: must be a finite number, got {alpha!r}", field="alpha")
-    a = exact(alpha)
+    a = exact(number("--alpha", alpha, text=False))
     if not 0 < a <= alpha_max:
         raise InputError(f"--alpha: must lie in (0, 1/({thm.alpha_L_max}L)] = (0, {float(alpha_max):.6g}] "
                          f"for {thm.name}, got {alpha}", field="alpha")
@@ -386,14 +382,9 @@ def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int,
     a, rule = theorem_alpha(thm, constants, alpha)
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
-    names = ("B", "D_in", "D_o", "D_h")
-    if len(batch) != 4:
-        raise InputError("--batch: must be four positive integers B,D_in,D_o,D_h")
-    for n, v in zip(names, batch):
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_BATCH:
-            raise InputError(f"--batch: {n} must be an integer in [1, 2^53], got {shown(v)}")
+    sizes = integers("--batch", batch, ("B", "D_in", "D_o", "D_h"), MAX_BATCH, text=False)
     fixed = _fixed(thm, constants, a)
-    bt = {**dict(zip(names, batch)), "B_prime": fixed["B_prime"], "D_beta": fixed["D_beta"]}
+    bt = {**sizes, "B_prime": fixed["B_prime"], "D_beta": fixed["D_beta"]}
     p = _base(thm, constants, a, rule, "evaluate", e, gap, bt)
     return _finish(p, thm, constants, a, e, gap)
 
@@ -421,8 +412,7 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
     """K-shot (D_in = D_o = K): the best accuracy the theorem guarantees (B → ∞) and the least B within 10% of it."""
     thm = theorem(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
-    if isinstance(K, bool) or not isinstance(K, int) or not 1 <= K <= MAX_BATCH:
-        raise InputError(f"--k-shot: must be an integer in [1, 2^53], got {shown(K)}")
+    K = integer("--k-shot", K, 1, MAX_BATCH, text=False)
     gap = None if initial_gap is None else _positive(initial_gap, "--initial-gap")
     fixed = _fixed(thm, constants, a)
     L, rho, s = exact(constants.L), exact(constants.rho), exact(constants.sigma)
@@ -468,8 +458,8 @@ def _largest_reaching_alpha(thm: Theorem, c: ProblemConstants, eps: Fraction) ->
 
 
 def _positive(x: float, name: str) -> Fraction:
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x <= 0:
-        raise InputError(f"{name}: must be a finite number > 0, got {x!r}", field=name[2:])
+    """`x` as an exact rational if it is a positive finite number within the planner's SCALE."""
+    x = positive(name, x, text=False)
     lo, hi = SCALE
     if not lo <= x <= hi:
         raise InputError(f"{name}: must lie in [{lo:g}, {hi:g}] (the planner's range: beyond it the theorems' "

@@ -13,6 +13,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from mamltheory.bounds.symbols import LATEX_NAMES, NAME_OF
 from mamltheory.errors import InputError, PreconditionError
+from mamltheory.parsing import number, refusal
 
 Number = int | float | Fraction
 
@@ -48,16 +49,9 @@ def exact(x: Number) -> Fraction:
 
 def _check_domain(sym: sp.Symbol, name: str, value: Number) -> None:
     """Each parameter's own rule: finite, positive or nonnegative as its symbol says, integer batches."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
-        raise InputError(f"{name}: must be a real number, got {value!r}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InputError(f"{name}: must be finite, got {value}")
-    if sym.is_positive and not value > 0:
-        raise InputError(f"{name}: must be > 0, got {value}")
-    if sym.is_nonnegative and not value >= 0:
-        raise InputError(f"{name}: must be >= 0, got {value}")
+    number(name, value, "> 0" if sym.is_positive else ">= 0" if sym.is_nonnegative else "", text=False)
     if sym.is_integer and value != int(value):
-        raise InputError(f"{name}: must be an integer, got {value}")
+        raise refusal(name, f"must be an integer, got {value}")
 
 
 def _sorted_symbols(*exprs: sp.Basic) -> tuple[sp.Symbol, ...]:

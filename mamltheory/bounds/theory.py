@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from mamltheory.errors import InputError
+from mamltheory.parsing import choice
 
 PAPER, REPAIRED = "paper", "repaired"
 THEORIES = (PAPER, REPAIRED)
@@ -16,6 +16,4 @@ DEFAULT_THEORY = REPAIRED  # the theory whose every proof step is certified
 
 def check_theory(theory: str, flag: str = "--theory") -> str:
     """`theory` if it is one of THEORIES, else InputError naming `flag`."""
-    if theory not in THEORIES:
-        raise InputError(f"{flag}: must be one of {', '.join(THEORIES)}, got {theory!r}", field=flag.lstrip("-"))
-    return theory
+    return choice(flag, theory, THEORIES)

@@ -186,7 +186,7 @@ def train(cfg: SinusoidConfig, progress: Any = None) -> dict[str, Any]:
                 Xi, yi, Xo, yo = X[None, :, :cfg.K], y[None, :, :cfg.K], X[None, :, cfg.K:], y[None, :, cfg.K:]
                 batch = TaskBatch(Xi, yi, Xo, yo, Xi, yi)
                 g = direction(problem, _DIRECTION[cfg.method], w[None], batch, cfg.alpha,
-                              delta=cfg.hf_delta, delta_rule="theory")[0]
+                              delta=cfg.hf_delta, delta_rule="scaled")[0]
             if not np.isfinite(g).all():
                 break
             # Adam (Kingma & Ba) on the meta-direction g_k

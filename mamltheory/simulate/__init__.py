@@ -7,11 +7,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from mamltheory.errors import InputError
-from mamltheory.parsing import INT_MAX, SEED_MAX, shown
+from mamltheory.parsing import INT_MAX, SEED_MAX, choice, integer, number, whole
 from mamltheory.simulate.families import NonconvexLogistic, PoolProblem, QuadraticProblem, TanhRegression
 from mamltheory.simulate.resources import check_problem_memory
 
@@ -26,35 +25,13 @@ _NONNEG_PARAMS = {"task_spread", "curvature_spread", "noise", "teacher_spread", 
 
 
 def _check_param(problem: str, key: str, value: Any) -> Any:
+    """A family parameter by its rule: sizes and the seed integers, spreads and noise >= 0, the rest > 0."""
+    context, field = f" for problem {problem!r}", f"params.{key}"
     if key in _INT_PARAMS:
-        # an int is checked as an int: float() of one with hundreds of digits overflows
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or (isinstance(value, float) and (not math.isfinite(value) or value != int(value)))):
-            raise InputError(f"{key}: must be an integer for problem {problem!r}, got {shown(value)}",
-                             field=f"params.{key}")
-        value = int(value)
         low = 0 if key == "seed" else (2 if key in ("n_tasks", "pool_size") else 1)
-        high = SEED_MAX if key == "seed" else INT_MAX
-        if value < low:
-            raise InputError(f"{key}: must be >= {low} for problem {problem!r}, got {value}", field=f"params.{key}")
-        if value > high:
-            raise InputError(f"{key}: must be an integer in [{low}, {high}] for problem {problem!r}, "
-                             f"got {shown(value)}", field=f"params.{key}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{key}: must be a real number for problem {problem!r}, got {value!r}", field=f"params.{key}")
-    try:
-        value = float(value)
-    except OverflowError:  # an int beyond float64's range
-        raise InputError(f"{key}: must be finite, got {shown(value)}", field=f"params.{key}") from None
-    if not math.isfinite(value):
-        raise InputError(f"{key}: must be finite, got {value}", field=f"params.{key}")
-    if key in _NONNEG_PARAMS:
-        if value < 0:
-            raise InputError(f"{key}: must be >= 0 for problem {problem!r}, got {value}", field=f"params.{key}")
-    elif value <= 0:
-        raise InputError(f"{key}: must be > 0 for problem {problem!r}, got {value}", field=f"params.{key}")
-    return value
+        return integer(key, whole(value), low, SEED_MAX if key == "seed" else INT_MAX, field=field, context=context,
+                       text=False)
+    return number(key, value, ">= 0" if key in _NONNEG_PARAMS else "> 0", field=field, context=context, text=False)
 
 
 def make_problem(name: str, **params: Any) -> PoolProblem:
@@ -63,8 +40,7 @@ def make_problem(name: str, **params: Any) -> PoolProblem:
     Raises InputError (field "problem" or "params.KEY") on an unknown name or parameter, a value out of
     range, or sizes whose pools would not fit in this machine's memory (checked before allocating).
     """
-    if name not in FAMILIES:
-        raise InputError(f"problem: must be one of {', '.join(sorted(FAMILIES))}, got {name!r}", field="problem")
+    choice("problem", name, tuple(sorted(FAMILIES)))
     cls = FAMILIES[name]
     unknown = sorted(set(params) - set(cls.defaults))
     if unknown:

@@ -70,7 +70,7 @@ def hessian_correction_explicit(problem: PoolProblem, Wb: Array, V: Array, X_h: 
 
 
 def task_directions(problem: PoolProblem, algorithm: str, W: Array, batch: TaskBatch, alpha: float,
-                    delta: float | None = None, delta_rule: str = "theory",
+                    delta: float | None = None, delta_rule: str = "scaled",
                     hessian_chunk: int | None = None) -> Array:
     """The per-task update directions G_i(w_k), shape (R, B, d).
 
@@ -78,7 +78,7 @@ def task_directions(problem: PoolProblem, algorithm: str, W: Array, batch: TaskB
     maml-hvp: the same vector with an exact Hessian-vector product (no d×d matrix)
     fo-maml:  ∇̃f_i(w_{k+1}^i, D_o), eq. (9)
     hf-maml:  ∇̃f_i(w_{k+1}^i, D_o) − α d_k^i, eqs. (14)-(15), with δ_k^i = δ/‖∇̃f_i(w_{k+1}^i, D_o)‖
-              (delta_rule "theory", eq. (142)) or δ_k^i = δ (delta_rule "fixed").
+              (delta_rule "scaled", eq. (142)) or δ_k^i = δ (delta_rule "fixed").
     """
     U = inner_points(problem, W, batch, alpha)
     V = problem.grad_on(U, batch.X_o, batch.y_o)  # ∇̃f_i(w_{k+1}^i, D_o^i)
@@ -99,8 +99,8 @@ def task_directions(problem: PoolProblem, algorithm: str, W: Array, batch: TaskB
     raise ValueError(f"unknown algorithm {algorithm!r}")
 
 
-def hf_radius(V: Array, delta: float | None, rule: str = "theory") -> Array:
-    """δ_k^i per task, shape V.shape[:-1]: δ/‖v‖ (rule "theory", eq. (142)) or the fixed δ (rule "fixed").
+def hf_radius(V: Array, delta: float | None, rule: str = "scaled") -> Array:
+    """δ_k^i per task, shape V.shape[:-1]: δ/‖v‖ (rule "scaled", eq. (142)) or the fixed δ (rule "fixed").
 
     At v = 0 (and wherever δ/‖v‖ would overflow, ‖v‖ below δ/1.8e308) δ_k^i = δ. Algorithm 3 at
     v = 0 evaluates ∇f(w + δ_k·0) − ∇f(w − δ_k·0) = 0 for every δ_k, so any positive radius gives
@@ -111,7 +111,7 @@ def hf_radius(V: Array, delta: float | None, rule: str = "theory") -> Array:
         raise ValueError(f"hf-maml needs a finite delta > 0, got {delta!r}")
     if rule == "fixed":
         return np.full(V.shape[:-1], float(delta))
-    if rule != "theory":
+    if rule != "scaled":
         raise ValueError(f"unknown delta rule {rule!r}")
     nv = np.linalg.norm(V, axis=-1)
     ok = nv > delta / np.finfo(np.float64).max
@@ -119,7 +119,7 @@ def hf_radius(V: Array, delta: float | None, rule: str = "theory") -> Array:
 
 
 def hf_difference(gradient_pair: Callable[[Array, Array], tuple[Array, Array]], W: Array, V: Array,
-                  delta: float | None, rule: str = "theory") -> Array:
+                  delta: float | None, rule: str = "scaled") -> Array:
     """d = [∇f(w + δ_k v) − ∇f(w − δ_k v)] / (2δ_k), eq. (14), with δ_k from `hf_radius`; shape of V.
 
     gradient_pair(W_plus, W_minus) returns the two gradients (on the same data: D_h in Algorithm 3,
@@ -133,7 +133,7 @@ def hf_difference(gradient_pair: Callable[[Array, Array], tuple[Array, Array]], 
 
 
 def direction(problem: PoolProblem, algorithm: str, W: Array, batch: TaskBatch, alpha: float,
-              delta: float | None = None, delta_rule: str = "theory",
+              delta: float | None = None, delta_rule: str = "scaled",
               hessian_chunk: int | None = None) -> Array:
     """The meta-direction g_k = (1/B) Σ_i G_i(w_k) of eq. (29) (MAML), (9), (15); shape (R, d)."""
     G = task_directions(problem, algorithm, W, batch, alpha, delta, delta_rule, hessian_chunk)
@@ -149,7 +149,7 @@ def beta_tilde(problem: PoolProblem, W: Array, X_beta: Array, y_beta: Array, alp
 
 
 def exact_direction(tasks: ExactTasks, algorithm: str, w: Array, alpha: float, delta: float | None = None,
-                    delta_rule: str = "theory", parts: MetaParts | None = None) -> Array:
+                    delta_rule: str = "scaled", parts: MetaParts | None = None) -> Array:
     """E_i G_i(w) with exact task gradients and HVPs (B, D_in, D_o, D_h → ∞), w of shape (..., d).
 
     maml, maml-hvp: ∇F(w) (eq. (30)); fo-maml: E_i ∇f_i(w − α∇f_i(w)) (eq. (9)); hf-maml:

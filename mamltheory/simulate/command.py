@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
@@ -12,14 +11,12 @@ import numpy as np
 
 from mamltheory.adapters import add_threads_flag, torch_threads
 from mamltheory.errors import InputError
-from mamltheory.parsing import SEED_MAX
-from mamltheory.parsing import integer as _int
-from mamltheory.parsing import positive as _positive
+from mamltheory.assumptions import CONSTANT_FLAGS, CONSTANT_NAMES, read_estimate
+from mamltheory.parsing import SEED_MAX, THEOREM_RULE, integer, integers, number, positive, theorem_or_positive
 from mamltheory.simulate import FAMILIES, PoolProblem, make_problem
 from mamltheory.simulate.algorithms import ALGORITHMS
 from mamltheory.simulate.cached import run_or_load
-from mamltheory.simulate.config import (BATCH_NAMES, CONSTANT_FLAGS, CONSTANT_NAMES, STEP_BATCH_NAMES,
-                                       constants_from_estimate, resolve_constants, run_config)
+from mamltheory.simulate.config import BATCH_NAMES, STEP_BATCH_NAMES, resolve_constants, run_config
 from mamltheory.simulate.runner import RunConfig, RunResult
 from mamltheory.store import DEFAULT_STORE
 
@@ -44,9 +41,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--from-estimate", dest="from_estimate", metavar="FILE", default=None,
                    help="--torch: the constants L, ρ, σ, σ̃, σ_H from `mamltheory estimate --torch ... --out FILE` "
                         "(sampled estimates, not certificates)")
-    for name, dest in (("L", "L"), ("rho", "rho"), ("sigma", "sigma"), ("sigma-tilde", "sigma_tilde"),
-                       ("sigma-h", "sigma_H")):
-        p.add_argument(f"--{name}", dest=dest, default=None,
+    for dest, name in CONSTANT_FLAGS.items():
+        p.add_argument(name, dest=dest, default=None,
                        help=f"--torch: the constant {dest} (overrides the estimate file and the factory)")
     add_threads_flag(p)
     p.add_argument("--algorithm", required=True, choices=ALGORITHMS)
@@ -54,15 +50,15 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--iterations", default="500", help="meta-iterations K (default 500)")
     p.add_argument("--replicates", default="8", help="independent runs R (default 8)")
     p.add_argument("--seed", default="0", help="root seed (default 0)")
-    p.add_argument("--step", default="theory",
-                   help="'theory' (β_k = β̃(w_k)/c, eq. (26)) or a constant β > 0 (default theory)")
+    p.add_argument("--step", default=THEOREM_RULE,
+                   help="'theorem' (β_k = β̃(w_k)/c of the theorem, eq. (26)) or a constant β > 0 (default theorem)")
     p.add_argument("--batch", default=None, metavar="B,D_in,D_o,D_h",
                    help="batch sizes; default: the planner's K-shot plan (D_in = D_o = --k-shot)")
     p.add_argument("--step-batch", default=None, metavar="B_PRIME,D_BETA",
                    help="batches of the step-size estimator (26); default: the planner's (eq. (27))")
     p.add_argument("--k-shot", default="10", help="D_in = D_o used for the default plan (default 10)")
-    p.add_argument("--delta", default="theory",
-                   help="HF-MAML: 'theory' (δ_k^i = δ/||v|| with the theorem's δ: repaired (δ′), or 1/(6ρα) of eq. "
+    p.add_argument("--delta", default=THEOREM_RULE,
+                   help="HF-MAML: 'theorem' (δ_k^i = δ/||v|| with the theorem's δ: repaired (δ′), or 1/(6ρα) of eq. "
                         "(142) with --theory paper) or a fixed δ > 0")
     p.add_argument("--theory", default="repaired", metavar="repaired|paper",
                    help="which theorems set the defaults of α, batches and δ (default repaired; see `mamltheory plan`)")
@@ -76,29 +72,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 # ---- strings -> the typed options of simulate.config.run_config ------------------------
-def _ints(flag: str, text: str, names: tuple[str, ...]) -> tuple[int, ...]:
-    parts = text.split(",")
-    if len(parts) != len(names):
-        raise InputError(f"{flag}: must be {len(names)} comma-separated integers {','.join(names)}, got {text!r}",
-                         field=flag[2:].replace("-", "_"))
-    return tuple(_int(f"{flag} {n}", v.strip(), 1) for n, v in zip(names, parts))
-
-
-def _finite(flag: str, text: str) -> float:
-    """A finite number (ProblemConstants then checks its range: L, ρ > 0; σ, σ̃, σ_H >= 0)."""
-    try:
-        x = float(text)
-    except ValueError:
-        x = math.nan
-    if not math.isfinite(x):
-        raise InputError(f"{flag}: must be a finite number, got {text!r}", field="constants")
-    return x
-
-
-def _theory_or_positive(flag: str, text: str) -> str | float:
-    return "theory" if text == "theory" else _positive(flag, text)
-
-
 def _params(items: list[str], text: bool = False) -> dict[str, Any]:
     """KEY=VALUE pairs as numbers; with `text` (a torch factory's arguments) a non-number stays text."""
     out: dict[str, Any] = {}
@@ -126,9 +99,9 @@ def _torch_problem(args: argparse.Namespace) -> tuple[Any, str]:
     """The TorchTasks of --torch with its constants (factory < --from-estimate < flags) and their statement."""
     # flags and the estimate file first: bad input is refused before torch is imported and the model built
     threads = torch_threads(args)
-    given = {k: None if getattr(args, k) is None else _finite(CONSTANT_FLAGS[k], getattr(args, k))
+    given = {k: None if getattr(args, k) is None else number(CONSTANT_FLAGS[k], getattr(args, k), field="constants")
              for k in CONSTANT_NAMES}
-    estimate = None if args.from_estimate is None else constants_from_estimate(args.from_estimate)
+    estimate = None if args.from_estimate is None else read_estimate(args.from_estimate)
     from mamltheory.adapters.torch import from_factory, set_threads  # imports torch: only when asked for
 
     set_threads(threads)
@@ -139,16 +112,17 @@ def _torch_problem(args: argparse.Namespace) -> tuple[Any, str]:
 def build_config(args: argparse.Namespace) -> tuple[PoolProblem, RunConfig, dict[str, str]]:
     """Parse the flags into typed values and resolve them with `run_config`: (problem, config, sources)."""
     options: dict[str, Any] = {
-        "alpha": None if args.alpha is None else _positive("--alpha", args.alpha),
-        "iterations": _int("--iterations", args.iterations, 1),
-        "replicates": _int("--replicates", args.replicates, 1),
-        "seed": _int("--seed", args.seed, 0, SEED_MAX),
-        "k_shot": _int("--k-shot", args.k_shot, 1),
-        "hessian_chunk": None if args.hessian_chunk is None else _int("--hessian-chunk", args.hessian_chunk, 1),
-        "batch": None if args.batch is None else _ints("--batch", args.batch, BATCH_NAMES),
-        "step_batch": None if args.step_batch is None else _ints("--step-batch", args.step_batch, STEP_BATCH_NAMES),
-        "step": _theory_or_positive("--step", args.step),
-        "delta": _theory_or_positive("--delta", args.delta),
+        "alpha": None if args.alpha is None else positive("--alpha", args.alpha),
+        "iterations": integer("--iterations", args.iterations, 1),
+        "replicates": integer("--replicates", args.replicates, 1),
+        "seed": integer("--seed", args.seed, 0, SEED_MAX),
+        "k_shot": integer("--k-shot", args.k_shot, 1),
+        "hessian_chunk": None if args.hessian_chunk is None else integer("--hessian-chunk", args.hessian_chunk, 1),
+        "batch": None if args.batch is None else tuple(integers("--batch", args.batch, BATCH_NAMES).values()),
+        "step_batch": None if args.step_batch is None else tuple(
+            integers("--step-batch", args.step_batch, STEP_BATCH_NAMES, field="step_batch").values()),
+        "step": theorem_or_positive("--step", args.step),
+        "delta": theorem_or_positive("--delta", args.delta),
         "record": args.record,
         "theory": args.theory,
     }
@@ -192,10 +166,10 @@ def guarantee(problem: Any, cfg: RunConfig, res: RunResult, theory: str) -> dict
     out.update(theorem=p.theorem, accuracy_bound=p.accuracy_bound)
     if getattr(problem, "assumption_warning", None):
         out["reason"] = "the model is not smooth, so Assumption 4.4 fails and no theorem covers it"
-    elif cfg.step != "theory":
-        out["reason"] = f"the theorem needs the step β_k = β̃(w_k)/{p.step_divisor} (--step theory), not a constant β"
+    elif cfg.step != THEOREM_RULE:
+        out["reason"] = f"the theorem needs the step β_k = β̃(w_k)/{p.step_divisor} (--step theorem), not a constant β"
     elif cfg.delta_rule == "fixed":
-        out["reason"] = "the theorem needs its own δ (--delta theory), not a fixed δ"
+        out["reason"] = "the theorem needs its own δ (--delta theorem), not a fixed δ"
     elif not p.feasible:
         out["reason"] = p.reason
     elif not p.guaranteed:

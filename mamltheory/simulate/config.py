@@ -1,4 +1,4 @@
-"""A run's configuration from typed options: validation, the planner's defaults, the theory's step and δ.
+"""A run's configuration from typed options: validation, the planner's defaults, the theorem's step and δ.
 
 `run_config` is the library form of `mamltheory simulate`'s options (the command only parses strings
 into these values); the sweep calls it for every run of a grid. Each error is an InputError whose
@@ -7,16 +7,15 @@ into these values); the sweep calls it for every run of a grid. Each error is an
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
-from mamltheory.assumptions import ProblemConstants
+from mamltheory.assumptions import CONSTANT_FLAGS, CONSTANT_NAMES, ProblemConstants, constants_from_flags
 from mamltheory.bounds.lemmas import lemma_alpha_max
-from mamltheory.bounds.theorems import theorem
+from mamltheory.bounds.theorems import Theorem, theorem
 from mamltheory.bounds.theory import check_theory
 from mamltheory.errors import InputError
-from mamltheory.parsing import INT_MAX, SEED_MAX, check_nesting, input_file, shown
+from mamltheory.parsing import (INT_MAX, SEED_MAX, THEOREM_RULE, choice, integer, integers, positive, refusal,
+                                theorem_or_positive)
 from mamltheory.simulate.algorithms import ALGORITHMS, USES_D_H
 from mamltheory.simulate.families import PoolProblem
 from mamltheory.simulate.resources import check_run_memory
@@ -27,6 +26,9 @@ BATCH_NAMES = ("B", "D_in", "D_o", "D_h")
 STEP_BATCH_NAMES = ("B_PRIME", "D_BETA")
 # Iteration numbers are recorded through float64 arithmetic (log-spaced schedule): keep them exact.
 MAX_ITERATIONS = 2**53
+# Each count option's range: (low, high).
+COUNT_RANGES = {"iterations": (1, MAX_ITERATIONS), "replicates": (1, INT_MAX), "seed": (0, SEED_MAX),
+                "k_shot": (1, INT_MAX), "hessian_chunk": (1, INT_MAX)}
 
 
 def flag(field: str) -> str:
@@ -36,110 +38,45 @@ def flag(field: str) -> str:
 
 def fail(field: str, rule: str) -> InputError:
     """The error of option `field`: "--flag: rule", with `field` set."""
-    return InputError(f"{flag(field)}: {rule}", field=field)
+    return refusal(flag(field), rule, field)
 
 
-def check_int(field: str, value: Any, low: int, high: int = INT_MAX, label: str | None = None) -> int:
-    """An integer (not a bool, not a float) in [low, high]: every count has a finite range (parsing.INT_MAX)."""
-    name = f"{flag(field)} {label}" if label else flag(field)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{name}: must be an integer >= {low}, got {shown(value)}", field=field)
-    if value < low:
-        raise InputError(f"{name}: must be an integer >= {low}, got {value}", field=field)
-    if value > high:
-        raise InputError(f"{name}: must be an integer in [{low}, {high}], got {shown(value)}", field=field)
-    return value
+def check_option(field: str, value: Any) -> Any:
+    """One option of `run_config` checked alone by its rule (parsing's vocabulary), named by its flag."""
+    name = flag(field)
+    if field == "algorithm":
+        return choice(name, value, ALGORITHMS, field)
+    if field in COUNT_RANGES:
+        return integer(name, value, *COUNT_RANGES[field], field=field, text=False)
+    if field == "alpha":
+        return positive(name, value, field, text=False)
+    if field in ("step", "delta"):
+        return theorem_or_positive(name, value, field, text=False)
+    if field in ("batch", "step_batch"):
+        return integers(name, value, BATCH_NAMES if field == "batch" else STEP_BATCH_NAMES, field=field, text=False)
+    if field == "record":
+        return choice(name, value, RECORD_MODES, field)
+    raise fail(field, "not an option of a run")
 
 
-def check_positive(field: str, value: Any) -> float:
-    """A finite real number > 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise fail(field, f"must be a positive finite number, got {value!r}")
-    return float(value)
+def _plan(thm: Theorem, c: ProblemConstants, k_shot: int, alpha: float | None) -> tuple[Any, str | None]:
+    """The planner's K-shot plan of `thm` that supplies the defaults, or (None, why there is none)."""
+    from mamltheory.bounds.planner import plan_kshot
+
+    try:
+        plan = plan_kshot(thm.algorithm, c, K=k_shot, alpha=alpha, theory=thm.theory)
+    except InputError as err:
+        return None, str(err)
+    if not plan.feasible:
+        return None, f"the planner found no feasible plan: {plan.reason}"
+    return plan, None
 
 
-def check_ints(field: str, value: Any, names: tuple[str, ...]) -> dict[str, int]:
-    """A sequence of len(names) integers >= 1, by name."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != len(names):
-        raise fail(field, f"must be {len(names)} integers {','.join(names)}, got {value!r}")
-    return {n: check_int(field, v, 1, label=n) for n, v in zip(names, value)}
-
-
-def check_theory_or_positive(field: str, value: Any) -> str | float:
-    """"theory" or a positive finite number."""
-    if value == "theory":
-        return "theory"
-    if isinstance(value, str):
-        raise fail(field, f"must be 'theory' or a positive number, got {value!r}")
-    return check_positive(field, value)
-
-
-def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = None, iterations: int = 500,
-               replicates: int = 8, seed: int = 0, step: str | float = "theory",
-               batch: tuple[int, int, int, int] | None = None, step_batch: tuple[int, int] | None = None,
-               k_shot: int = 10, delta: str | float = "theory", record: str = "auto",
-               hessian_chunk: int | None = None, theory: str = "repaired") -> tuple[RunConfig, dict[str, str]]:
-    """Validate the options of a run of `algorithm` on `problem`, fill in the theory's defaults, and return
-    (config, sources), sources saying where each choice came from.
-
-    alpha: inner step in (0, 1/L] (Lemmas 4.9-4.12); default the theorem's largest (1/(6L) or 1/(10L)).
-    step: "theory" (β_k = β̃(w_k)/c, eq. (26), c from the theorem) or a constant β > 0.
-    batch: (B, D_in, D_o, D_h); default the planner's K-shot plan with D_in = D_o = k_shot.
-    step_batch: (B', D_β) of the step-size estimator (26); default the planner's (eq. (27)).
-    delta: HF-MAML's "theory" (δ_k^i = δ/‖v‖ with the theorem's δ) or a fixed δ > 0.
-    theory: "repaired" (default; docs/repaired-theorems.md: repaired H.1's D_h >= ⌈α²σ_H²⌉ and δ = ν/(ρα),
-      ν = min{1/6, ν_ε} of (δ′)) or "paper" (the theorems as stated: δ = 1/(6ρα) of eq. (142)); it sets the
-      defaults of α, the batches and δ.
-    Raises InputError (field = the option) on a bad value or a run too large for this machine's memory.
-    """
-    if algorithm not in ALGORITHMS:
-        raise fail("algorithm", f"must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
-    if record not in RECORD_MODES:
-        raise fail("record", f"must be one of {', '.join(RECORD_MODES)}, got {record!r}")
-    c = getattr(problem, "constants", None)
-    if c is None:  # a torch problem whose constants nobody gave (adapters.torch.TorchTasks.with_constants)
-        raise InputError(f"constants: {problem.name} has none; the theory step β̃ (eq. (26)), the δ rule (eq. (142)) and "
-                         "the planner need L, ρ, σ, σ̃, σ_H: TorchTasks(..., constants=...), tt.with_constants(...), "
-                         "or on the command line --from-estimate FILE / --L --rho --sigma --sigma-tilde --sigma-h",
-                         field="constants")
-    theory = check_theory(theory)
-    thm = theorem(algorithm, theory)
-    if alpha is not None:
-        alpha = check_positive("alpha", alpha)
-        if alpha > lemma_alpha_max(c.L):
-            raise fail("alpha", f"must lie in (0, 1/L] = (0, {lemma_alpha_max(c.L):.6g}] for {problem.name} "
-                                f"(L = {c.L:.6g}; Lemmas 4.9-4.12), got {alpha}")
-    iterations = check_int("iterations", iterations, 1, MAX_ITERATIONS)
-    replicates = check_int("replicates", replicates, 1)
-    seed = check_int("seed", seed, 0, SEED_MAX)  # one seed range for every command
-    k_shot = check_int("k_shot", k_shot, 1)
-    chunk = None if hessian_chunk is None else check_int("hessian_chunk", hessian_chunk, 1)
-    given_batch = None if batch is None else check_ints("batch", batch, BATCH_NAMES)
-    given_step_batch = None if step_batch is None else check_ints("step_batch", step_batch, STEP_BATCH_NAMES)
-    step = check_theory_or_positive("step", step)
-    delta = check_theory_or_positive("delta", delta)
-    sources: dict[str, str] = {}
-
-    plan, plan_error = None, None
-    if alpha is None or given_batch is None or (step == "theory" and given_step_batch is None):
-        from mamltheory.bounds.planner import plan_kshot
-
-        try:
-            plan = plan_kshot(thm.algorithm, c, K=k_shot, alpha=alpha, theory=theory)
-        except InputError as err:
-            plan_error = str(err)
-        if plan is not None and not plan.feasible:
-            plan_error, plan = f"the planner found no feasible plan: {plan.reason}", None
-    if alpha is None:
-        if plan is None:
-            raise fail("alpha", f"no default, {plan_error}")
-        alpha = float(plan.alpha)  # type: ignore[arg-type]
-        sources["alpha"] = f"planner: largest α of {thm.name}"
-    else:
-        sources["alpha"] = "given"
-
-    if given_batch is not None:
-        sizes = dict(given_batch)
+def _batches(thm: Theorem, plan: Any, plan_error: str | None, given: dict[str, int] | None, k_shot: int,
+             sources: dict[str, str]) -> dict[str, int]:
+    """(B, D_in, D_o, D_h): the given ones or the planner's K-shot plan; D_h = 0 where no Hessian batch is drawn."""
+    if given is not None:
+        sizes = dict(given)
         sources["batch"] = "given (--batch)"
     else:
         if plan is None:
@@ -147,85 +84,110 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
         sizes = {k: int(plan.batch[k]) for k in BATCH_NAMES}
         sources["batch"] = (f"planner plan_kshot(K={k_shot}) for {thm.name}: D_in = D_o = {k_shot}, "
                             f"B the least within 10% of the best guaranteed accuracy, D_h from the theorem")
-    if not USES_D_H[algorithm]:
+    if not USES_D_H[thm.algorithm]:
         sizes["D_h"] = 0  # Algorithm 2 draws no D_h batch
+    return sizes
 
-    beta, divisor, B_prime, D_beta = None, None, None, None
-    if step == "theory":
-        divisor = thm.step_divisor
-        if given_step_batch is not None:
-            B_prime, D_beta = given_step_batch["B_PRIME"], given_step_batch["D_BETA"]
-            sources["step"] = f"β_k = β̃(w_k)/{divisor} ({thm.name}), B', D_β given"
-        else:
-            if plan is None:
-                raise fail("step_batch", f"required for --step theory because the planner cannot supply "
-                                         f"B', D_β ({plan_error})")
-            B_prime, D_beta = int(plan.batch["B_prime"]), int(plan.batch["D_beta"])
-            sources["step"] = (f"β_k = β̃(w_k)/{divisor} ({thm.name}), eq. (26) over B' = {B_prime} "
-                               f"tasks and D_β = {D_beta} samples (planner, eq. (27))")
-        step_mode = "theory"
+
+def _step_rule(thm: Theorem, step: str | float, plan: Any, plan_error: str | None,
+               given: dict[str, int] | None, sources: dict[str, str]) -> dict[str, Any]:
+    """RunConfig's step fields: the theorem's β_k = β̃(w_k)/c over (B', D_β) of eq. (26), or a constant β."""
+    if step != THEOREM_RULE:
+        sources["step"] = f"constant β = {float(step)}"
+        return {"step": "constant", "beta": float(step), "step_divisor": None, "B_prime": None, "D_beta": None}
+    divisor = thm.step_divisor
+    if given is not None:
+        B_prime, D_beta = given["B_PRIME"], given["D_BETA"]
+        sources["step"] = f"β_k = β̃(w_k)/{divisor} ({thm.name}), B', D_β given"
     else:
-        beta, step_mode = float(step), "constant"
-        sources["step"] = f"constant β = {beta}"
-
-    delta_rule, delta_value = None, None
-    if algorithm == "hf-maml":
-        if delta == "theory":
-            from mamltheory.bounds.planner import theorem_delta
-
-            delta_value, rule = theorem_delta(algorithm, c, alpha, sizes, theory)
-            delta_rule = "theory"
-            sources["delta"] = f"{rule} ({thm.name})"
-        else:
-            delta_rule, delta_value = "fixed", float(delta)
-            sources["delta"] = f"fixed δ_k^i = {delta_value}"
-
-    cfg = RunConfig(problem=problem.name, problem_params=dict(problem.params), algorithm=algorithm, alpha=alpha,
-                    iterations=iterations, replicates=replicates, seed=seed, B=sizes["B"], D_in=sizes["D_in"],
-                    D_o=sizes["D_o"], D_h=sizes["D_h"], step=step_mode, beta=beta, step_divisor=divisor,
-                    B_prime=B_prime, D_beta=D_beta, delta_rule=delta_rule, delta=delta_value, record=record,
-                    hessian_chunk=chunk)
-    check_run_memory(problem, cfg)
-    sources["schedule"] = describe_schedule(iterations, record)
-    return cfg, sources
+        if plan is None:
+            raise fail("step_batch", f"required for --step {THEOREM_RULE} because the planner cannot supply "
+                                     f"B', D_β ({plan_error})")
+        B_prime, D_beta = int(plan.batch["B_prime"]), int(plan.batch["D_beta"])
+        sources["step"] = (f"β_k = β̃(w_k)/{divisor} ({thm.name}), eq. (26) over B' = {B_prime} "
+                           f"tasks and D_β = {D_beta} samples (planner, eq. (27))")
+    return {"step": THEOREM_RULE, "beta": None, "step_divisor": divisor, "B_prime": B_prime, "D_beta": D_beta}
 
 
-CONSTANT_NAMES = ("L", "rho", "sigma", "sigma_tilde", "sigma_H")
-CONSTANT_FLAGS = {"L": "--L", "rho": "--rho", "sigma": "--sigma", "sigma_tilde": "--sigma-tilde", "sigma_H": "--sigma-h"}
+def _delta_rule(thm: Theorem, delta: str | float, c: ProblemConstants, alpha: float, sizes: dict[str, int],
+                sources: dict[str, str]) -> dict[str, Any]:
+    """RunConfig's δ fields for HF-MAML: the theorem's δ scaled as δ_k^i = δ/‖v‖ (eq. (142)), or a fixed δ."""
+    if thm.algorithm != "hf-maml":
+        return {"delta_rule": None, "delta": None}
+    if delta != THEOREM_RULE:
+        sources["delta"] = f"fixed δ_k^i = {float(delta)}"
+        return {"delta_rule": "fixed", "delta": float(delta)}
+    from mamltheory.bounds.planner import theorem_delta
+
+    value, rule = theorem_delta(thm.algorithm, c, alpha, sizes, thm.theory)
+    sources["delta"] = f"{rule} ({thm.name})"
+    return {"delta_rule": "scaled", "delta": value}
 
 
-def constants_from_estimate(path: str, flag: str = "--from-estimate") -> tuple[dict[str, float], dict[str, Any]]:
-    """The five constants of a `mamltheory estimate --out FILE` JSON and its provenance (problem spec, d, points, seed).
+def _alpha(thm: Theorem, alpha: float | None, plan: Any, plan_error: str | None, sources: dict[str, str]) -> float:
+    """α: the given one (checked in (0, 1/L] by run_config) or the planner's (the theorem's largest)."""
+    if alpha is not None:
+        sources["alpha"] = "given"
+        return alpha
+    if plan is None:
+        raise fail("alpha", f"no default, {plan_error}")
+    sources["alpha"] = f"planner: largest α of {thm.name}"
+    return float(plan.alpha)
 
-    The same file `plan --from-estimate` reads; each constant must be a finite number. InputError naming `flag`.
+
+def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = None, iterations: int = 500,
+               replicates: int = 8, seed: int = 0, step: str | float = THEOREM_RULE,
+               batch: tuple[int, int, int, int] | None = None, step_batch: tuple[int, int] | None = None,
+               k_shot: int = 10, delta: str | float = THEOREM_RULE, record: str = "auto",
+               hessian_chunk: int | None = None, theory: str = "repaired") -> tuple[RunConfig, dict[str, str]]:
+    """Validate the options of a run of `algorithm` on `problem`, fill in the theory's defaults, and return
+    (config, sources), sources saying where each choice came from.
+
+    alpha: inner step in (0, 1/L] (Lemmas 4.9-4.12); default the theorem's largest (1/(6L) or 1/(10L)).
+    step: "theorem" (β_k = β̃(w_k)/c, eq. (26), c from the theorem) or a constant β > 0.
+    batch: (B, D_in, D_o, D_h); default the planner's K-shot plan with D_in = D_o = k_shot.
+    step_batch: (B', D_β) of the step-size estimator (26); default the planner's (eq. (27)).
+    delta: HF-MAML's "theorem" (δ_k^i = δ/‖v‖ with the theorem's δ) or a fixed δ > 0.
+    theory: "repaired" (default; docs/repaired-theorems.md: repaired H.1's D_h >= ⌈α²σ_H²⌉ and δ = ν/(ρα),
+      ν = min{1/6, ν_ε} of (δ′)) or "paper" (the theorems as stated: δ = 1/(6ρα) of eq. (142)); it sets the
+      defaults of α, the batches and δ.
+    Raises InputError (field = the option) on a bad value or a run too large for this machine's memory.
     """
-    text = input_file(flag, path)
-    check_nesting(flag, text, repr(path))
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise InputError(f"{flag}: {path!r} is not the JSON of `mamltheory estimate --out FILE`",
-                         field="constants") from None
-    if not isinstance(data, dict) or data.get("kind") != "mamltheory-estimate" or not isinstance(
-            data.get("constants"), dict):
-        raise InputError(f"{flag}: {path!r} is not the JSON of `mamltheory estimate --out FILE`", field="constants")
-    values: dict[str, float] = {}
-    for key in CONSTANT_NAMES:
-        v = data["constants"].get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise InputError(f"{flag}: {key} in {path!r} must be a finite number, got {v!r}", field="constants")
-        values[key] = float(v)
-    problem = data.get("problem") if isinstance(data.get("problem"), dict) else {}
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
-    return values, {"file": path, "spec": problem.get("spec") or problem.get("problem"), "d": problem.get("d"),
-                    "points": data.get("points"), "seed": config.get("seed")}
+    check_option("algorithm", algorithm)
+    check_option("record", record)
+    if getattr(problem, "constants", None) is None:  # a torch problem nobody gave constants (TorchTasks.with_constants)
+        raise InputError(f"constants: {problem.name} has none; the theorem's step β̃ (eq. (26)), the δ rule (eq. (142)) "
+                         "and the planner need L, ρ, σ, σ̃, σ_H: TorchTasks(..., constants=...), tt.with_constants(...), "
+                         "or on the command line --from-estimate FILE / --L --rho --sigma --sigma-tilde --sigma-h",
+                         field="constants")
+    thm, c = theorem(algorithm, check_theory(theory)), problem.constants
+    given = {k: check_option(k, v) for k, v in (("alpha", alpha), ("iterations", iterations), ("replicates", replicates),
+             ("seed", seed), ("k_shot", k_shot), ("hessian_chunk", hessian_chunk), ("batch", batch),
+             ("step_batch", step_batch), ("step", step), ("delta", delta)) if v is not None}
+    if alpha is not None and given["alpha"] > lemma_alpha_max(c.L):
+        raise fail("alpha", f"must lie in (0, 1/L] = (0, {lemma_alpha_max(c.L):.6g}] for {problem.name} "
+                            f"(L = {c.L:.6g}; Lemmas 4.9-4.12), got {given['alpha']}")
+    plan, plan_error = None, None
+    if alpha is None or batch is None or (given["step"] == THEOREM_RULE and step_batch is None):
+        plan, plan_error = _plan(thm, c, given["k_shot"], given.get("alpha"))
+    sources: dict[str, str] = {}
+    alpha = _alpha(thm, given.get("alpha"), plan, plan_error, sources)
+    sizes = _batches(thm, plan, plan_error, given.get("batch"), given["k_shot"], sources)
+    cfg = RunConfig(problem=problem.name, problem_params=dict(problem.params), algorithm=algorithm, alpha=alpha,
+                    iterations=given["iterations"], replicates=given["replicates"], seed=given["seed"], **sizes,
+                    **_step_rule(thm, given["step"], plan, plan_error, given.get("step_batch"), sources),
+                    **_delta_rule(thm, given["delta"], c, alpha, sizes, sources), record=record,
+                    hessian_chunk=given.get("hessian_chunk"))
+    check_run_memory(problem, cfg)
+    sources["schedule"] = describe_schedule(cfg.iterations, record)
+    return cfg, sources
 
 
 def resolve_constants(problem: Any, estimate: tuple[dict[str, float], dict[str, Any]] | None,
                       given: dict[str, float | None]) -> str:
     """Set a torch problem's constants from, in rising precedence, the factory, an estimate file, single values.
 
-    `estimate` is `constants_from_estimate`'s result or None; `given` maps CONSTANT_NAMES to a value or None
+    `estimate` is `assumptions.read_estimate`'s result or None; `given` maps CONSTANT_NAMES to a value or None
     (the flags --L --rho --sigma --sigma-tilde --sigma-h). Sets them with `problem.with_constants` and returns
     the one-line statement of where they come from; InputError naming the first missing constant's flag
     when the five are not all given somewhere.
@@ -236,24 +198,19 @@ def resolve_constants(problem: Any, estimate: tuple[dict[str, float], dict[str, 
         values, prov = dict(estimate[0]), estimate[1]
         if prov["d"] is not None and prov["d"] != problem.d:
             raise InputError(f"--from-estimate: {prov['file']!r} estimates a problem with d = {prov['d']} "
-                             f"({prov['spec']}), but this torch problem has d = {problem.d}", field="constants")
+                             f"({prov['problem']}), but this torch problem has d = {problem.d}", field="constants")
         origin = (f"sampled estimates (not certificates) from {prov['file']} (`mamltheory estimate` of "
-                  f"{prov['spec']}, {prov['points']} points, seed {prov['seed']})")
+                  f"{prov['problem']}, {prov['points']} points, seed {prov['seed']})")
     flags = {k: v for k, v in given.items() if v is not None}
     values.update(flags)
     missing = [k for k in CONSTANT_NAMES if k not in values]
     if missing:
-        raise InputError(f"{CONSTANT_FLAGS[missing[0]]}: required for a torch problem (the theory step, δ rule and "
+        raise InputError(f"{CONSTANT_FLAGS[missing[0]]}: required for a torch problem (the theorem's step, δ rule and "
                          "planner need L, ρ, σ, σ̃, σ_H): give --from-estimate FILE (from `mamltheory estimate --torch ... --out FILE`), all "
                          "five as --L --rho --sigma --sigma-tilde --sigma-h, or TorchTasks(constants=...) in the "
                          "factory", field="constants")
     if flags:
         named = ", ".join(CONSTANT_FLAGS[k] for k in flags)
         origin = f"given on the command line ({named})" + (f"; the others {origin}" if origin and len(flags) < 5 else "")
-    try:
-        constants = ProblemConstants(**{k: values[k] for k in CONSTANT_NAMES})
-    except InputError as err:  # ProblemConstants names the constant; the user knows the flag
-        name, rule = str(err).split(":", 1)
-        raise InputError(f"{CONSTANT_FLAGS.get(name, name)}:{rule}", field="constants") from None
-    problem.with_constants(constants, origin)
+    problem.with_constants(constants_from_flags(values, "constants"), origin)
     return str(origin)

@@ -41,7 +41,7 @@ def grad_norm(tasks: Any, W: Array, alpha: float) -> Array:
 
 def run_exact(tasks: Any, algorithm: str, w0: Array, alpha: float, iterations: int, step: int | StepRule,
               delta: float | None = None, stop_below: float | None = None,
-              delta_rule: str = "theory") -> tuple[Array, Array]:
+              delta_rule: str = "scaled") -> tuple[Array, Array]:
     """w_{k+1} = w_k − β_k E_i G_i(w_k) for at most `iterations` steps; returns (W, ‖∇F(w_k)‖), k = 0..n.
 
     `step`: the theorem's divisor c (β_k = 1/(c·L(w_k)), eq. (26) with B' → ∞) or a step rule. Stops at the
@@ -65,14 +65,14 @@ def run_exact(tasks: Any, algorithm: str, w0: Array, alpha: float, iterations: i
 
 
 def fixed_point_1d(tasks: Any, algorithm: str, alpha: float, lo: float, hi: float,
-                   delta: float | None = None, delta_rule: str = "theory") -> float:
+                   delta: float | None = None, delta_rule: str = "scaled") -> float:
     """A zero of the exact direction on [lo, hi] (1-D): where the exact-expectation algorithm stops."""
     return brentq(lambda z: float(exact_direction(tasks, algorithm, np.array([z]), alpha, delta, delta_rule)[0]),
                   lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps)
 
 
 def future_floor_1d(tasks: Any, algorithm: str, alpha: float, w_n: float, w_star: float, step: StepRule,
-                    delta: float | None = None, grid: int = 20001, delta_rule: str = "theory") -> float | None:
+                    delta: float | None = None, grid: int = 20001, delta_rule: str = "scaled") -> float | None:
     """A lower bound on ‖∇F(w_k)‖ for every later iterate, when the 1-D iteration is trapped between w_n and
     its fixed point w*: the map φ(w) = w − β(w)D(w) is checked on a fine grid of [w_n, w*] to be
     nondecreasing and to send each point into [w, w*] (so the iterates stay there, monotonically); the
@@ -89,7 +89,7 @@ def future_floor_1d(tasks: Any, algorithm: str, alpha: float, w_n: float, w_star
 
 
 def trapped_floor_1d(tasks: Any, algorithm: str, alpha: float, W: Array, step: StepRule,
-                     delta: float | None = None, delta_rule: str = "theory",
+                     delta: float | None = None, delta_rule: str = "scaled",
                      starts: tuple[int, ...] | None = None) -> tuple[float, int] | None:
     """(floor, m): `future_floor_1d` from the first iterate w_m (of `starts`, latest first) whose fixed point
     ahead traps the run, else None. Very close to the fixed point the grid check drowns in round-off, so

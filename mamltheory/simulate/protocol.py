@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from mamltheory.errors import InputError
-from mamltheory.parsing import INT_MAX, shown
+from mamltheory.parsing import choice, integer, whole
 from mamltheory.simulate import FAMILIES, make_problem
 from mamltheory.simulate.sinusoid import SinusoidProblem
 from mamltheory.simulate.tasks import Problem
@@ -247,17 +246,8 @@ def make_meta_problem(name: str, **params: Any) -> Problem:
                              f"(allowed: {', '.join(sorted(SinusoidProblem.defaults))})")
         for key in ("hidden", "grid", "seed"):
             if key in params:
-                v = params[key]
-                # an int is compared as an int: math.isfinite of one with hundreds of digits overflows
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or v < (0 if key == "seed" else 1) \
-                        or (isinstance(v, float) and (not math.isfinite(v) or v != int(v))):
-                    raise InputError(f"{key}: must be an integer >= {0 if key == 'seed' else 1}, got {shown(v)}")
-                if v > INT_MAX:
-                    raise InputError(f"{key}: must be an integer in [{0 if key == 'seed' else 1}, {INT_MAX}], "
-                                     f"got {shown(v)}")
-                params[key] = int(v)
-        if params.get("activation", "tanh") not in ("tanh", "softplus"):
-            raise InputError(f"activation: must be tanh or softplus, got {params['activation']!r}")
+                params[key] = integer(key, whole(params[key]), 0 if key == "seed" else 1, text=False)
+        choice("activation", params.get("activation", "tanh"), ("tanh", "softplus"))
         return SinusoidProblem(**params)
     if ":" in name:
         obj = load_object(name)

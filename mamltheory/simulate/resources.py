@@ -137,7 +137,7 @@ def run_bytes(n_tasks: int, pool_size: int, d: int, cfg: Any) -> dict[str, float
     R, B = float(cfg.replicates), float(cfg.B)
     D_h = cfg.D_h if cfg.algorithm != "fo-maml" else 0
     D_tot = float(cfg.D_in + cfg.D_o + D_h)
-    beta_batch = float(cfg.B_prime * cfg.D_beta) if cfg.step == "theory" else 0.0
+    beta_batch = float(cfg.B_prime * cfg.D_beta) if cfg.step == "theorem" else 0.0
     K = int(cfg.iterations)
     every = cfg.record == "every" or (cfg.record == "auto" and K <= EVERY_MAX)
     n_recorded = K + 1 if every else len(record_schedule(K, "log"))

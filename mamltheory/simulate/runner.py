@@ -4,7 +4,7 @@ Randomness: replicate r draws from its own stream `SeedSequence(seed, spawn_key=
 r-th child of `SeedSequence(seed).spawn(R)`, so replicate r run alone (``replicates=[r]``)
 reproduces the batched numbers bit for bit. Per iteration a replicate draws, in this order:
 B task ids (i.i.d. from p: `draw_tasks`), B × (D_in + D_o + D_h) sample ids (uniform with
-replacement, the three batches independent), then for the theory step size B' task ids and
+replacement, the three batches independent), then for the theorem's step size B' task ids and
 B' × D_β ids.
 
 The problem: a sampled problem (`simulate.tasks.Problem`: batches from `sample_data`) that is also a
@@ -46,12 +46,12 @@ class RunConfig:
     D_in: int
     D_o: int
     D_h: int
-    step: str  # "theory": β_k = β̃(w_k)/c (eq. (26)); "constant": β_k = beta
+    step: str  # "theorem": β_k = β̃(w_k)/c (eq. (26)); "constant": β_k = beta
     beta: float | None = None
     step_divisor: float | None = None
     B_prime: int | None = None
     D_beta: int | None = None
-    delta_rule: str | None = None  # HF-MAML: "theory" (eq. (142)) or "fixed"
+    delta_rule: str | None = None  # HF-MAML: "scaled" (δ_k = δ/‖v‖, eq. (142)) or "fixed"
     delta: float | None = None
     record: str = "auto"  # "every", "log" or "auto"
     hessian_chunk: int | None = field(default=None, compare=False)  # speed only, not in the key
@@ -173,7 +173,7 @@ class Sampler:
         return self._bufs[name]
 
     def draw(self, rngs: Sequence[np.random.Generator]) -> tuple[TaskBatch, tuple[Array, Array] | None]:
-        """The replicates' batches (R, B, D, ...) split into D_in, D_o (, D_h) and, for the theory step, (R, B', D_β).
+        """The replicates' batches (R, B, D, ...) split into D_in, D_o (, D_h) and, for the theorem's step, (R, B', D_β).
 
         Per replicate: B task ids from p, B × (D_in + D_o + D_h) samples in one draw, then B' ids and B' × D_β.
         """
@@ -183,7 +183,7 @@ class Sampler:
         def main() -> Iterator[tuple[Array, Array]]:
             for rng in rngs:
                 yield p.sample_data(rng, draw_tasks(rng, p.p, cfg.B), self.D_tot)
-                if cfg.step == "theory":  # drawn after the replicate's main batch: its stream's order
+                if cfg.step == "theorem":  # drawn after the replicate's main batch: its stream's order
                     beta.append(p.sample_data(rng, draw_tasks(rng, p.p, cfg.B_prime), cfg.D_beta))  # type: ignore[arg-type]
 
         Xg, yg = self._stacked("main", main(), R)
@@ -200,7 +200,7 @@ def meta_step(problem: Problem, cfg: RunConfig, sampler: Sampler, rngs: Sequence
     Sampling included: draw ids, gather from the pools, direction (Algorithms 1-3), step size.
     """
     batch, step_batch = sampler.draw(rngs)
-    g = direction(problem, cfg.algorithm, W, batch, cfg.alpha, cfg.delta, cfg.delta_rule or "theory", cfg.hessian_chunk)
+    g = direction(problem, cfg.algorithm, W, batch, cfg.alpha, cfg.delta, cfg.delta_rule or "scaled", cfg.hessian_chunk)
     if step_batch is not None:
         beta = beta_tilde(problem, W, *step_batch, cfg.alpha) / cfg.step_divisor  # type: ignore[operator]
     else:
@@ -213,7 +213,7 @@ def run(problem: Problem, cfg: RunConfig, replicates: Sequence[int] | None = Non
     """Run `cfg` for the replicates listed (default all), vectorised over them.
 
     Every iteration: draw batches (Sampler), direction g_k (algorithms.direction), step
-    β_k (theory rule or constant), w_{k+1} = w_k − β_k g_k. A replicate whose iterate, step or
+    β_k (the theorem's rule or constant), w_{k+1} = w_k − β_k g_k. A replicate whose iterate, step or
     direction is not finite is stopped and recorded as diverged; the others continue.
     Exact F(w_k) and ‖∇F(w_k)‖ are computed on the recording schedule, all replicates at once; a
     replicate whose F(w_k) or ‖∇F(w_k)‖ overflows there diverges at k too (w_k may still be finite:

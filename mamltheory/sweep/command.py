@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mamltheory.errors import InputError
-from mamltheory.parsing import integer as _int
+from mamltheory.parsing import integer
 from mamltheory.store import DEFAULT_STORE
 
 
@@ -54,12 +54,12 @@ MAX_WORKERS = 1024
 def _executor(args: argparse.Namespace) -> Any:
     from mamltheory.sweep.executors import DaskExecutor, LocalExecutor, check_address
 
-    attempts = _int("--max-attempts", args.max_attempts, 1)
+    attempts = integer("--max-attempts", args.max_attempts, 1)
     if args.scheduler is not None:
         if args.workers is not None:
             raise InputError("--workers: not used with --scheduler (the cluster's workers run the sweep)")
         return DaskExecutor(check_address(args.scheduler))
-    workers = None if args.workers is None else _int("--workers", args.workers, 1, MAX_WORKERS)
+    workers = None if args.workers is None else integer("--workers", args.workers, 1, MAX_WORKERS)
     return LocalExecutor(workers, attempts)
 
 
@@ -72,15 +72,9 @@ def _check_store(path: str) -> None:
         raise InputError(f"--store: the folder of {path!r} does not exist")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Validate everything, then compute what is missing; exit 1 if any run failed."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+def _prepare(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The executor and the validated sweep, every bad input refused before the store is touched."""
     from mamltheory.sweep.config import load_sweep
-    from mamltheory.sweep.executors import Task
-    from mamltheory.store import ResultStore
-    from mamltheory.sweep.worker import final_stats
 
     try:
         _check_store(args.store)
@@ -91,52 +85,77 @@ def run(args: argparse.Namespace) -> int:
     except InputError as err:
         # One line whatever a value or key contained (the CLI prints the message as is).
         raise InputError(" ".join(str(err).splitlines())) from None
+    return executor, spec
+
+
+def _pending(args: argparse.Namespace, spec: Any, store: Any, tally: Tally) -> tuple[list[Any], set[str]]:
+    """Register the sweep; the runs to compute and the keys already stored (failures tallied)."""
+    store.register(spec.name, args.config, spec.source, [(r.key, r.index, r.outside_theory) for r in spec.runs])
+    keys = [r.key for r in spec.runs]
+    done = store.finished(keys)
+    failed = store.failed(keys)
+    todo = [r for r in spec.runs if r.key not in done and (args.retry_failed or r.key not in failed)]
+    for k in done:
+        tally.status[k] = "stored"
+    for k, f in failed.items():
+        if k not in done and not args.retry_failed:
+            tally.status[k], tally.failure[k] = "failed", f["reason"]
+    return todo, done
+
+
+def _compute(spec: Any, todo: list[Any], executor: Any, store: Any, tally: Tally, err: Any) -> None:
+    """Run `todo` on the executor with a progress bar, storing each run (or its failure) as it finishes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from mamltheory.sweep.executors import Task
+
+    by_key = {r.key: r for r in spec.runs}
+    with Progress(TextColumn(f"sweep {spec.name}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=not err.is_terminal) as prog:
+        bar = prog.add_task("runs", total=len(spec.runs), completed=len(spec.runs) - len(todo))
+
+        def on_done(out: Any) -> None:
+            cfg = by_key[out.key].config
+            t0 = time.perf_counter()
+            if out.result_json is not None:
+                store.put_run(out.key, cfg.key_dict(), out.result_json)
+                tally.status[out.key] = "computed"
+                tally.final[out.key] = out.final
+                tally.worker_seconds += out.worker_seconds
+                tally.run_seconds += out.run_seconds
+            else:
+                store.put_failure(out.key, cfg.key_dict(), out.failure, out.attempts)
+                tally.status[out.key], tally.failure[out.key] = "failed", out.failure
+            tally.store_seconds += time.perf_counter() - t0
+            prog.advance(bar)
+
+        try:
+            if todo:
+                executor.run([Task(r.key, {**r.config.key_dict(), "hessian_chunk": r.config.hessian_chunk})
+                              for r in todo], on_done)
+        finally:
+            executor.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate everything, then compute what is missing; exit 1 if any run failed."""
+    from rich.console import Console
+
+    from mamltheory.store import ResultStore
+    from mamltheory.sweep.worker import final_stats
+
+    executor, spec = _prepare(args)
     err = Console(stderr=True)
     tally = Tally()
     t_start = time.perf_counter()
     with ResultStore(args.store) as store:
-        store.register(spec.name, args.config, spec.source, [(r.key, r.index, r.outside_theory) for r in spec.runs])
-        keys = [r.key for r in spec.runs]
-        done = store.finished(keys)
-        failed = store.failed(keys)
-        by_key = {r.key: r for r in spec.runs}
-        todo = [r for r in spec.runs if r.key not in done and (args.retry_failed or r.key not in failed)]
-        for k in done:
-            tally.status[k] = "stored"
-        for k, f in failed.items():
-            if k not in done and not args.retry_failed:
-                tally.status[k], tally.failure[k] = "failed", f["reason"]
+        todo, done = _pending(args, spec, store, tally)
         err.print(f"sweep [bold]{spec.name}[/bold]: {len(spec.runs)} runs"
                   + (f" ({spec.duplicates} duplicate configurations merged)" if spec.duplicates else "")
                   + f", {len(done)} already stored, {len(tally.failure)} recorded as failed"
                   + (" (--retry-failed runs them again)" if tally.failure else "")
                   + f", {len(todo)} to compute on {executor.description}")
-
-        with Progress(TextColumn(f"sweep {spec.name}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=err, transient=not err.is_terminal) as prog:
-            bar = prog.add_task("runs", total=len(spec.runs), completed=len(spec.runs) - len(todo))
-
-            def on_done(out: Any) -> None:
-                cfg = by_key[out.key].config
-                t0 = time.perf_counter()
-                if out.result_json is not None:
-                    store.put_run(out.key, cfg.key_dict(), out.result_json)
-                    tally.status[out.key] = "computed"
-                    tally.final[out.key] = out.final
-                    tally.worker_seconds += out.worker_seconds
-                    tally.run_seconds += out.run_seconds
-                else:
-                    store.put_failure(out.key, cfg.key_dict(), out.failure, out.attempts)
-                    tally.status[out.key], tally.failure[out.key] = "failed", out.failure
-                tally.store_seconds += time.perf_counter() - t0
-                prog.advance(bar)
-
-            try:
-                if todo:
-                    executor.run([Task(r.key, {**r.config.key_dict(), "hessian_chunk": r.config.hessian_chunk})
-                                  for r in todo], on_done)
-            finally:
-                executor.close()
+        _compute(spec, todo, executor, store, tally, err)
         for k in done:
             got = store.get(k)
             if got is not None:

@@ -24,19 +24,20 @@ the result store.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import itertools
 import json
 import math
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mamltheory.errors import InputError
-from mamltheory.parsing import INT_MAX, SEED_MAX, check_nesting, input_file
+from mamltheory.parsing import THEOREM_RULE, check_nesting, input_file
 
 KeyPath = tuple[str | int, ...]
 
@@ -44,8 +45,8 @@ KeyPath = tuple[str | int, ...]
 RUN_FIELDS: dict[str, str] = {
     "problem": "string", "params": "table", "algorithm": "algorithm", "alpha": "number",
     "iterations": "integer", "replicates": "integer", "seed": "integer", "batch": "batch",
-    "step": "theory-or-number", "step_batch": "step_batch", "k_shot": "integer",
-    "delta": "theory-or-number", "record": "record", "hessian_chunk": "integer",
+    "step": "theorem-or-number", "step_batch": "step_batch", "k_shot": "integer",
+    "delta": "theorem-or-number", "record": "record", "hessian_chunk": "integer",
 }
 TOP_FIELDS = ("name", "description", "base", "grid", "runs")
 # Options of run_config that a TOML run may set (the others take run_config's defaults, which are
@@ -188,58 +189,20 @@ class _Checker:
             raise self.error(key, rule_of(err)) from None
 
     def value(self, key: KeyPath, name: str, v: Any) -> None:
-        """Check that `v` has the TOML shape of run field `name` and, where it can be judged alone, its range.
+        """Check that `v` has the TOML shape of run field `name` and, where it can be judged alone, its range
+        by `run_config`'s own rule. Every value in the file is checked, including one other keys override."""
+        from mamltheory.simulate.config import check_option
 
-        Every value in the file is checked, including one that other keys override in every run.
-        """
-        from mamltheory.simulate import config as rc
-
-        self.shape(key, name, v)
         kind = RUN_FIELDS[name]
-        if kind == "integer":
-            self._rule(key, rc.check_int, name, v, 0 if name == "seed" else 1,
-                       {"iterations": rc.MAX_ITERATIONS, "seed": rc.SEED_MAX}.get(name, rc.INT_MAX))
-        elif kind == "number" or (kind == "theory-or-number" and v != "theory"):
-            self._rule(key, rc.check_positive, name, v)
-        elif kind == "batch":
-            self._rule(key, rc.check_ints, name, v, rc.BATCH_NAMES)
-        elif kind == "step_batch":
-            self._rule(key, rc.check_ints, name, v, rc.STEP_BATCH_NAMES)
-
-    def shape(self, key: KeyPath, name: str, v: Any) -> None:
-        """Check that `v` has the TOML shape of run field `name`."""
-        kind = RUN_FIELDS[name]
-        if kind == "string":
-            if not isinstance(v, str):
-                raise self.error(key, f"must be a string, got {_tname(v)}")
-        elif kind == "algorithm":
-            from mamltheory.simulate.algorithms import ALGORITHMS
-
-            if v not in ALGORITHMS:
-                raise self.error(key, f"must be one of {', '.join(ALGORITHMS)}, got {v!r}")
-        elif kind == "record":
-            from mamltheory.simulate.config import RECORD_MODES
-
-            if v not in RECORD_MODES:
-                raise self.error(key, f"must be one of {', '.join(RECORD_MODES)}, got {v!r}")
-        elif kind == "number":
-            if not _is_number(v):
-                raise self.error(key, f"must be a number, got {_tname(v)}")
-        elif kind == "integer":
-            if not _is_int(v):
-                raise self.error(key, f"must be an integer, got {_tname(v)} {v!r}")
-        elif kind == "theory-or-number":
-            if not (v == "theory" or _is_number(v)):
-                raise self.error(key, f"must be \"theory\" or a number, got {v!r}")
-        elif kind in ("batch", "step_batch"):
-            names = ("B", "D_in", "D_o", "D_h") if kind == "batch" else ("B_prime", "D_beta")
-            if not (isinstance(v, list) and len(v) == len(names) and all(_is_int(x) for x in v)):
-                raise self.error(key, f"must be an array of {len(names)} integers [{', '.join(names)}], got {v!r}")
-        elif kind == "table":
-            if not isinstance(v, dict):
-                raise self.error(key, f"must be a table of problem parameters, got {_tname(v)}")
+        if kind in _SHAPES:
+            fits, rule = _SHAPES[kind]
+            if not fits(v):
+                raise self.error(key, rule.format(t=_tname(v), v=v))
+        if kind == "table":
             for pk, pv in v.items():
                 self.param(key + (pk,), pv)
+        elif name != "problem":  # the problem's name is make_problem's to judge
+            self._rule(key, check_option, name, v)
 
     def param(self, key: KeyPath, v: Any) -> None:
         # Non-finite values are rejected here: make_problem's integer check would raise on them.
@@ -255,6 +218,23 @@ def _is_int(v: Any) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _int_array(n: int) -> Any:
+    return lambda v: isinstance(v, list) and len(v) == n and all(_is_int(x) for x in v)
+
+
+# TOML shape of each kind of run field: (test, rule with {t} the value's TOML type and {v} the value).
+# Ranges and choices are `run_config`'s own rules (simulate.config.check_option).
+_SHAPES: dict[str, tuple[Any, str]] = {
+    "string": (lambda v: isinstance(v, str), "must be a string, got {t}"),
+    "number": (_is_number, "must be a number, got {t}"),
+    "integer": (_is_int, "must be an integer, got {t} {v!r}"),
+    "theorem-or-number": (lambda v: isinstance(v, str) or _is_number(v), "must be \"theorem\" or a number, got {v!r}"),
+    "batch": (_int_array(4), "must be an array of 4 integers [B, D_in, D_o, D_h], got {v!r}"),
+    "step_batch": (_int_array(2), "must be an array of 2 integers [B_prime, D_beta], got {v!r}"),
+    "table": (lambda v: isinstance(v, dict), "must be a table of problem parameters, got {t}"),
+}
 
 
 def _tname(v: Any) -> str:
@@ -392,13 +372,73 @@ def _describe(raw: _Raw, axes: list[str]) -> str:
     return ", ".join(f"{a}={vals[a]!r}" for a in axes if a in vals)
 
 
-def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
-    """Read, validate and expand a sweep config; raise InputError (file:line: key: rule) on the first problem."""
+def _run_error(ck: _Checker, raw: _Raw, label_axes: list[str], fieldname: str | None, rule: str) -> InputError:
+    """The error of one expanded run, at the key that set `fieldname` (a grid run names its combination)."""
+    if fieldname in raw.origin:
+        key = raw.origin[fieldname]
+    elif fieldname is None:
+        key = raw.where
+    elif raw.where[0] == "runs":
+        key = raw.where + tuple(fieldname.split("."))
+    else:  # a grid run's field that no key sets: it belongs in [base]
+        key = ("base", *fieldname.split("."))
+    combo = _describe(raw, label_axes) if raw.where == ("grid",) else ""
+    return ck.error(key, rule + (f" (run {combo})" if combo else ""))
+
+
+def _outside_theorem(values: dict[str, Any], problem: Any, outside_theory: bool,
+                     fail: Callable[[str, str], InputError]) -> list[str]:
+    """Why a run lies outside the paper's theorem (α range, constant step, fixed δ); each is refused unless
+    `outside_theory`."""
     from mamltheory.bounds.planner import theorem_alpha  # the planner's exact α-range rule
     from mamltheory.bounds.theorems import theorem
-    from mamltheory.simulate import make_problem
-    from mamltheory.simulate.config import MAX_ITERATIONS, check_int, run_config
+
+    reasons: list[str] = []
+    thm, alpha = theorem(values["algorithm"], "paper"), values.get("alpha")
+    if _is_number(alpha) and math.isfinite(alpha) and alpha > 0:
+        try:
+            theorem_alpha(thm, problem.constants, alpha)
+        except InputError as err:
+            rule = rule_of(err)
+            if not outside_theory:
+                raise fail("alpha", f"α {rule} (L = {problem.constants.L:.6g}); pass --outside-theory "
+                                    f"to simulate it on purpose") from None
+            reasons.append(f"α = {alpha} outside {thm.name}'s range: {rule.split(', got')[0]}")
+    if values.get("step", THEOREM_RULE) != THEOREM_RULE:
+        reasons.append(f"constant step β = {values['step']}: {thm.name} takes β_k = β̃(w_k)/"
+                       f"{thm.step_divisor} (eq. (26))")
+        if not outside_theory:
+            raise fail("step", f"a constant step is outside {thm.name} (β_k = β̃(w_k)/{thm.step_divisor}, "
+                               f"eq. (26)); pass --outside-theory to simulate it on purpose")
+    if thm.algorithm == "hf-maml" and values.get("delta", THEOREM_RULE) != THEOREM_RULE:
+        reasons.append(f"fixed δ_k^i = {values['delta']}: {thm.name} takes δ_k^i = δ/‖v‖, "
+                       f"δ = 1/(6ρα) (eq. (142))")
+        if not outside_theory:
+            raise fail("delta", f"a fixed δ is outside {thm.name} (δ_k^i = δ/‖v‖ with δ = 1/(6ρα), "
+                                f"eq. (142)); pass --outside-theory to simulate it on purpose")
+    return reasons
+
+
+def _resolve(problem: Any, values: dict[str, Any], pkey: str, built: dict[str, Any]) -> Any:
+    """The run's RunConfig by `run_config`; runs differing only in seed, replicates or iterations (which do
+    not change what the planner supplies) share one resolution, their counts checked by its own rule."""
+    from mamltheory.simulate.config import check_option, run_config
     from mamltheory.simulate.resources import check_run_memory
+
+    options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in RUN_OPTIONS}
+    counts = {k: check_option(k, options.pop(k, inspect.signature(run_config).parameters[k].default))
+              for k in ("iterations", "replicates", "seed")}
+    skey = repr((pkey, values["algorithm"], sorted(options.items())))
+    if skey not in built:
+        built[skey] = run_config(problem, values["algorithm"], **options, iterations=1, replicates=1, seed=0)
+    cfg = dataclasses.replace(built[skey][0], **counts)
+    check_run_memory(problem, cfg)
+    return cfg
+
+
+def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
+    """Read, validate and expand a sweep config; raise InputError (file:line: key: rule) on the first problem."""
+    from mamltheory.simulate import make_problem
     from mamltheory.store import config_key
 
     text, data = _read(path)
@@ -416,18 +456,7 @@ def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
     seen: set[str] = set()
     duplicates = 0
     for raw in _expand(ck, data):
-        def fail(fieldname: str | None, rule: str, raw: _Raw = raw) -> InputError:
-            if fieldname in raw.origin:
-                key = raw.origin[fieldname]
-            elif fieldname is None:
-                key = raw.where
-            elif raw.where[0] == "runs":
-                key = raw.where + tuple(fieldname.split("."))
-            else:  # a grid run's field that no key sets: it belongs in [base]
-                key = ("base", *fieldname.split("."))
-            combo = _describe(raw, label_axes) if raw.where == ("grid",) else ""
-            return ck.error(key, rule + (f" (run {combo})" if combo else ""))
-
+        fail = functools.partial(_run_error, ck, raw, label_axes)
         for required in ("problem", "algorithm"):
             if required not in raw.values:
                 raise fail(required, "required: set it in [base], as a [grid] axis, or in every [[runs]] table")
@@ -435,48 +464,11 @@ def load_sweep(path: str, outside_theory: bool = False) -> SweepSpec:
         try:
             if pkey not in problems:
                 problems[pkey] = make_problem(raw.values["problem"], **raw.params)
-            problem = problems[pkey]
         except InputError as err:
             raise fail(err.field, rule_of(err)) from None
-
-        reasons: list[str] = []
-        alg = raw.values["algorithm"]
-        thm = theorem(alg, "paper")
-        if "alpha" in raw.values and _is_number(raw.values["alpha"]) and math.isfinite(raw.values["alpha"]) \
-                and raw.values["alpha"] > 0:
-            try:
-                theorem_alpha(thm, problem.constants, raw.values["alpha"])
-            except InputError as err:
-                rule = rule_of(err)
-                if not outside_theory:
-                    raise fail("alpha", f"α {rule} (L = {problem.constants.L:.6g}); pass --outside-theory "
-                                        f"to simulate it on purpose") from None
-                reasons.append(f"α = {raw.values['alpha']} outside {thm.name}'s range: {rule.split(', got')[0]}")
-        if raw.values.get("step", "theory") != "theory":
-            reasons.append(f"constant step β = {raw.values['step']}: {thm.name} takes β_k = β̃(w_k)/"
-                           f"{thm.step_divisor} (eq. (26))")
-            if not outside_theory:
-                raise fail("step", f"a constant step is outside {thm.name} (β_k = β̃(w_k)/{thm.step_divisor}, "
-                                   f"eq. (26)); pass --outside-theory to simulate it on purpose")
-        if alg == "hf-maml" and raw.values.get("delta", "theory") != "theory":
-            reasons.append(f"fixed δ_k^i = {raw.values['delta']}: {thm.name} takes δ_k^i = δ/‖v‖, "
-                           f"δ = 1/(6ρα) (eq. (142))")
-            if not outside_theory:
-                raise fail("delta", f"a fixed δ is outside {thm.name} (δ_k^i = δ/‖v‖ with δ = 1/(6ρα), "
-                                    f"eq. (142)); pass --outside-theory to simulate it on purpose")
-
-        # Seeds, replicates and iterations do not change what the planner supplies: validate them with
-        # run_config's own rule and reuse the rest of the configuration.
-        options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.values.items() if k in RUN_OPTIONS}
-        counts = {k: inspect.signature(run_config).parameters[k].default for k in ("iterations", "replicates", "seed")}
+        reasons = _outside_theorem(raw.values, problems[pkey], outside_theory, fail)
         try:
-            for fname, low, high in (("iterations", 1, MAX_ITERATIONS), ("replicates", 1, INT_MAX), ("seed", 0, SEED_MAX)):
-                counts[fname] = check_int(fname, options.pop(fname, counts[fname]), low, high)
-            skey = repr((pkey, alg, sorted(options.items())))
-            if skey not in built:
-                built[skey] = run_config(problem, alg, **options, iterations=1, replicates=1, seed=0)
-            cfg = dataclasses.replace(built[skey][0], **counts)
-            check_run_memory(problem, cfg)
+            cfg = _resolve(problems[pkey], raw.values, pkey, built)
         except InputError as err:
             raise fail(err.field, rule_of(err)) from None
         key = config_key(cfg.key_dict())

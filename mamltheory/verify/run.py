@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import mamltheory
-from mamltheory.errors import InputError
+from mamltheory import parsing
 from mamltheory.pool import one_blas_thread, spawn_pool, terminate
 from mamltheory.store import DEFAULT_STORE, memo
 from mamltheory.verify.check import (
@@ -263,8 +263,7 @@ def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_
     so an edit to any of them, committed or not, runs the checks again. A store that cannot be
     written raises StoreError before any check runs.
     """
-    if seed < 0:
-        raise InputError(f"--seed: must be >= 0, got {seed}", field="seed")
+    seed = parsing.seed("--seed", seed, text=False)
     config = {"mode": "quick" if quick else "full", "seed": seed, "sections": list(sections)}
     record, _, cached = memo(store, "verify", config, lambda: verify(quick=quick, seed=seed, store=store,
                                                                      sections=sections, progress=progress,

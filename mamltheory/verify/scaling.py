@@ -416,7 +416,7 @@ def time_per_iteration(problem: PoolProblem, algorithm: str, B: int = 32, D: int
     """
     cfg = RunConfig(problem=problem.name, problem_params=dict(problem.params), algorithm=algorithm,
                     alpha=1 / (10 * problem.constants.L), iterations=1, replicates=1, seed=0, B=B, D_in=D, D_o=D,
-                    D_h=D if algorithm != "fo-maml" else 0, step="constant", beta=1e-3, delta_rule="theory",
+                    D_h=D if algorithm != "fo-maml" else 0, step="constant", beta=1e-3, delta_rule="scaled",
                     delta=1.0, hessian_chunk=hessian_chunk)
     sampler = Sampler(problem, cfg)
     rngs = [replicate_rng(0, 0)]

@@ -98,8 +98,8 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
     cfg = RunConfig(problem=problem.name, problem_params=dict(problem.params), algorithm=algorithm,
                     alpha=plan.alpha, iterations=max(iterations, 1), replicates=replicates, seed=seed,
                     B=b["B"], D_in=b["D_in"], D_o=b["D_o"], D_h=b["D_h"] if algorithm != "fo-maml" else 0,
-                    step="theory", step_divisor=plan.step_divisor / step_scale, B_prime=b["B_prime"],
-                    D_beta=b["D_beta"], delta_rule="theory" if algorithm == "hf-maml" else None,
+                    step="theorem", step_divisor=plan.step_divisor / step_scale, B_prime=b["B_prime"],
+                    D_beta=b["D_beta"], delta_rule="scaled" if algorithm == "hf-maml" else None,
                     delta=plan.delta, record="auto")
     result, key, cached = run_or_load(problem, cfg, store, progress)
     G = np.where(np.isfinite(result.grad_norm), result.grad_norm, np.inf)

@@ -134,7 +134,7 @@ class TheoremEntry:
 
     bound(constants, α, ε, Δ) -> (accuracy bound, T) at B, D → ∞ (σ̃ = σ_H = 0 in `constants`);
     step(inst, W, α) -> β_k at the points W (..., d); delta(ρ, α) -> HF-MAML's δ (None otherwise);
-    alpha_L: the αL the runs use (the largest the result allows); delta_rule: "theory" (δ_k = δ/‖v‖) or "fixed";
+    alpha_L: the αL the runs use (the largest the result allows); delta_rule: "scaled" (δ_k = δ/‖v‖) or "fixed";
     statement: the theorem whose bound at the smallest batch B = 20 a row reports (the paper's statements).
     """
 
@@ -145,7 +145,7 @@ class TheoremEntry:
     step: StepRule
     delta: DeltaFn
     alpha_L: float
-    delta_rule: str = "theory"
+    delta_rule: str = "scaled"
     statement: Theorem | None = None
 
 

@@ -43,7 +43,7 @@ def test_run_equals_the_numpy_pool_family(alg: str) -> None:
     kw = {**RUN, "iterations": 4} if alg == "maml" else RUN  # maml: explicit Hessians by jacfwd, slower
     c_np, _ = run_config(pool, alg, **kw)
     c_t, _ = run_config(tt, alg, **kw)
-    assert c_t.step == "theory" and c_t.step_divisor == c_np.step_divisor and c_t.delta == c_np.delta
+    assert c_t.step == "theorem" and c_t.step_divisor == c_np.step_divisor and c_t.delta == c_np.delta
     a, b = run(pool, c_np), run(tt, c_t)
     for name in ("grad_norm", "F", "beta", "dir_norm"):
         np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=0, atol=1e-12, equal_nan=True,

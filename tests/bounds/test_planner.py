@@ -137,7 +137,7 @@ def test_bad_inputs_name_the_parameter():
     c = ProblemConstants(1.0, 1.0, 0.5, 1.0, 1.0)
     with pytest.raises(InputError, match=r"^--alpha: must lie in \(0, 1/\(6L\)\]"):
         planner.plan("maml", c, 0.1, 1.0, alpha=0.2, theory="paper")
-    with pytest.raises(InputError, match=r"^--eps: must be a finite number > 0"):
+    with pytest.raises(InputError, match=r"^--eps: must be a positive finite number"):
         planner.plan("maml", c, -0.1, 1.0, theory="paper")
     with pytest.raises(InputError, match=r"^--algorithm: must be one of"):
         planner.plan("reptile", c, 0.1, 1.0, theory="paper")

@@ -86,7 +86,7 @@ BAD = [
     (["estimate", "--problem", "quadratic", "--param", "d"], "--param: must be KEY=VALUE"),
     (["estimate", "--problem", "quadratic", "--param", "d=abc"], "d: must be an integer"),
     (["estimate", "--problem", "quadratic", "--param", "width=3"], "not a parameter of 'quadratic'"),
-    (["estimate", "--problem", "sinusoid", "--param", "activation=relu"], "activation: must be tanh or softplus"),
+    (["estimate", "--problem", "sinusoid", "--param", "activation=relu"], "activation: must be one of tanh, softplus"),
     (["estimate", "--problem", "sinusoid", "--param", "hidden=0"], "hidden: must be an integer >= 1"),
     (["estimate", "--problem", "/no/such/file.py:make"], "--problem: no file"),
     (["estimate", "--problem", "quadratic", "--out", "/no/such/dir/e.json"], "--out: directory"),

@@ -21,7 +21,7 @@ def setup(name: str = "tanh-regression", R: int = 3, B: int = 4, D: tuple[int, i
     return p, W, tasks, ids, batch
 
 
-def reference_direction(p, alg: str, W, ids, alpha: float, delta=None, rule="theory"):
+def reference_direction(p, alg: str, W, ids, alpha: float, delta=None, rule="scaled"):
     """Algorithm 1/2/3 one task at a time, per-sample gradients and Hessians summed explicitly."""
     R, B = ids[0].shape[:2]
     out = np.zeros((R, p.d))
@@ -37,7 +37,7 @@ def reference_direction(p, alg: str, W, ids, alpha: float, delta=None, rule="the
                 H = p.sample_hessian(w, ids[2][r, b]).mean(axis=0)  # ∇̃²f_i(w_k, D_h)
                 G = (np.eye(p.d) - alpha * H) @ v  # eq. (6b)
             else:
-                dk = delta / np.linalg.norm(v) if rule == "theory" else delta  # eq. (142) or fixed
+                dk = delta / np.linalg.norm(v) if rule == "scaled" else delta  # eq. (142) or fixed
                 gp = p.sample_grad(w + dk * v, ids[2][r, b]).mean(axis=0)
                 gm = p.sample_grad(w - dk * v, ids[2][r, b]).mean(axis=0)
                 G = v - alpha * (gp - gm) / (2 * dk)  # eqs. (14)-(15)
@@ -108,7 +108,7 @@ def test_hf_maml_converges_to_maml_within_eq_10_error() -> None:
     assert errors[1] < errors[0] / 50 and errors[2] < errors[1] / 50
     # the δ rule (142): δ_k^i = δ/‖v‖ makes the bound αρδ‖v‖ (eq. (143))
     delta = 1 / (6 * p.constants.rho * alpha)
-    G_t = task_directions(p, "hf-maml", W, batch, alpha, delta=delta, delta_rule="theory")
+    G_t = task_directions(p, "hf-maml", W, batch, alpha, delta=delta, delta_rule="scaled")
     err = np.linalg.norm(G_t - G_m, axis=-1)
     assert np.all(err <= alpha * rho_b * delta * np.sqrt(vnorm2) * (1 + 1e-9))
 
@@ -126,7 +126,7 @@ def test_hf_maml_is_exact_on_quadratics_for_any_delta() -> None:
 def test_hf_maml_zero_vector_gives_zero_correction() -> None:
     from mamltheory.simulate.algorithms import hf_radius
     V = np.array([[[0.0, 0.0], [3.0, 4.0]]])
-    np.testing.assert_array_equal(hf_radius(V, 2.0, "theory"), [[2.0, 0.4]])
+    np.testing.assert_array_equal(hf_radius(V, 2.0, "scaled"), [[2.0, 0.4]])
 
 
 def test_beta_tilde_by_hand() -> None:

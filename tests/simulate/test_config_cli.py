@@ -12,6 +12,9 @@ import pytest
     (["--iterations", "1" + "0" * 30], "--iterations: must be an integer in [1, 9007199254740992]"),
     (["--batch", "2,3,3"], "--batch: must be 4 comma-separated integers"),
     (["--step", "-1"], "--step: must be a positive finite number"),
+    (["--step", "theory"], "--step: 'theory' is now spelled 'theorem' (the theorem's rule)"),
+    (["--delta", "theory"], "--delta: 'theory' is now spelled 'theorem' (the theorem's rule)"),
+    (["--step", "rule"], "--step: must be 'theorem' or a positive finite number, got 'rule'"),
     (["--alpha", "100"], "--alpha: must lie in (0, 1/L]"),
 ])
 def test_bad_flag_is_one_line(run_cli, tmp_path: Path, flags: list[str], start: str) -> None:

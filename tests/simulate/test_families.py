@@ -185,7 +185,7 @@ def test_make_problem_rejects_bad_parameters() -> None:
         make_problem("nope")
     with pytest.raises(InputError, match="'dd': not a parameter"):
         make_problem("quadratic", dd=3)
-    with pytest.raises(InputError, match="d: must be >= 1"):
+    with pytest.raises(InputError, match="d: must be an integer >= 1"):
         make_problem("quadratic", d=0)
     with pytest.raises(InputError, match="noise: must be finite"):
         make_problem("tanh-regression", noise=float("nan"))

@@ -71,8 +71,8 @@ def test_estimates_bound_the_measured_peak(name: str, params: dict, algorithm: s
 
     cfg = RunConfig(problem=p.name, problem_params=p.params, algorithm=algorithm, alpha=0.01, iterations=4,
                     replicates=32, seed=0, B=6, D_in=5, D_o=5, D_h=0 if algorithm == "fo-maml" else 5,
-                    step="theory", step_divisor=12, B_prime=3, D_beta=4,
-                    delta_rule="theory" if algorithm == "hf-maml" else None,
+                    step="theorem", step_divisor=12, B_prime=3, D_beta=4,
+                    delta_rule="scaled" if algorithm == "hf-maml" else None,
                     delta=1.0 if algorithm == "hf-maml" else None)
     run(p, dataclasses.replace(cfg, replicates=1, iterations=1))
     tracemalloc.start()

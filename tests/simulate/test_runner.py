@@ -13,20 +13,20 @@ from mamltheory.simulate.runner import RunConfig, record_schedule, replicate_rng
 SMALL = {"d": 6, "n_tasks": 8, "pool_size": 40}
 
 
-def config(p, alg: str, step: str = "theory", **kw) -> RunConfig:
+def config(p, alg: str, step: str = "theorem", **kw) -> RunConfig:
     alpha = 1 / (6 * p.constants.L)
     base = dict(problem=p.name, problem_params=p.params, algorithm=alg, alpha=alpha, iterations=12,
                 replicates=5, seed=11, B=4, D_in=3, D_o=5, D_h=2 if alg != "fo-maml" else 0, step=step,
-                beta=0.05 if step == "constant" else None, step_divisor=12 if step == "theory" else None,
-                B_prime=2 if step == "theory" else None, D_beta=3 if step == "theory" else None,
-                delta_rule="theory" if alg == "hf-maml" else None,
+                beta=0.05 if step == "constant" else None, step_divisor=12 if step == "theorem" else None,
+                B_prime=2 if step == "theorem" else None, D_beta=3 if step == "theorem" else None,
+                delta_rule="scaled" if alg == "hf-maml" else None,
                 delta=1 / (6 * p.constants.rho * alpha) if alg == "hf-maml" else None)
     base.update(kw)
     return RunConfig(**base)
 
 
 @pytest.mark.parametrize("alg", ["maml", "maml-hvp", "fo-maml", "hf-maml"])
-@pytest.mark.parametrize("step", ["theory", "constant"])
+@pytest.mark.parametrize("step", ["theorem", "constant"])
 def test_batched_equals_one_replicate_at_a_time(alg: str, step: str) -> None:
     p = make_problem("nonconvex-logistic", **SMALL)
     cfg = config(p, alg, step)

@@ -94,14 +94,14 @@ def test_hf_radius_rule_at_zero_v_gives_zero_difference_without_warnings() -> No
 
     with warnings.catch_warnings(), np.errstate(divide="raise", invalid="raise", over="raise"):
         warnings.simplefilter("error")
-        dk = hf_radius(V, 2.0, "theory")
-        d = hf_difference(disagreeing_pair, W, V, 2.0, "theory")
+        dk = hf_radius(V, 2.0, "scaled")
+        d = hf_difference(disagreeing_pair, W, V, 2.0, "scaled")
     # v = 0: δ_k = δ; ‖v‖ = 5: δ/5; ‖v‖ so small that its square underflows: δ (finite, no overflow)
     np.testing.assert_array_equal(dk, [2.0, 0.4, 2.0])
     np.testing.assert_array_equal(d[0], [0.0, 0.0])                 # Algorithm 3's value at v = 0
     np.testing.assert_array_equal(d[1], [1 / 0.8, 1 / 0.8])          # (1 − 0)/(2·0.4)
     with pytest.raises(ValueError):
-        hf_radius(V, 0.0, "theory")
+        hf_radius(V, 0.0, "scaled")
 
 
 def test_hf_exact_direction_at_a_stationary_task_is_exactly_zero() -> None:

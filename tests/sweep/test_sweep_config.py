@@ -112,7 +112,7 @@ def _bad(tmp_path: Path, old: str, new: str) -> str:
     ("seed = [0, 1]", "sed = [0, 1]", "bad.toml:15: grid.sed: unknown key (allowed: problem, params,"),
     ("  0.02,", "  \"0.02\",", "bad.toml:11: grid.alpha[1]: must be a number, got a string"),
     ("seed = [0, 1]", "seed = []", "bad.toml:15: grid.seed: must be a non-empty array of values"),
-    ("seed = [0, 1]", "seed = [0, -1]", "bad.toml:15: grid.seed[1]: must be an integer >= 0, got -1"),
+    ("seed = [0, 1]", "seed = [0, -1]", "bad.toml:15: grid.seed[1]: must be an integer in [0, 4294967295], got -1"),
     ("seed = [0, 1]", "seed = [0, 1.5]", "bad.toml:15: grid.seed[1]: must be an integer, got a float 1.5"),
     ("iterations = 10", "iterations = 0", "bad.toml:5: base.iterations: must be an integer >= 1, got 0"),
     ("batch = [4, 5, 5, 2]", "batch = [4, 0, 5, 2]", "bad.toml:6: base.batch: D_in: must be an integer >= 1, got 0"),
@@ -133,6 +133,11 @@ def _bad(tmp_path: Path, old: str, new: str) -> str:
     ("iterations = 10", "iterations = 10\nstep = 0.1",
      "bad.toml:6: base.step: a constant step is outside Theorem G.1 (β_k = β̃(w_k)/18, eq. (26)); "
      "pass --outside-theory"),
+    ("iterations = 10", "iterations = 10\nstep = \"theory\"",
+     "bad.toml:6: base.step: 'theory' is now spelled 'theorem' (the theorem's rule); give 'theorem' or a positive "
+     "number"),
+    ("iterations = 10", "iterations = 10\ndelta = \"theorem\"\nstep = \"rule\"",
+     "bad.toml:7: base.step: must be 'theorem' or a positive finite number, got 'rule'"),
     ("iterations = 10", "iterations = ", "bad.toml: not valid TOML: Invalid value (at line 5, column 14)"),
 ])
 def test_error_names_line_key_and_rule(tmp_path: Path, old: str, new: str, expected: str) -> None:

@@ -67,8 +67,8 @@ def _bad_batch(n: int) -> st.SearchStrategy[Any]:
 
 
 def _bad_rule() -> st.SearchStrategy[Any]:
-    # "theory" or a positive number; a positive number is outside the theory without --outside-theory
-    return st.one_of(st.text(max_size=8).filter(lambda s: s != "theory"), st.floats(allow_nan=True),
+    # "theorem" or a positive number; a positive number is outside the theorem without --outside-theory
+    return st.one_of(st.text(max_size=8).filter(lambda s: s != "theorem"), st.floats(allow_nan=True),
                      st.integers(), st.booleans(), st.just([]))
 
 
