@@ -14,6 +14,7 @@ Verdicts (issue 11):
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,9 +36,13 @@ class CheckResult:
     `ratio` is oriented so that ratio > 1 is a violation whatever the claim's direction: observed/bound for
     an upper bound ("upper"), bound/observed for a lower bound ("lower"); see `ratio_of`. `tight` says
     whether the paper presents the bound as attainable. `power` is the smallest violation ratio the check
-    would have detected with its sample size and test (1 + tolerance for an exact check).
+    would have detected with its sample size and test (1 + tolerance for an exact check). `id` is stable and
+    unique within a record (it carries no measured number); `result` is the label of the result checked, as
+    `mamltheory.bounds.theorems.by_label` knows it ("H.1", "Lemma 4.11"), so `Result.checks(record)` finds it.
     """
 
+    id: str = field(kw_only=True)       # e.g. "theorem.exact.H.1.repaired.tanh-regression"
+    result: str = field(kw_only=True)   # e.g. "H.1", "Lemma 4.11", "Section 3", "Assumptions"
     name: str                 # e.g. "Lemma 4.9 on tanh-regression"
     source: str               # e.g. "Lemma 4.9, eq. (23)"
     kind: str                 # "lemma" | "theorem" | "scaling" | "counterexample" | "audit ..."
@@ -57,6 +62,11 @@ class CheckResult:
             if out[k] is not None and not math.isfinite(out[k]):
                 out[k] = str(out[k])
         return out
+
+
+def slug(text: str) -> str:
+    """An id component from a name or step key: "Lemma 4.11 (first moment)" -> "Lemma-4.11-first-moment"."""
+    return re.sub(r"[^\w.′″]+", "-", text).strip("-")
 
 
 def ratio_of(observed: Any, bound: Any, direction: str = "upper") -> Any:

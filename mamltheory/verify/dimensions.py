@@ -14,8 +14,10 @@ from fractions import Fraction
 import sympy as sp
 
 from mamltheory.bounds import RESULTS, Bound
-from mamltheory.bounds.theorems.h1 import RADIUS_142
 from mamltheory.bounds import symbols as S
+from mamltheory.bounds.theorems import label_of
+from mamltheory.bounds.theorems.h1 import RADIUS_142
+from mamltheory.verify.check import slug
 from mamltheory.verify.finding import FAILS, HOLDS, Finding
 
 Units = tuple[Fraction, Fraction]  # (power of the loss unit E, power of the length unit X)
@@ -98,8 +100,10 @@ def _fmt(u: Units) -> str:
     return "·".join(parts)
 
 
-def check_bound(bound: Bound, expected: Units, table: dict[sp.Symbol, Units] = UNITS) -> Finding:
-    """Scaling finding for one result: expression units vs the quantity's, and every precondition."""
+def check_bound(bound: Bound, expected: Units, table: dict[sp.Symbol, Units] = UNITS,
+                result: str | None = None) -> Finding:
+    """Scaling finding for one result: expression units vs the quantity's, and every precondition; `result`: the
+    label of a bound built here (an encoded bound knows its own, `label_of`)."""
     problems = []
     try:
         got = units_of(bound.expr, table)
@@ -115,7 +119,8 @@ def check_bound(bound: Bound, expected: Units, table: dict[sp.Symbol, Units] = U
     verdict = FAILS if problems else HOLDS
     evidence = "; ".join(problems) if problems else (
         f"scales like {_fmt(expected)}, as {bound.quantity} does; preconditions scale-invariant")
-    return Finding(bound.source, "scaling", verdict, evidence)
+    return Finding(bound.source, "scaling", verdict, evidence, id=f"units.{slug(bound.name)}",
+                   result=result or label_of(bound))
 
 
 def scaling_findings() -> list[Finding]:
@@ -137,7 +142,7 @@ def scaling_findings() -> list[Finding]:
         table = {**UNITS, S.delta: HVP_DELTA} if b.name.startswith("HVP") else UNITS
         out.append(check_bound(b, expected, table))
     out.append(check_bound(Bound(name="HF-MAML δ", source="Theorem H.1, eq. (142): δ = 1/(6ρα)",
-                                 quantity="δ (a length: δ_k^i‖v‖ = δ)", expr=RADIUS_142), LENGTH))
+                                 quantity="δ (a length: δ_k^i‖v‖ = δ)", expr=RADIUS_142), LENGTH, result="H.1"))
     # (150): the variance term σ_H²/(D_h(δ_k^i)²) must have the units of ‖d_k^i‖² = ‖∇²f·v‖².
     dk = sp.Symbol("delta_k", positive=True)
     table = {**UNITS, dk: STEP}
@@ -147,7 +152,7 @@ def scaling_findings() -> list[Finding]:
     out.append(Finding(
         "Theorem H.1, eq. (150)", "scaling", FAILS if got != want else HOLDS,
         f"σ_H²/(D_h(δ_k^i)²) has units {_fmt(got)}; ‖d_k^i‖², the quantity it bounds, has {_fmt(want)} "
-        f"(δ_k^i is a step, loss⁻¹·length², since δ_k^i·v is a length)"))
+        f"(δ_k^i is a step, loss⁻¹·length², since δ_k^i·v is a length)", id="units.H.1.150", result="H.1"))
     return out
 
 

@@ -33,7 +33,8 @@ def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) 
     for f in findings():
         verdict = CONTRADICTED if f.verdict == FAILS else HOLDS
         # exact arithmetic (sympy): any excess over the paper's number is caught, power 1
-        out.append(CheckResult(name=f"{f.kind}: {f.source}", source=f.source, kind=f"audit {f.kind}", verdict=verdict,
+        out.append(CheckResult(id=f"audit.{f.id}", result=f.result, name=f"{f.kind}: {f.source}", source=f.source,
+                               kind=f"audit {f.kind}", verdict=verdict,
                                evidence=f.evidence, power=1.0, details={"audit_verdict": f.verdict, "claimed": f.claimed,
                                                              "derived": f.derived, "margin": f.margin}))
     return out
@@ -150,7 +151,8 @@ def section_checks(section: str, quick: bool, seed: int, store: str,
 def section_checks_error(section: str, err: Exception) -> list[CheckResult]:
     """A section that raised: one ERROR check whose evidence is the exception's first line."""
     line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
-    return [CheckResult(name=f"{section} checks", source="-", kind=section, verdict=ERROR, evidence=line)]
+    return [CheckResult(id=f"{section}.error", result="-", name=f"{section} checks", source="-", kind=section,
+                        verdict=ERROR, evidence=line)]
 
 
 # The order sections are handed to the workers: the longest first, so that two workers finish together.

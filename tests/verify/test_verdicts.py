@@ -59,7 +59,7 @@ class ScaledBound:
     """A bound replaced by `factor` × a reference value of the quantity (a deliberately violated lemma)."""
 
     def __init__(self, real, reference: dict[float, np.ndarray], factor: float) -> None:
-        self.source, self.reference, self.factor = real.source, reference, factor
+        self.name, self.source, self.reference, self.factor = real.name, real.source, reference, factor
 
     def array(self, alpha: float, **_: object) -> np.ndarray:
         return self.factor * self.reference[round(float(alpha), 12)]
@@ -120,7 +120,8 @@ def test_exact_theorem_check_can_fail() -> None:
 
 
 def record_of(*verdicts: str, power: float | None = 1.05) -> dict:
-    checks = [CheckResult(f"c{i}", "s", "lemma", v, power=power).to_json() for i, v in enumerate(verdicts)]
+    checks = [CheckResult(f"c{i}", "s", "lemma", v, power=power, id=f"c{i}", result="-").to_json()
+              for i, v in enumerate(verdicts)]
     return {"checks": checks, "summary": summary_counts(checks)}
 
 
