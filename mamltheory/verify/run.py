@@ -264,6 +264,19 @@ def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_
     return record, False
 
 
+def stored_record(store: str = DEFAULT_STORE) -> dict[str, Any] | None:
+    """The latest verification record this code stored in `store` (read only; None when there is none or no
+    store file): the records of other code are skipped, their checks may not carry the ids and results."""
+    if store != ":memory:" and not Path(store).exists():
+        return None
+    with ResultStore(store, readonly=True) as db:
+        for key in reversed(db.keys()):
+            config = db.config(key)
+            if config is not None and set(config) == {"mode", "seed", "sections"} and key == config_key(config, "verify"):
+                return db.get(key)
+    return None
+
+
 def exit_status(record: dict[str, Any], strict: bool) -> int:
     """3 some check crashed (error); 1 (with strict) some claim was contradicted; else 0.
 

@@ -12,6 +12,7 @@ def test_verify_audit_section_exit_codes(tmp_path, run_cli):
     assert code == 0
     record = json.loads(out)
     assert {"provenance", "checks"} <= set(record) and record["provenance"]["mode"] == "quick"
+    assert all({"id", "result", "name", "source", "verdict"} <= set(c) for c in record["checks"])
     assert any(c["verdict"] == "contradicted" for c in record["checks"])  # the audit's failing constants
     # --strict turns a contradicted claim into exit 1; the stored record is reused
     assert run_cli(["verify", "--only", "audit", "--store", store, "--strict"])[0] == 1
