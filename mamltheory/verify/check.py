@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ VERDICTS = (HOLDS, VACUOUS, CONTRADICTED, INCONCLUSIVE, ERROR)
 
 EXACT_TOL = 1e-9        # relative tolerance of deterministic checks: float noise, not evidence
 POWER_TARGET = 1.1      # a lemma check that could only catch larger violations is inconclusive
-ROUNDING = 1e3 * np.finfo(float).eps  # |x| <= ROUNDING · scale is rounding level
+ROUNDING = 1e3 * sys.float_info.epsilon  # |x| <= ROUNDING · scale is rounding level (float64's eps)
 
 
 @dataclass

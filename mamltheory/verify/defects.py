@@ -20,6 +20,8 @@ from typing import Any
 
 import sympy as sp
 
+from mamltheory.bounds.proofs import a  # a = αL
+from mamltheory.verify.audit import C1, C2  # Lemma A.2
 from mamltheory.verify.check import CONTRADICTED
 
 BREAKS = "breaks a conclusion"          # a theorem's conclusion is false, or does not follow from its hypotheses
@@ -71,10 +73,6 @@ class Defect:
 
 
 # --- Lemma A.2 (44): the route that avoids it -------------------------------------------------------------
-
-a = sp.symbols("a", positive=True)  # a = αL
-C1 = 1 / (1 - 2 * a - a**2)         # Lemma A.2
-C2 = (2 * a + a**2) / (1 - 2 * a - a**2)
 
 
 @lru_cache(maxsize=1)

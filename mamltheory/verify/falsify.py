@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,7 @@ from mamltheory.verify.instances import (
 
 Array = np.ndarray
 Progress = Callable[[str], None] | None
-A2_MAX = math.sqrt(2) - 1
+A2_MAX = 2**0.5 - 1
 # Below this a bound is at the level of float64 rounding of the quantities it bounds; a ratio there measures
 # roundoff, not the inequality, so it is not counted (the search would otherwise chase 1e-16/1e-16).
 ROUNDOFF_FLOOR = 1e-9
@@ -150,10 +151,10 @@ def two_task_instance(x: dict[str, float], d: int = 1, noise: Noise | None = Non
                     Q=tuple(map(tuple, Q)), noise=noise)
 
 
-TASKS_1D = dict(q=(-1.0, 1.0), h1=(-2.0, 2.0), c1=(-2.0, 2.0), r1=(0.05, 3.0), h2=(-2.0, 2.0), c2=(-2.0, 2.0),
-                r2=(0.05, 3.0), b1=(-3.0, 3.0), b2=(-3.0, 3.0), p1=(0.05, 0.95))
-TASKS_2D = dict(TASKS_1D, theta=(0.0, math.pi), q11=(-0.5, 0.5), q12=(-0.5, 0.5), q22=(-0.5, 0.5),
-                b1y=(-3.0, 3.0), b2y=(-3.0, 3.0))
+TASKS_1D = {"q": (-1.0, 1.0), "h1": (-2.0, 2.0), "c1": (-2.0, 2.0), "r1": (0.05, 3.0), "h2": (-2.0, 2.0),
+            "c2": (-2.0, 2.0), "r2": (0.05, 3.0), "b1": (-3.0, 3.0), "b2": (-3.0, 3.0), "p1": (0.05, 0.95)}
+TASKS_2D = {**TASKS_1D, "theta": (0.0, math.pi), "q11": (-0.5, 0.5), "q12": (-0.5, 0.5), "q22": (-0.5, 0.5),
+            "b1y": (-3.0, 3.0), "b2y": (-3.0, 3.0)}
 
 
 def point(x: dict[str, float], prefix: str, d: int) -> Array:
@@ -343,6 +344,12 @@ class Search:
     recipe: str = ""
 
 
+@lru_cache(maxsize=1)
+def searches() -> dict[str, Search]:
+    """Every inequality search, by key (built on first use, not at import)."""
+    return {s.key: s for s in _searches()}
+
+
 def _searches() -> list[Search]:
     box49 = dict(TASKS_1D, aL=(0.0, 1.0), **point_box("w", 1), **point_box("u", 1))
     box49_2d = dict(TASKS_2D, aL=(0.0, 1.0), **point_box("w", 2), **point_box("u", 2))
@@ -390,9 +397,6 @@ def _searches() -> list[Search]:
                      delta=(1e-3, 3.0)), eval_hvp,
                recipe="from mamltheory.verify.falsify import eval_hvp\nprint(eval_hvp(x)[0])"),
     ]
-
-
-SEARCHES = {s.key: s for s in _searches()}
 
 
 # Maximisers recorded by a full search (`maximise`, 150 random + 3 Powell starts per search, seeds 0..13). Every
@@ -598,8 +602,8 @@ def falsification(quick: bool = True, seed: int = 0, progress: Progress = None) 
     """Maximise every lemma inequality over exact instances, the named counterexamples, and the theorem runs."""
     n_random, n_starts, maxiter, cap = BUDGET[quick]
     out: list[CheckResult] = []
-    children = np.random.SeedSequence(seed).spawn(len(SEARCHES))
-    for ss, s in zip(children, SEARCHES.values()):
+    children = np.random.SeedSequence(seed).spawn(len(searches()))
+    for ss, s in zip(children, searches().values()):
         if progress is not None:
             progress(f"falsification: {s.key}")
         out.append(run_search(s, np.random.default_rng(ss), n_random, n_starts, maxiter, WORST.get(s.key)))

@@ -86,8 +86,9 @@ class Sizes:
 
 
 QUICK = Sizes(
-    family_params={name: {"d": 4, "n_tasks": 8, "pool_size": 40} for name in
-                   ("tanh-regression", "nonconvex-logistic", "quadratic")},
+    family_params={"tanh-regression": {"d": 4, "n_tasks": 8, "pool_size": 40},
+                   "nonconvex-logistic": {"d": 4, "n_tasks": 8, "pool_size": 40},
+                   "quadratic": {"d": 4, "n_tasks": 8, "pool_size": 40}},
     n_points=150, n_traj=20, n_mc_points=9, beta_draws=10000, inner_draws=1000,
 )
 FULL = Sizes(

@@ -3,7 +3,7 @@
 Three kinds of rows, all CheckResults of kind "tightness" with the table's fields in `details`:
 
 * Inequalities (Lemmas 4.9-4.12, Corollary 4.10, Lemma A.2 (43)/(44), eq. (10)): the objectives of
-  `falsify.SEARCHES` (both sides exact: closed-form instances, finite noise sets enumerated). Quick mode
+  `falsify.searches()` (both sides exact: closed-form instances, finite noise sets enumerated). Quick mode
   re-evaluates the maximiser a full search recorded (`WORST`); full mode also searches afresh and keeps the
   larger. Evaluation is exact, so the power (smallest violation detected at the evaluated instances) is the
   float tolerance 1 + 1e-9; how far the search was from converged is reported as `resolution`.
@@ -54,7 +54,7 @@ SMALLEST_B = 20               # Theorems F.1, G.1, H.1: B >= 20
 
 
 # ---- inequality rows ------------------------------------------------------------------------------------
-# (result, claim, falsify.SEARCHES keys): 1-D and 2-D searches of one inequality make one row.
+# (result, claim, falsify.searches() keys): 1-D and 2-D searches of one inequality make one row.
 INEQUALITIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Lemma 4.9", "inequality (23)", ("lemma_4_9", "lemma_4_9_2d")),
     ("Corollary 4.10", "inequality (24)", ("corollary_4_10", "corollary_4_10_2d")),
@@ -73,7 +73,7 @@ WORST = falsify.WORST
 
 
 def _evaluate(key: str, x: dict[str, float]) -> tuple[float, dict[str, Any]]:
-    return falsify.SEARCHES[key].fn(x)
+    return falsify.searches()[key].fn(x)
 
 
 def inequality_row(result: str, claim: str, keys: tuple[str, ...], quick: bool,
@@ -88,7 +88,7 @@ def inequality_row(result: str, claim: str, keys: tuple[str, ...], quick: bool,
             cands.append((r, WORST[key]))
             recorded.append(r)
         if not quick or key not in WORST:
-            s = falsify.SEARCHES[key]
+            s = falsify.searches()[key]
             r, x, _ = falsify.maximise(lambda p, s=s: s.fn(p)[0], s.sp, rng, 24 if quick else 60, 0 if not quick else 1,
                                        2 if quick else 3)
             cands.append((r, x))
@@ -98,7 +98,7 @@ def inequality_row(result: str, claim: str, keys: tuple[str, ...], quick: bool,
                 best = (r, key, x, _evaluate(key, x)[1])
     assert best is not None
     ratio, key, x, info = best
-    s = falsify.SEARCHES[key]
+    s = falsify.searches()[key]
     inst: Instance = info.pop("instance")
     if ratio > 1 + TOL:
         verdict = CONTRADICTED
