@@ -404,10 +404,12 @@ def plot_lines(record: dict[str, Any], store: str, out: Path) -> list[str]:
         series = [{k: c["details"][k] for k in ("algorithm", "alpha", "floor")} for c in bias]
         plots.floors(series, out / "floors.png", "Bias floors with exact expectations (B, D → ∞)")
         lines.append("![bias floors against α](floors.png)")
-    timing = [c for c in scaling if c.get("id", "").startswith("scaling.time-d.") and "slope" in (c.get("details") or {})]
+    timing = [c for c in scaling
+              if c.get("id", "").startswith("scaling.time-d.") and "slope" in (c.get("details") or {})]
     if timing:
-        plots.times([{"algorithm": c["details"]["algorithm"], "d": c["details"]["d"], "seconds": c["details"]["seconds"],
-                      "slope": c["details"]["slope"]["slope"]} for c in timing], out / "time.png")
+        plots.times([{"algorithm": c["details"]["algorithm"], "d": c["details"]["d"],
+                      "seconds": c["details"]["seconds"], "slope": c["details"]["slope"]["slope"]} for c in timing],
+                    out / "time.png")
         lines.append("![time per iteration against d](time.png)")
     return lines
 

@@ -1,8 +1,8 @@
 """The paper's defects, each root cause once, and which checks of a verify record each one explains.
 
 A verify record counts checks; several checks often witness the same error of the paper (Lemma A.2's
-(44) alone is contradicted by a counterexample, two falsification searches, three lemma checks and
-the audit's corrected constants). This registry lists every root cause once: its source, what is
+(44) alone is contradicted by the audit's counterexample, two falsification searches, three named
+counterexamples and a tightness row). This registry lists every root cause once: its source, what is
 wrong, how much damage it does (`severity`), a witness a reader can reproduce, the checks and audit
 findings it explains (named by data: the label of the result they check and a prefix of their stable id,
 or their kind; never by their prose), and where the repaired proof replaces the step
@@ -67,7 +67,8 @@ class Defect:
     consequences: tuple[Consequence, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "result": self.result, "source": self.source, "wrong": self.wrong, "severity": self.severity,
+        return {"id": self.id, "result": self.result, "source": self.source, "wrong": self.wrong,
+                "severity": self.severity,
                 "damage": self.damage, "witness": self.witness, "repair": self.repair,
                 "consequences": [c.what for c in self.consequences]}
 
@@ -215,7 +216,8 @@ def registry() -> tuple[Defect, ...]:
             "E|v| = s against the αLs (144) allows",
             f"repaired Theorem H.1, step (144′): E‖v‖ <= ‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in + σ̃/√D_o, the term "
             f"35ν²σ̃²/D_o in S and the δ condition (δ′) ({REPAIRS})",
-            (Consequence("the audit's findings on (144)", "H.1", ("audit.chain.paper.H.1.144-E-v", "audit.witness.H.1.144")),)),
+            (Consequence("the audit's findings on (144)", "H.1",
+                         ("audit.chain.paper.H.1.144-E-v", "audit.witness.H.1.144")),)),
         Defect(
             "H1-150", "H.1", "Theorem H.1, eq. (150)",
             "the variance of d_k^i over D_h is σ_H²‖v‖²/D_h, not σ_H²/(D_h(δ_k^i)²); from the wrong term comes the "

@@ -61,9 +61,8 @@ def falsification_runs(cap: int) -> list[CheckResult]:
     extra = {"paper_floor": floor, "paper_fixed_point": w_star}
     out = [repaired_bias_step(1 / 6, w_star, "falsify.H.1.repaired.147′-bias.paper-nu"),
            repaired_bias_step(kinks_nu(), w_star, "falsify.H.1.repaired.147′-bias.repaired-nu")]
-    for w0, label, where in (
-            (w_star, f"opposed kinks, w_0 = HF-MAML fixed point {w_star:.6g} (‖∇F‖ = {floor:.4g})", ".from-fixed-point"),
-            (-2.5, "opposed kinks, w_0 = −2.5", "")):
+    fixed = f"opposed kinks, w_0 = HF-MAML fixed point {w_star:.6g} (‖∇F‖ = {floor:.4g})"
+    for w0, label, where in ((w_star, fixed, ".from-fixed-point"), (-2.5, "opposed kinks, w_0 = −2.5", "")):
         out.append(repaired_instance_run(inst, a, np.array([w0]), eps, cap, label,
                                          f"falsify.exact.H.1.repaired.opposed-kinks{where}", extra))
     return out

@@ -272,7 +272,8 @@ def stored_record(store: str = DEFAULT_STORE) -> dict[str, Any] | None:
     with ResultStore(store, readonly=True) as db:
         for key in reversed(db.keys()):
             config = db.config(key)
-            if config is not None and set(config) == {"mode", "seed", "sections"} and key == config_key(config, "verify"):
+            if config is not None and set(config) == {"mode", "seed", "sections"} \
+                    and key == config_key(config, "verify"):
                 return db.get(key)
     return None
 
