@@ -385,8 +385,7 @@ def _trajectory_plot(record: dict[str, Any], store: str, out: Path) -> list[str]
             stored, config = db.get(key), db.config(key)
             if stored is None or config is None:
                 continue
-            fam = c["name"].split(" on ")[-1]
-            by_family.setdefault(fam, []).append({"algorithm": config["algorithm"], "k": stored["k"],
+            by_family.setdefault(config["problem"], []).append({"algorithm": config["algorithm"], "k": stored["k"],
                                                   "grad_norm": [[float("nan") if v is None else v for v in row]
                                                                 for row in stored["grad_norm"]],
                                                   "bound": c["bound"]})
@@ -402,16 +401,18 @@ def plot_lines(record: dict[str, Any], store: str, out: Path) -> list[str]:
     """Trajectories against the theorem bounds, bias floors against α, time against d (PNGs in `out`)."""
     scaling = _kinds(record["checks"], ("scaling", "measurement"))
     lines = _trajectory_plot(record, store, out)
-    bias = [c for c in scaling if "bias floor vs α" in c["name"] and {"alpha", "floor"} <= set(c.get("details") or {})]
+    bias = [c for c in scaling if c.get("id", "").startswith("scaling.bias-floor-alpha.")
+            and {"algorithm", "alpha", "floor"} <= set(c.get("details") or {})]
     if bias:
-        series = [{"algorithm": c["name"].split(" ")[0], "alpha": c["details"]["alpha"], "floor": c["details"]["floor"]}
-                  for c in bias]
+        series = [{k: c["details"][k] for k in ("algorithm", "alpha", "floor")} for c in bias]
         plots.floors(series, out / "floors.png", "Bias floors with exact expectations (B, D → ∞)")
         lines.append("![bias floors against α](floors.png)")
-    timing = [c for c in scaling if "time per iteration" in c["name"] and "slope" in (c.get("details") or {})]
+    timing = [c for c in scaling
+              if c.get("id", "").startswith("scaling.time-d.") and "slope" in (c.get("details") or {})]
     if timing:
-        plots.times([{"algorithm": c["name"].split(" ")[0], "d": c["details"]["d"], "seconds": c["details"]["seconds"],
-                      "slope": c["details"]["slope"]["slope"]} for c in timing], out / "time.png")
+        plots.times([{"algorithm": c["details"]["algorithm"], "d": c["details"]["d"],
+                      "seconds": c["details"]["seconds"], "slope": c["details"]["slope"]["slope"]} for c in timing],
+                    out / "time.png")
         lines.append("![time per iteration against d](time.png)")
     return lines
 

@@ -16,6 +16,7 @@ import sympy as sp
 
 from mamltheory.bounds.proofs import Chain, StepResult, a, extremum, get_chain
 from mamltheory.bounds.proofs.chain import Step, evaluate_step, ref
+from mamltheory.verify.check import slug
 from mamltheory.verify.finding import FAILS, HOLDS, SLACK, Finding
 
 R = sp.Rational
@@ -33,7 +34,7 @@ def _fmt(x: sp.Expr) -> str:
 
 
 def constant(source: str, what: str, claimed: sp.Expr, derived: sp.Expr, a_max: sp.Expr | None = None,
-             sense: str = "upper") -> Finding:
+             sense: str = "upper", *, id: str, result: str) -> Finding:
     """Compare the paper's number `claimed` with the exact sup (sense 'upper') or inf ('lower') of `derived`.
 
     `derived` may depend on a = αL ∈ (0, a_max]; the paper's number must dominate it over that range.
@@ -54,7 +55,8 @@ def constant(source: str, what: str, claimed: sp.Expr, derived: sp.Expr, a_max: 
     rel = "<=" if sense == "upper" else ">="
     evidence = (f"{what}: exact {'sup' if sense == 'upper' else 'inf'}{where} is {_fmt(worst)}; "
                 f"the paper uses {_fmt(claimed)} (needs derived {rel} paper's number)")
-    return Finding(source, "constant", verdict, evidence, _fmt(claimed), _fmt(worst), float(margin))
+    return Finding(source, "constant", verdict, evidence, _fmt(claimed), _fmt(worst), float(margin), id=id,
+                   result=result)
 
 
 # Steps of the chains that fail as logic, not as arithmetic; (44) has its own counterexample finding.
@@ -85,7 +87,8 @@ def _step_finding(theorem: str, r: StepResult, theory: str) -> Finding:
                        else "carried forward exactly") + f". {s.justification}")
     return Finding(source, _LOGIC_STEPS.get(s.key, "constant"), r.verdict, evidence,
                    None if s.claimed is None else _fmt(s.claimed), None if r.worst is None else _fmt(r.worst),
-                   None if r.margin is None else float(r.margin))
+                   None if r.margin is None else float(r.margin), id=f"chain.{theory}.{theorem}.{slug(s.key)}",
+                   result=lemma or theorem)
 
 
 def chain_findings(theorem: str) -> list[Finding]:
@@ -111,7 +114,8 @@ def _statement_finding(theorem: str, paper: Chain, repaired: Chain) -> Finding:
                 + (": the paper's statement survives." if survives else ": the paper's statement does not survive."))
     return Finding(f"Theorem {theorem}, statement", "proof step", SLACK if survives else FAILS, evidence,
                    ", ".join(f"{n} = {sp.sstr(c)}" for n, (c, _) in names.items()),
-                   ", ".join(f"{n} >= {float(d):.6g}" for n, (_, d) in names.items()))
+                   ", ".join(f"{n} >= {float(d):.6g}" for n, (_, d) in names.items()),
+                   id=f"chain.{theorem}.statement", result=theorem)
 
 
 @lru_cache(maxsize=1)
@@ -127,7 +131,7 @@ def constant_findings() -> tuple[Finding, ...]:
     out += h1_findings()
     # --- eq. (10)
     out.append(constant("Section 3, eq. (10)", "finite-difference HVP error over ρδ‖v‖²: Taylor with ρ-Lipschitz Hessian gives 1/2",
-                        1, R(1, 2)))
+                        1, R(1, 2), id="constant.Section-3.10", result="Section 3"))
     return tuple(out)
 
 
@@ -156,7 +160,8 @@ def h1_findings() -> list[Finding]:
         f"the paper's form holds with K = {k['K_delta']} <= 36 and M = {k['M']} <= 3200 "
         "(docs/repaired-theorems.md).",
         claimed="(131) with δ = 1/(6ρα), D_h >= ⌈36(αρσ_H)²⌉",
-        derived=f"(131″) with ν <= ν_ε, K = {k['K_delta']}, M = {k['M']}, D_h >= ⌈α²σ_H²⌉"))
+        derived=f"(131″) with ν <= ν_ε, K = {k['K_delta']}, M = {k['M']}, D_h >= ⌈α²σ_H²⌉",
+        id="chain.H.1.statement", result="H.1"))
     return out
 
 
@@ -179,7 +184,7 @@ def proof_step_findings() -> list[Finding]:
             "(1 + αL)‖∇f_i(w)‖, gives it without (44): (99)'s 40 and 14 hold with slack (26.68 and 8.92 at αL = 1/6), "
             "(129)'s 20 and 7 (7.76 and 2.76), (122)'s 0.22 and 2 (0.170 and 1.70), (156)'s 50 and 18 (33.35 and "
             "11.15); `mamltheory audit --chain F.1` (mamltheory.verify.defects.a2_route).",
-            claimed="(1 + αL)²", derived="(1 + αL)⁴"),
+            claimed="(1 + αL)²", derived="(1 + αL)⁴", id="witness.A.2.44", result="Lemma A.2"),
         Finding(
             "Theorem H.1, eqs. (144)-(145)", "proof step", FAILS,
             "E_i‖(I − α∇²f_i(w))⁻¹∇F_i(w)‖ is bounded by ‖∇F(w)‖/(1 − αL); by Jensen E_i‖∇F_i‖ >= ‖E_i∇F_i‖ "
@@ -190,14 +195,15 @@ def proof_step_findings() -> list[Finding]:
             "every nonzero HF-MAML bias floor is this step failing. Repair (docs/repaired-theorems.md, (145′)): "
             "E_i‖∇f_i(w − α∇f_i(w))‖ <= (1 + αL)C1(‖∇F‖ + σ) by (56), (51), (43), and a term 35ν²(σ² + σ̃²/D_o) "
             "inside the accuracy bound, ν = ραδ.",
-            claimed="‖∇F(w)‖", derived="E_i‖∇F_i(w)‖ (>= ‖∇F(w)‖)"),
+            claimed="‖∇F(w)‖", derived="E_i‖∇F_i(w)‖ (>= ‖∇F(w)‖)", id="witness.H.1.144-145", result="H.1"),
         Finding(
             "Theorem H.1, eq. (144)", "proof step", FAILS,
             "E‖v‖ <= ‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in is attributed to Lemma 4.12, whose (31) bounds ‖E v − "
             "∇f_i(w − α∇f_i(w))‖, not E‖v‖: the outer-batch noise σ̃/√D_o is dropped. Witness: f(w) = Lw²/2 with "
             "gradient noise ±s, w = 0, D_in = D_o = 1: v = ξ_o − αLξ_in, E|v| = s against αLs. Repair (144′): "
             "E‖v‖ <= ‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in + σ̃/√D_o.",
-            claimed="‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in", derived="+ σ̃/√D_o"),
+            claimed="‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in", derived="+ σ̃/√D_o", id="witness.H.1.144",
+            result="H.1"),
         Finding(
             "Theorem H.1, eq. (150)", "proof step", FAILS,
             "The variance of the finite-difference estimate d_k^i over D_h is at most σ_H²‖v‖²/D_h (the sample "
@@ -206,7 +212,7 @@ def proof_step_findings() -> list[Finding]:
             "dimensionally consistent (see the scaling findings). This is where D_h >= ⌈36(αρσ_H)²⌉ (units of αρσ_H: "
             "loss/length³) comes from; with the correct term (152) becomes 2 + 4α²L² + 4(ραδ)² + 2α²σ_H²/D_h "
             "<= 38/9 under the dimensionless D_h >= ⌈α²σ_H²⌉ (repaired Theorem H.1, (150′)-(152′)).",
-            claimed="σ_H²/(D_h(δ_k^i)²)", derived="σ_H²‖v‖²/D_h"),
+            claimed="σ_H²/(D_h(δ_k^i)²)", derived="σ_H²‖v‖²/D_h", id="witness.H.1.150", result="H.1"),
         Finding(
             "Theorem F.1, eq. (107)", "proof step", FAILS,
             "(107) takes the expectation of (106), min{U, V} with U = ‖∇F(w_k)‖²/(8L + 8ρασ) and V = "
@@ -216,16 +222,18 @@ def proof_step_findings() -> list[Finding]:
             "The convex envelope "
             "of min{x²/c, x/b} is >= 3/4 of it, so by Jensen E[min{U, V}] >= (3/4)·min{(E‖∇F‖)²/c, E‖∇F‖/b}: "
             "the decrease 1/800 becomes 3/3200. G.1 and H.1 repeat the step.",
-            claimed="E[min{U, V}] >= min{E U, E V}", derived="E[min{U, V}] >= (3/4)·min{(E‖∇F‖)²/c, E‖∇F‖/b}"),
+            claimed="E[min{U, V}] >= min{E U, E V}", derived="E[min{U, V}] >= (3/4)·min{(E‖∇F‖)²/c, E‖∇F‖/b}",
+            id="witness.F.1.107", result="F.1"),
         Finding(
             "Lemma A.2, statement", "proof step", FAILS,
             "The range α ∈ [0, (√2 − 1)/L] includes its endpoint, where 1 − 2αL − α²L² = 0 and C1, C2 divide by "
             "zero; the lemma holds on [0, (√2 − 1)/L).",
-            claimed="closed range", derived="half-open range"),
+            claimed="closed range", derived="half-open range", id="witness.A.2.statement", result="Lemma A.2"),
         Finding(
             "Theorem G.1, statement", "proof step", SLACK,
             "G.1 requires D_h >= ⌈2α²σ_H²⌉, but FO-MAML (Algorithm 2) draws no Hessian batch and the proof never "
-            "uses D_h: the condition is vacuous.", claimed="D_h condition", derived="unused"),
+            "uses D_h: the condition is vacuous.", claimed="D_h condition", derived="unused",
+            id="witness.G.1.statement", result="G.1"),
     ]
 
 

@@ -14,6 +14,8 @@ Verdicts:
 from __future__ import annotations
 
 import math
+import re
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,7 +27,7 @@ VERDICTS = (HOLDS, VACUOUS, CONTRADICTED, INCONCLUSIVE, ERROR)
 
 EXACT_TOL = 1e-9        # relative tolerance of deterministic checks: float noise, not evidence
 POWER_TARGET = 1.1      # a lemma check that could only catch larger violations is inconclusive
-ROUNDING = 1e3 * np.finfo(float).eps  # |x| <= ROUNDING · scale is rounding level
+ROUNDING = 1e3 * sys.float_info.epsilon  # |x| <= ROUNDING · scale is rounding level (float64's eps)
 
 
 @dataclass
@@ -35,9 +37,13 @@ class CheckResult:
     `ratio` is oriented so that ratio > 1 is a violation whatever the claim's direction: observed/bound for
     an upper bound ("upper"), bound/observed for a lower bound ("lower"); see `ratio_of`. `tight` says
     whether the paper presents the bound as attainable. `power` is the smallest violation ratio the check
-    would have detected with its sample size and test (1 + tolerance for an exact check).
+    would have detected with its sample size and test (1 + tolerance for an exact check). `id` is stable and
+    unique within a record (it carries no measured number); `result` is the label of the result checked, as
+    `mamltheory.bounds.theorems.by_label` knows it ("H.1", "Lemma 4.11"), so `Result.checks(record)` finds it.
     """
 
+    id: str = field(kw_only=True)       # e.g. "theorem.exact.H.1.repaired.tanh-regression"
+    result: str = field(kw_only=True)   # e.g. "H.1", "Lemma 4.11", "Section 3", "Assumptions"
     name: str                 # e.g. "Lemma 4.9 on tanh-regression"
     source: str               # e.g. "Lemma 4.9, eq. (23)"
     kind: str                 # "lemma" | "theorem" | "scaling" | "counterexample" | "audit ..."
@@ -57,6 +63,11 @@ class CheckResult:
             if out[k] is not None and not math.isfinite(out[k]):
                 out[k] = str(out[k])
         return out
+
+
+def slug(text: str) -> str:
+    """An id component from a name or step key: "Lemma 4.11 (first moment)" -> "Lemma-4.11-first-moment"."""
+    return re.sub(r"[^\w.′″]+", "-", text).strip("-")
 
 
 def ratio_of(observed: Any, bound: Any, direction: str = "upper") -> Any:

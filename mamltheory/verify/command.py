@@ -15,10 +15,14 @@ def add_audit_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the findings as a JSON list")
     p.add_argument("--only", choices=("constant", "scaling", "proof"), default=None,
                    help="only one kind of finding")
-    p.add_argument("--chain", default=None, metavar="THEOREM",
-                   help="print the proof chain of THEOREM (F.1, G.1, ...) step by step, with verdicts and final constants")
+    p.add_argument("--chain", default=None, metavar="RESULT",
+                   help="a result by its label (H.1, 4.21, Theorem 4.21, Lemma 4.11, ...): its statements, its proof "
+                        "chain step by step (theorems), and its checks in the stored verification record")
     p.add_argument("--theory", choices=("paper", "repaired"), default="paper",
                    help="with --chain: the paper's proof or the repaired one (default paper)")
+    p.add_argument("--store", default=None,
+                   help="with --chain: the result store holding the verification record, read only "
+                        "(default mamltheory-results.sqlite)")
     p.set_defaults(run=run_audit)
 
 
@@ -57,25 +61,53 @@ def run_audit(args: argparse.Namespace) -> int:
 
 
 def run_chain(args: argparse.Namespace) -> int:
-    """`audit --chain`: every step of a proof chain (label, quantity, claimed, exact sup/inf, verdict, slack,
-    uses), then the theorem's final constants."""
-    from mamltheory.bounds.proofs import available, get_chain
+    """`audit --chain LABEL`: the result `by_label` names, its statements, its proof chain under --theory (theorems
+    F.1, G.1, H.1) and its checks in the stored verification record; with --json, the chain (a result without one:
+    its statements and checks)."""
+    from mamltheory.bounds.theorems import by_label
     from mamltheory.errors import InputError
+    from mamltheory.store import DEFAULT_STORE
+    from mamltheory.verify.run import stored_record
 
     if args.only is not None:
         raise InputError("--only: cannot be combined with --chain", field="only")
-    known = available()
-    if (args.chain, args.theory) not in known:
-        names = ", ".join(f"{t} ({th})" for t, th in known)
-        raise InputError(f"--chain: no proof chain {args.chain!r} under theory {args.theory!r}; available: {names}",
-                         field="chain")
-    result = get_chain(args.chain, args.theory).result
+    try:
+        result = by_label(args.chain)
+    except InputError as err:
+        raise InputError(f"--chain: {err}", field="chain") from None
+    chain = result.chain(args.theory).result if result.statements else None
+    statements = ([(t.name, t.accuracy.source) for t in result.statements.values()] if result.statements
+                  else [(b.name, b.source) for b in result.bounds])
+    store = args.store or DEFAULT_STORE
+    record = stored_record(store)
     if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
+        doc = chain.to_json() if chain is not None else {
+            "result": result.label, "statements": [{"name": n, "source": s} for n, s in statements],
+            "checks": None if record is None else result.checks(record)}
+        json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    import sympy as sp
     from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    console.print(escape(f"{result.label}" + (f" ({', '.join(result.aliases)})" if result.aliases else "")),
+                  soft_wrap=True)
+    for name, source in statements:
+        console.print(escape(f"  {name}: {source}"), soft_wrap=True)
+    if chain is not None:
+        print_chain(chain, f"Theorem {result.label} ({args.theory}): the proof step by step", console)
+    else:
+        console.print(escape(f"{result.label} has no proof chain of its own: its bounds are checked directly"),
+                      soft_wrap=True)
+    print_result_checks(result, record, store, console)
+    return 0
+
+
+def print_chain(chain: Any, title: str, console: Any) -> None:
+    """A proof chain's steps (label, quantity, claimed, exact sup/inf, verdict, slack, uses), its final constants
+    and its failing steps."""
+    import sympy as sp
     from rich.markup import escape
     from rich.table import Table
 
@@ -85,11 +117,11 @@ def run_chain(args: argparse.Namespace) -> int:
         text = sp.sstr(x)
         return text if x.is_Integer or not x.is_number or len(text) <= 12 else f"{float(x):.6g}"
 
-    table = Table(title=f"Theorem {args.chain} ({args.theory}): the proof step by step", show_lines=False)
+    table = Table(title=title, show_lines=False)
     for col in ("step", "quantity", "claimed", "sup / inf", "verdict", "slack", "uses"):
         table.add_column(col, overflow="fold")
     style = {"holds": "green", "holds with slack": "cyan", "fails": "bold red"}
-    for r in result.steps:
+    for r in chain.steps:
         s = r.step
         claimed = "exact" if s.claimed is None else num(r.carried)  # a rounded-up final constant shows its value
         worst = ("sup " if s.sense == "upper" else "inf ") + num(r.worst) if r.worst is not None else r.reason
@@ -97,14 +129,39 @@ def run_chain(args: argparse.Namespace) -> int:
         label = s.key + (f" (repairs {s.repairs})" if s.repairs else "")
         table.add_row(*(escape(x) for x in (label, s.quantity, claimed, worst)),
                       f"[{style[r.verdict]}]{r.verdict}[/]", slack, escape(", ".join(s.uses)))
-    console = Console()
     console.print(table)
     consts = ", ".join(f"{k} = {sp.sstr(v)}" + ("" if v.is_Integer else f" ≈ {float(v):.6g}")
-                       for k, v in result.constants.items())
+                       for k, v in chain.constants.items())
     console.print(f"final constants: {consts}")
-    failing = ", ".join(r.key for r in result.failing)
+    failing = ", ".join(r.key for r in chain.failing)
     console.print(f"failing steps: {failing}" if failing else "every step holds")
-    return 0
+
+
+def print_result_checks(result: Any, record: dict[str, Any] | None, store: str, console: Any) -> None:
+    """The checks of `result` in a verification record (id, verdict, ratio, defect), or how to get one."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from mamltheory.verify.check import summary_counts, summary_line
+
+    if record is None:
+        console.print(escape(f"no verification record of this code in {store}: run `mamltheory verify` "
+                             f"(with --store {store}) to check {result.label}"), soft_wrap=True)
+        return
+    checks = result.checks(record)
+    where = record.get("provenance", {})
+    console.print(escape(f"checks of {result.label} in {store} ({where.get('mode')} mode, seed {where.get('seed')}): "
+                         + (summary_line(summary_counts(checks)) if checks else "none")), soft_wrap=True)
+    if not checks:
+        return
+    table = Table(show_lines=False)
+    for col in ("check", "verdict", "ratio", "defect"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        ratio = c.get("ratio")
+        table.add_row(escape(c["id"]), c["verdict"], "" if not isinstance(ratio, (int, float)) else f"{ratio:.4g}",
+                      escape(c.get("defect", "")))
+    console.print(table)
 
 
 def add_verify_parser(sub: Any) -> None:

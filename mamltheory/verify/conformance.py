@@ -50,6 +50,7 @@ TOL = 1e-9                                  # relative: rounding of two independ
 # The step divisor c of β_k = β̃(w_k)/c as the paper states it: F.1 (102), G.1 (117), H.1 (136).
 PAPER_DIVISOR = {"maml": 12, "maml-hvp": 12, "fo-maml": 18, "hf-maml": 25}
 SAMPLING_DRAWS = 4000                       # Sampler.draw calls of the sampling-law check
+ALGORITHMS_LABEL = "Algorithms 1-3"          # the result a check of the algorithms' definition names
 
 
 # ---- the reference: derivatives of the loss formula, and the paper's directions ---------------------------------
@@ -136,12 +137,14 @@ def _rel_dev(a: Array, b: Array) -> tuple[float, float]:
     return dev, float(np.max(np.linalg.norm(np.atleast_2d(b), axis=-1)))
 
 
-def _equality(name: str, source: str, dev: float, scale: float, evidence: str, details: dict[str, Any]) -> CheckResult:
+def _equality(name: str, source: str, dev: float, scale: float, evidence: str, details: dict[str, Any], *,
+              id: str, result: str) -> CheckResult:  # noqa: A002 (CheckResult's field)
     """An exact two-sided comparison: contradicted when the deviation exceeds TOL of the scale."""
     bound = TOL * max(scale, 1e-300)
     ratio = dev / bound
     verdict = CONTRADICTED if ratio > 1 + EXACT_TOL else HOLDS
-    return CheckResult(name=name, source=source, kind="conformance", verdict=verdict, observed=dev, bound=bound,
+    return CheckResult(name=name, source=source, kind="conformance", id=id, result=result, verdict=verdict,
+                       observed=dev, bound=bound,
                        ratio=ratio, power=1 + EXACT_TOL,
                        evidence=evidence + f"; max deviation {dev:.3g} against {TOL:g} × {scale:.4g}: any relative "
                                            f"deviation above {TOL:g} is caught (power {1 + EXACT_TOL:g})",
@@ -159,7 +162,8 @@ def loss_check(name: str) -> CheckResult:
     dev, scale = float(np.max(np.abs(shipped - mine))), float(np.max(np.abs(mine)))
     return _equality(f"conformance: {name} loss is the formula the reference differentiates",
                      "Section 2, eq. (2) (the family's per-sample loss)", dev, scale,
-                     f"{len(ids)} pool samples at w = {np.round(w, 4).tolist()}", {"family": name})
+                     f"{len(ids)} pool samples at w = {np.round(w, 4).tolist()}", {"family": name},
+                     id=f"conformance.loss.{name}", result=ALGORITHMS_LABEL)
 
 
 def _draws(problem: PoolProblem, task: int, sizes: tuple[int, ...]) -> list[tuple[tuple[int, ...], ...]]:
@@ -232,7 +236,8 @@ def direction_check(name: str, algorithm: str) -> CheckResult:
         + (f", δ = {delta:.4g} (δ_k = δ/‖v‖)" if delta else "")
         + f"; expectation over tasks ~ p: ‖E G‖ = {float(np.linalg.norm(P @ M)):.4g}",
         {"family": name, "algorithm": algorithm, "draws": len(S), "alpha": alpha, "delta": delta,
-         "mean_deviation": mean_dev})
+         "mean_deviation": mean_dev},
+        id=f"conformance.direction.{algorithm}.{name}", result=theorem(algorithm).label)
 
 
 def step_check(name: str, algorithm: str, seed: int) -> CheckResult:
@@ -269,7 +274,8 @@ def step_check(name: str, algorithm: str, seed: int) -> CheckResult:
         f"run_config's defaults (theorem step, δ rule), B = {cfg.B}, D_in = {cfg.D_in}, D_o = {cfg.D_o}, D_h = {D_h}, "
         f"B' = {cfg.B_prime}, D_β = {cfg.D_beta}; β_k = {float(beta[0]):.6g} against β̃/c = {beta_ref:.6g}",
         {"family": name, "algorithm": algorithm, "beta": float(beta[0]), "beta_reference": beta_ref,
-         "step_divisor": cfg.step_divisor, "delta": cfg.delta})
+         "step_divisor": cfg.step_divisor, "delta": cfg.delta},
+        id=f"conformance.step.{algorithm}.{name}", result=theorem(algorithm).label)
 
 
 def _chi2(counts: Array, probs: Array) -> float:
@@ -324,6 +330,7 @@ def sampling_check(name: str, seed: int) -> CheckResult:
     text = "; ".join(f"{k}: tasks {v[0]:.3g}, samples {v[1]:.3g}, pairs {v[2]:.3g}" for k, v in laws.items())
     return CheckResult(
         name=f"conformance: sampling law of the runner on {name}", kind="conformance",
+        id=f"conformance.sampling.{name}", result=ALGORITHMS_LABEL,
         source="Algorithm 1, lines 3-5 (B tasks ~ p; independent batches D_in, D_o, D_h)",
         verdict=HOLDS if same_task and p_min >= level else CONTRADICTED, observed=p_min, bound=level,
         ratio=level / max(p_min, 1e-300), power=power,
@@ -344,6 +351,7 @@ def divisor_check(algorithm: str) -> CheckResult:
     off = max(abs(float(v) - c) for v in (*used.values(), *stated.values()))
     return CheckResult(
         name=f"conformance: {algorithm} step divisor c = {c}", kind="conformance",
+        id=f"conformance.divisor.{algorithm}", result=theorem(algorithm).label,
         source="Theorems F.1 (102), G.1 (117), H.1 (136): β_k = β̃(w_k)/c", verdict=CONTRADICTED if off else HOLDS,
         observed=off, bound=0.0, ratio=math.inf if off else 0.0, power=1 + EXACT_TOL,
         evidence=(f"run_config's step_divisor {used}, the theorem objects' {stated}, the paper's c = {c}: an exact "

@@ -1,11 +1,12 @@
 """The paper's defects, each root cause once, and which checks of a verify record each one explains.
 
 A verify record counts checks; several checks often witness the same error of the paper (Lemma A.2's
-(44) alone is contradicted by a counterexample, two falsification searches, three lemma checks and
-the audit's corrected constants). This registry lists every root cause once: its source, what is
+(44) alone is contradicted by the audit's counterexample, two falsification searches, three named
+counterexamples and a tightness row). This registry lists every root cause once: its source, what is
 wrong, how much damage it does (`severity`), a witness a reader can reproduce, the checks and audit
-findings it explains (matched by their `source`, `name`, `kind` and `evidence`), and where the
-repaired proof replaces the step (docs/repaired-theorems.md, step labels like "(150′)").
+findings it explains (named by data: the label of the result they check and a prefix of their stable id,
+or their kind; never by their prose), and where the repaired proof replaces the step
+(docs/repaired-theorems.md, step labels like "(150′)").
 
 `explain(checks)` assigns every contradicted check and every failing audit finding to exactly one
 defect, or lists it as unexplained; `annotate(record)` adds `defects` and `unexplained` to a record.
@@ -13,13 +14,14 @@ defect, or lists it as unexplained; `annotate(record)` adds `defects` and `unexp
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import sympy as sp
 
+from mamltheory.bounds.proofs import a  # a = αL
+from mamltheory.verify.audit import C1, C2  # Lemma A.2
 from mamltheory.verify.check import CONTRADICTED
 
 BREAKS = "breaks a conclusion"          # a theorem's conclusion is false, or does not follow from its hypotheses
@@ -34,24 +36,28 @@ REPAIRS = "docs/repaired-theorems.md"
 
 @dataclass(frozen=True)
 class Consequence:
-    """Checks a defect explains: regular expressions searched in a check's fields (all given must match)."""
+    """Checks a defect explains: those of result `result` whose id is one of `ids` or extends one by ".…" (any id
+    when `ids` is empty) and, when given, whose kind is `kind`."""
 
     what: str
-    source: str
-    name: str | None = None
+    result: str                   # the label of the checked result, as `bounds.theorems.by_label` knows it
+    ids: tuple[str, ...] = ()     # ids or id prefixes ending at a "." (verify/check.py CheckResult.id)
     kind: str | None = None
-    evidence: str | None = None
 
     def matches(self, check: dict[str, Any]) -> bool:
-        pairs = (("source", self.source), ("name", self.name), ("kind", self.kind), ("evidence", self.evidence))
-        return all(re.search(rx, str(check.get(key, ""))) for key, rx in pairs if rx is not None)
+        """Whether `check` (a record's check) is one of these."""
+        cid = str(check.get("id", ""))
+        return (check.get("result") == self.result
+                and (not self.ids or any(cid == p or cid.startswith(p + ".") for p in self.ids))
+                and (self.kind is None or check.get("kind") == self.kind))
 
 
 @dataclass(frozen=True)
 class Defect:
-    """One root cause in the paper."""
+    """One root cause in the paper; `result` is the label of the result it is in ("H.1", "Lemma A.2")."""
 
     id: str
+    result: str
     source: str
     wrong: str                 # one line: what is wrong
     severity: str              # one of SEVERITIES
@@ -61,16 +67,13 @@ class Defect:
     consequences: tuple[Consequence, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "source": self.source, "wrong": self.wrong, "severity": self.severity,
+        return {"id": self.id, "result": self.result, "source": self.source, "wrong": self.wrong,
+                "severity": self.severity,
                 "damage": self.damage, "witness": self.witness, "repair": self.repair,
                 "consequences": [c.what for c in self.consequences]}
 
 
 # --- Lemma A.2 (44): the route that avoids it -------------------------------------------------------------
-
-a = sp.symbols("a", positive=True)  # a = αL
-C1 = 1 / (1 - 2 * a - a**2)         # Lemma A.2
-C2 = (2 * a + a**2) / (1 - 2 * a - a**2)
 
 
 @lru_cache(maxsize=1)
@@ -116,8 +119,10 @@ def _route_text() -> str:
 
 # --- the registry --------------------------------------------------------------------------------------------
 
-H1_UNITS = Consequence("the units findings of H.1's D_h condition ((131), (132), Corollary 4.16 for HF-MAML)",
-                       source=r"Theorem H\.1|Corollary 4\.16 for HF-MAML", kind=r"^audit scaling$", evidence=r"D_h")
+# Every check of Lemma A.2's (44): the audit's witness and units, the lemma checks on the families, the
+# falsification searches and named counterexamples, the tightness row.
+A2_44 = ("audit.witness.A.2.44", "audit.units.Lemma-A.2-44", "lemma.Lemma-A.2-44", "falsify.search.lemma_a2_44",
+         "falsify.search.lemma_a2_44_2d", "falsify.a2-pair", "falsify.a2-bounded-pair", "tightness.Lemma-A.2-44")
 
 
 @lru_cache(maxsize=1)
@@ -125,7 +130,7 @@ def registry() -> tuple[Defect, ...]:
     """Every root-cause defect of the paper, each once (verified against the appendix)."""
     return (
         Defect(
-            "A2-44", "Lemma A.2, eq. (44)",
+            "A2-44", "Lemma A.2", "Lemma A.2, eq. (44)",
             "the proof bounds ‖A_i(w)‖²‖A_i(w̃_i)‖² by (1 + αL)²; the two factors give (1 + αL)⁴, and (44) is false",
             LEMMA_ONLY,
             "(44) is false (worst ratio 1.083 at αL = 0.0698), but every step that cites it follows with the paper's "
@@ -137,20 +142,17 @@ def registry() -> tuple[Defect, ...]:
             "a2_sides(negative_curvature_pair(), np.zeros(1), 0.1) (mamltheory.verify.falsify, .instances)",
             f"Lemma A.2 with (1 + αL)⁴ in (44); F.1 (98′), G.1 (122′)/(128′), H.1 (155′) use (56) + (43) instead "
             f"({REPAIRS}, Lemma A.2 and the repaired F.1, G.1, H.1)",
-            (Consequence("the (44) counterexamples and falsification searches", source=r"^Lemma A\.2, eq\. \(44\)$"),
-             Consequence("the audit constants of (99), (122), (129), (156) recomputed with (44) corrected",
-                         source=r"^Theorem [FGH]\.1, eq\. \((99|122|129|156)\)$", kind=r"^audit constant$",
-                         evidence=r"\(44\)"))),
+            (Consequence("the (44) counterexamples and falsification searches", "Lemma A.2", A2_44),)),
         Defect(
-            "A2-range", "Lemma A.2, statement",
+            "A2-range", "Lemma A.2", "Lemma A.2, statement",
             "the range α ∈ [0, (√2 − 1)/L] includes its endpoint, where 1 − 2αL − α²L² = 0 and C1, C2 divide by zero",
             COSMETIC,
             "none: the theorems use αL <= 1/6 and 1/10, far inside the range",
             "αL = √2 − 1: 1 − 2αL − α²L² = 1 − 2(√2 − 1) − (3 − 2√2) = 0",
             f"Lemma A.2 on α ∈ [0, (√2 − 1)/L) ({REPAIRS}, Lemma A.2)",
-            (Consequence("the audit's finding on the range", source=r"^Lemma A\.2, statement$"),)),
+            (Consequence("the audit's finding on the range", "Lemma A.2", ("audit.witness.A.2.statement",)),)),
         Defect(
-            "F1-107", "Theorem F.1, eq. (107)",
+            "F1-107", "F.1", "Theorem F.1, eq. (107)",
             "(107) takes the expectation of (106)'s min{U, V} as if E[min{U, V}] >= min{E U, E V}; "
             "Jensen gives the opposite, E[min{U, V}] <= min{E U, E V}",
             STEP_ONLY,
@@ -163,10 +165,12 @@ def registry() -> tuple[Defect, ...]:
             "X = ‖∇F(w_k)‖ ∈ {1/10 with probability 1 − 10⁻⁶, 10⁴ with probability 10⁻⁶}, L + ρασ = ρα = 1: "
             "E[min{X², X}] = 0.0200 < min{E X², E X} = 0.1100 (and >= (3/4)·min{(E X)², E X} = 0.009075)",
             f"repaired Theorem F.1, step (107′) ({REPAIRS}); the same step in G.1 and H.1",
-            (Consequence("the audit's findings on (107) in F.1, G.1, H.1",
-                         source=r"^Theorem [FGH]\.1, eq\. \(107\)( \[κ\])?$", kind=r"^audit proof step$"),)),
+            (Consequence("the audit's findings on (107) in F.1", "F.1",
+                         ("audit.witness.F.1.107", "audit.chain.paper.F.1.107-κ")),
+             Consequence("the audit's finding on (107) in G.1", "G.1", ("audit.chain.paper.G.1.107-κ",)),
+             Consequence("the audit's finding on (107) in H.1", "H.1", ("audit.chain.paper.H.1.107-κ",)))),
         Defect(
-            "G1-last-step", "Theorem G.1, end of proof",
+            "G1-last-step", "G.1", "Theorem G.1, end of proof",
             "the last step collects 24α²L²σ²·(L_k/2)E[β_k²] + 12α²L²σ²·E[β_k] <= (169/864)α²Lσ² (≈ 0.196), "
             "not the α²Lσ²/6 written",
             STEP_ONLY,
@@ -174,11 +178,9 @@ def registry() -> tuple[Defect, ...]:
             "values through (122)-(130) the repaired chain needs only K = 9 (M = 1247), so (113) with 14 survives",
             "(25/8)/(2·324)/4·24 + (1/72)·12 = 169/864 > 1/6 = 144/864",
             f"repaired Theorem G.1: exact values carried through the end of the proof ({REPAIRS})",
-            (Consequence("the audit's α²Lσ² constants of G.1",
-                         source=r"^Theorem G\.1, (end of proof|end of G\.1 \[α²Lσ²\]|\(113\))$",
-                         kind=r"^audit constant$", evidence=r"α²Lσ²"),)),
+            (Consequence("the audit's α²Lσ² constant of G.1", "G.1", ("audit.chain.paper.G.1.end-of-G.1-α²Lσ²",)),)),
         Defect(
-            "H1-task-spread", "Theorem H.1, eqs. (144)-(145)",
+            "H1-task-spread", "H.1", "Theorem H.1, eqs. (144)-(145)",
             "(145) bounds E_i‖(I − α∇²f_i(w))⁻¹∇F_i(w)‖ by ‖∇F(w)‖/(1 − αL), dropping the task spread "
             "(E_i‖∇F_i‖ >= ‖∇F‖); with δ = 1/(6ρα) fixed by (142) the finite-difference bias stays",
             BREAKS,
@@ -191,18 +193,19 @@ def registry() -> tuple[Defect, ...]:
             "(147)'s 0.2‖∇F‖ = 0.0089 and (131)'s 0.0222 at ε = 0.0222 (mamltheory.verify.falsify.hf_proof_step)",
             f"repaired Theorem H.1, steps (145′) and the δ condition (δ′): δ small enough that the bias fits in the "
             f"ε budget ({REPAIRS})",
-            (Consequence("the audit's proof-step findings",
-                         source=r"^Theorem H\.1, eqs?\. \(14[45]\)(-\(145\)| \[spread\])$"),
-             Consequence("the audit's verdict on H.1's statement", source=r"^Theorem H\.1, statement$"),
-             Consequence("the (147) bias check on the opposed kinks", source=r"^Theorem H\.1 proof, eq\. \(147\)$"),
-             Consequence("HF-MAML's bias floor (B, D → ∞)", source=r"^Theorem H\.1", name=r"^hf-maml bias floor"),
-             Consequence("H.1 on the opposed kinks", source=r"^Theorem H\.1", name=r"^Theorem H\.1 \(hf-maml\) on "),
-             Consequence("H.1 on a family, started at its stall", source=r"^Theorem H\.1",
-                         name=r"^Theorem H\.1 on .* from the paper-δ fixed point"),
-             Consequence("the tightness rows of the paper's H.1 (its floor under (142))",
-                         source=r"^Theorem H\.1, eqs\. \(131\), \(132\)$", kind=r"^tightness$"))),
+            (Consequence("the audit's proof-step findings", "H.1",
+                         ("audit.chain.paper.H.1.145-spread", "audit.witness.H.1.144-145")),
+             Consequence("the audit's verdict on H.1's statement", "H.1", ("audit.chain.H.1.statement",)),
+             Consequence("the (147) bias check on the opposed kinks", "H.1", ("falsify.H.1.paper.147-bias",)),
+             Consequence("HF-MAML's bias floor (B, D → ∞)", "H.1", ("scaling.bias-floor-alpha.hf-maml",)),
+             Consequence("H.1 on the opposed kinks", "H.1",
+                         ("falsify.exact.H.1.paper.opposed-kinks", "theorem.exact.H.1.paper.opposed-kinks")),
+             Consequence("H.1 on a family, started at its stall", "H.1",
+                         ("theorem.exact.H.1.paper.from-paper-fixed-point",)),
+             Consequence("the tightness rows of the paper's H.1 (its floor under (142))", "H.1",
+                         ("tightness.H.1.paper",)))),
         Defect(
-            "H1-144-Do", "Theorem H.1, eq. (144)",
+            "H1-144-Do", "H.1", "Theorem H.1, eq. (144)",
             "(144) bounds E‖v‖ by ‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in 'by Lemma 4.12', whose (31) bounds ‖E v − "
             "∇f_i(w − α∇f_i(w))‖, not E‖v‖: the outer batch's noise σ̃/√D_o is dropped",
             BREAKS,
@@ -213,9 +216,10 @@ def registry() -> tuple[Defect, ...]:
             "E|v| = s against the αLs (144) allows",
             f"repaired Theorem H.1, step (144′): E‖v‖ <= ‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in + σ̃/√D_o, the term "
             f"35ν²σ̃²/D_o in S and the δ condition (δ′) ({REPAIRS})",
-            (Consequence("the audit's findings on (144)", source=r"^Theorem H\.1, eq\. \(144\)( \[E‖v‖\])?$"),)),
+            (Consequence("the audit's findings on (144)", "H.1",
+                         ("audit.chain.paper.H.1.144-E-v", "audit.witness.H.1.144")),)),
         Defect(
-            "H1-150", "Theorem H.1, eq. (150)",
+            "H1-150", "H.1", "Theorem H.1, eq. (150)",
             "the variance of d_k^i over D_h is σ_H²‖v‖²/D_h, not σ_H²/(D_h(δ_k^i)²); from the wrong term comes the "
             "condition D_h >= ⌈36(αρσ_H)²⌉, which is not dimensionless",
             BREAKS,
@@ -227,26 +231,32 @@ def registry() -> tuple[Defect, ...]:
             "g(u) = t·f(s·u) rescales 36(αρσ_H)² by t²s⁶ and α²σ_H² by 1: the same problem gets D_h = 4, 1 or 16 "
             "in other units",
             f"repaired Theorem H.1, steps (150′) and (152′): D_h >= ⌈c·α²σ_H²⌉ ({REPAIRS})",
-            (Consequence("the audit's proof-step and units findings on (150)", source=r"^Theorem H\.1, eq\. \(150\)$"),
-             Consequence("the (152) bracket, which carries the variance term", source=r"^Theorem H\.1, eq\. \(152\)$"),
-             H1_UNITS)),
+            (Consequence("the audit's proof-step and units findings on (150)", "H.1",
+                         ("audit.chain.paper.H.1.150", "audit.witness.H.1.150", "audit.units.H.1.150")),
+             Consequence("the (152) bracket, which carries the variance term", "H.1", ("audit.chain.paper.H.1.152",)),
+             Consequence("the units findings of H.1's D_h condition ((131), (132))", "H.1",
+                         ("audit.units.Theorem-H.1-accuracy", "audit.units.Theorem-H.1-iterations")),
+             Consequence("the units findings of Corollary 4.16 for HF-MAML, which carries H.1's D_h condition",
+                         "Corollary 4.16", ("audit.units.Corollary-4.16-for-HF-MAML-accuracy",
+                                            "audit.units.Corollary-4.16-for-HF-MAML-iterations")))),
         Defect(
-            "S3-10", "Section 3, eq. (10)",
+            "S3-10", "Section 3", "Section 3, eq. (10)",
             "Taylor's theorem gives the finite-difference error ρδ‖v‖²/2; the stated ρδ‖v‖² has a factor 2 of slack",
             COSMETIC,
             "none: a true bound, loose by 2 (every check of (10) has ratio <= 0.5)",
             "f''(w) = min(|w|, 1) (ρ = 1), w = 0, v = 1, δ = 0.1: the error is 0.05 = ρδ‖v‖²/2 "
             "(mamltheory.verify.falsify.hvp_kink_ratio(1.0, 0.1, 1.0))",
             "(10) with ρδ‖v‖²/2 (Section 3)",
-            (Consequence("the checks of (10)", source=r"^Section 3, eq\. \(10\)$"),)),
+            (Consequence("the checks of (10)", "Section 3"),)),
         Defect(
-            "G1-Dh", "Theorem G.1, statement",
+            "G1-Dh", "G.1", "Theorem G.1, statement",
             "G.1 requires D_h >= ⌈2α²σ_H²⌉, but FO-MAML draws no Hessian batch and the proof never uses D_h",
             COSMETIC,
             "none: the condition is vacuous; plans count no Hessian samples for FO-MAML",
             "",
             f"repaired Theorem G.1 without the D_h condition ({REPAIRS})",
-            (Consequence("the audit's finding on G.1's statement", source=r"^Theorem G\.1, statement$"),)),
+            (Consequence("the audit's findings on G.1's statement", "G.1",
+                         ("audit.chain.G.1.statement", "audit.witness.G.1.statement")),)),
     )
 
 
@@ -270,7 +280,7 @@ def explain(checks: list[dict[str, Any]], defects: tuple[Defect, ...] | None = N
     unexplained, ambiguous = [], []
     for i, c in enumerate(checks):
         hits = [j for j, d in enumerate(defects) if any(q.matches(c) for q in d.consequences)]
-        ref = {"index": i, "name": c.get("name"), "source": c.get("source")}
+        ref = {"index": i, "id": c.get("id"), "name": c.get("name"), "source": c.get("source")}
         if not failing(c):
             for j in hits:
                 rows[j]["related"].append(ref)

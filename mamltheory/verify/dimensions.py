@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
 
 from mamltheory.bounds import RESULTS, Bound
-from mamltheory.bounds.theorems.h1 import RADIUS_142
 from mamltheory.bounds import symbols as S
+from mamltheory.bounds.theorems import label_of
+from mamltheory.bounds.theorems.h1 import RADIUS_142
+from mamltheory.verify.check import slug
 from mamltheory.verify.finding import FAILS, HOLDS, Finding
 
 Units = tuple[Fraction, Fraction]  # (power of the loss unit E, power of the length unit X)
 
 
-def U(e: float, x: float) -> Units:
-    return (Fraction(e), Fraction(x))
-
-
-ONE, LOSS, LENGTH = U(0, 0), U(1, 0), U(0, 1)
-GRAD, HESS, THIRD = U(1, -1), U(1, -2), U(1, -3)
-STEP = U(-1, 2)  # α, β: α∇f is a length
+ONE, LOSS, LENGTH = (Fraction(0), Fraction(0)), (Fraction(1), Fraction(0)), (Fraction(0), Fraction(1))
+GRAD, HESS, THIRD = (Fraction(1), Fraction(-1)), (Fraction(1), Fraction(-2)), (Fraction(1), Fraction(-3))
+STEP = (Fraction(-1), Fraction(2))  # α, β: α∇f is a length
 
 UNITS: dict[sp.Symbol, Units] = {
     S.L: HESS, S.rho: THIRD, S.sigma: GRAD, S.sigma_tilde: GRAD, S.sigma_H: HESS,
@@ -98,8 +97,10 @@ def _fmt(u: Units) -> str:
     return "·".join(parts)
 
 
-def check_bound(bound: Bound, expected: Units, table: dict[sp.Symbol, Units] = UNITS) -> Finding:
-    """Scaling finding for one result: expression units vs the quantity's, and every precondition."""
+def check_bound(bound: Bound, expected: Units, table: dict[sp.Symbol, Units] = UNITS,
+                result: str | None = None) -> Finding:
+    """Scaling finding for one result: expression units vs the quantity's, and every precondition; `result`: the
+    label of a bound built here (an encoded bound knows its own, `label_of`)."""
     problems = []
     try:
         got = units_of(bound.expr, table)
@@ -115,7 +116,8 @@ def check_bound(bound: Bound, expected: Units, table: dict[sp.Symbol, Units] = U
     verdict = FAILS if problems else HOLDS
     evidence = "; ".join(problems) if problems else (
         f"scales like {_fmt(expected)}, as {bound.quantity} does; preconditions scale-invariant")
-    return Finding(bound.source, "scaling", verdict, evidence)
+    return Finding(bound.source, "scaling", verdict, evidence, id=f"units.{slug(bound.name)}",
+                   result=result or label_of(bound))
 
 
 def scaling_findings() -> list[Finding]:
@@ -137,7 +139,7 @@ def scaling_findings() -> list[Finding]:
         table = {**UNITS, S.delta: HVP_DELTA} if b.name.startswith("HVP") else UNITS
         out.append(check_bound(b, expected, table))
     out.append(check_bound(Bound(name="HF-MAML δ", source="Theorem H.1, eq. (142): δ = 1/(6ρα)",
-                                 quantity="δ (a length: δ_k^i‖v‖ = δ)", expr=RADIUS_142), LENGTH))
+                                 quantity="δ (a length: δ_k^i‖v‖ = δ)", expr=RADIUS_142), LENGTH, result="H.1"))
     # (150): the variance term σ_H²/(D_h(δ_k^i)²) must have the units of ‖d_k^i‖² = ‖∇²f·v‖².
     dk = sp.Symbol("delta_k", positive=True)
     table = {**UNITS, dk: STEP}
@@ -147,7 +149,7 @@ def scaling_findings() -> list[Finding]:
     out.append(Finding(
         "Theorem H.1, eq. (150)", "scaling", FAILS if got != want else HOLDS,
         f"σ_H²/(D_h(δ_k^i)²) has units {_fmt(got)}; ‖d_k^i‖², the quantity it bounds, has {_fmt(want)} "
-        f"(δ_k^i is a step, loss⁻¹·length², since δ_k^i·v is a length)"))
+        f"(δ_k^i is a step, loss⁻¹·length², since δ_k^i·v is a length)", id="units.H.1.150", result="H.1"))
     return out
 
 
@@ -155,15 +157,25 @@ def scaling_findings() -> list[Finding]:
 # "αρσ_H has units loss·length⁻³" is checkable: the product is parsed in the paper's notation and its units
 # computed from the table above. δ_k^i (eq. (142)) multiplies a gradient to give a length: a step.
 DELTA_K = sp.Symbol("delta_k", positive=True)
-_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"
 _PAPER_SYMBOLS = (  # longest first: σ_H before σ
     ("δ_k^i", DELTA_K), ("σ_H", S.sigma_H), ("σ̃", S.sigma_tilde), ("σ", S.sigma), ("α", S.alpha), ("ρ", S.rho),
     ("ε", S.eps), ("Δ", S.initial_gap), ("δ", S.delta), ("D_h", S.D_h), ("D_in", S.D_in), ("D_o", S.D_o),
     ("D_β", S.D_beta), ("B'", S.B_prime), ("L", S.L), ("B", S.B),
 )
-_TOKEN = re.compile("|".join([re.escape(t) for t, _ in _PAPER_SYMBOLS]
-                             + [r"\d+(?:\.\d+)?", r"[⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+", r"[()/·]", r"\s+"]))
-_CLAIM = re.compile(r"(\S+) (?:has units|rounds a quantity with units) ([^\s;,)]+)")
+_CLAIM = r"(\S+) (?:has units|rounds a quantity with units) ([^\s;,)]+)"
+
+
+def _plain(digits: str) -> str:
+    """'⁻³' -> '-3'."""
+    return digits.translate(str.maketrans(SUPERSCRIPTS, "0123456789-"))
+
+
+@lru_cache(maxsize=1)
+def _token() -> re.Pattern[str]:
+    """One token of a product in the paper's notation: a symbol (longest first), a number, a power, a bracket."""
+    return re.compile("|".join([re.escape(t) for t, _ in _PAPER_SYMBOLS]
+                               + [r"\d+(?:\.\d+)?", r"[⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+", r"[()/·]", r"\s+"]))
 
 
 def paper_expr(text: str) -> sp.Expr:
@@ -175,14 +187,14 @@ def paper_expr(text: str) -> sp.Expr:
     symbols = dict(_PAPER_SYMBOLS)
     names = {s: f"_s{i}" for i, (_, s) in enumerate(_PAPER_SYMBOLS)}
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
+        m = _token().match(text, pos)
         if m is None:
             raise ValueError(f"cannot read {text[pos:]!r} in {text!r}")
         tok, pos = m.group(), m.end()
         if tok.isspace():
             continue
         if tok[0] in "⁻⁰¹²³⁴⁵⁶⁷⁸⁹":
-            src.append(f"**({tok.translate(_SUP)})")
+            src.append(f"**({_plain(tok)})")
             continue
         starts = tok in symbols or tok[0].isdigit() or tok == "("
         if starts and last_operand:
@@ -203,7 +215,7 @@ def parse_units(text: str) -> Units:
         m = re.fullmatch(r"(loss|length)(?:\^(-?\d+)|([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))?", factor)
         if m is None:
             raise ValueError(f"cannot read units {text!r}")
-        p = Fraction(int(m.group(2) or (m.group(3) or "1").translate(_SUP)))
+        p = Fraction(int(m.group(2) or _plain(m.group(3) or "1")))
         e, x = (e + p, x) if m.group(1) == "loss" else (e, x + p)
     return (-e, -x) if invert else (e, x)
 
@@ -211,7 +223,7 @@ def parse_units(text: str) -> Units:
 def units_claims(text: str) -> list[tuple[str, str]]:
     """Every '<product> has units <units>' (or '... rounds a quantity with units ...') in `text`."""
     out = []
-    for product, units in _CLAIM.findall(text):
+    for product, units in re.findall(_CLAIM, text):
         while product.startswith("(") and product.count("(") > product.count(")"):  # "(αρσ_H has units ...)"
             product = product[1:]
         out.append((product, units))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import mpmath
@@ -22,24 +23,26 @@ from mamltheory.bounds.proofs import get_chain
 from mamltheory.bounds.result import Bound
 from mamltheory.bounds.symbols import B, D_in, D_o, L, alpha, eps, grad_adapted, grad_w, initial_gap, phi, rho, sigma_tilde
 from mamltheory.bounds.symbols import sigma as sg
-from mamltheory.bounds.theorems import all_theorems
-from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, CheckResult
+from mamltheory.bounds.theorems import all_theorems, label_of
+from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, CheckResult, slug
 
-# (lemma bound, the chain step that carries its constant, the constant read off the encoded expression in the
-# chain's variable a = αL). L(w) = 4L + 2ρα‖∇f(w)‖ (Corollary 4.10) is the lemma's smoothness.
-_LOCAL = lm.local_smoothness(grad_w)
-LEMMA_CONSTANTS: tuple[tuple[Bound, str, Callable[[sp.Expr], sp.Expr]], ...] = (
-    (lm.LEMMA_4_11_MEAN, "(71) E[β̃]", lambda e: e * _LOCAL),
-    (lm.LEMMA_4_11_SECOND_MOMENT, "(28) E[β̃²]", lambda e: e * _LOCAL**2),
-    (lm.LEMMA_4_12_BIAS, "(73)", lambda e: e / (alpha * L * sigma_tilde / sp.sqrt(D_in))),
-    (lm.LEMMA_4_12_SECOND_MOMENT, "(75) grad", lambda e: e.subs(phi, 1).coeff(grad_adapted**2)),
-    (lm.LEMMA_4_12_SECOND_MOMENT, "(75) D_in",
-     lambda e: e.subs(phi, 1).coeff(D_in**-1) / (alpha**2 * L**2 * sigma_tilde**2)),
-    (lm.LEMMA_4_12_SECOND_MOMENT, "(75) D_o", lambda e: e.subs(phi, 1).coeff(D_o**-1) / sigma_tilde**2),
-    (lm.LEMMA_A2_GRADIENT, "(43) C1", lambda e: e.coeff(lm.grad_F)),
-    (lm.LEMMA_A2_GRADIENT, "(43) C2", lambda e: e.coeff(lm.sigma)),
-    (lm.LEMMA_A2_SECOND_MOMENT, "(44)", lambda e: e.coeff(lm.grad_F**2) / (2 * lm.C1_A2**2)),
-)
+@lru_cache(maxsize=1)
+def lemma_constants() -> tuple[tuple[Bound, str, Callable[[sp.Expr], sp.Expr]], ...]:
+    """(lemma bound, the chain step that carries its constant, how the constant is read off the encoded expression
+    in the chain's variable a = αL). L(w) = 4L + 2ρα‖∇f(w)‖ (Corollary 4.10) is the lemma's smoothness."""
+    local = lm.local_smoothness(grad_w)
+    return (
+        (lm.LEMMA_4_11_MEAN, "(71) E[β̃]", lambda e: e * local),
+        (lm.LEMMA_4_11_SECOND_MOMENT, "(28) E[β̃²]", lambda e: e * local**2),
+        (lm.LEMMA_4_12_BIAS, "(73)", lambda e: e / (alpha * L * sigma_tilde / sp.sqrt(D_in))),
+        (lm.LEMMA_4_12_SECOND_MOMENT, "(75) grad", lambda e: e.subs(phi, 1).coeff(grad_adapted**2)),
+        (lm.LEMMA_4_12_SECOND_MOMENT, "(75) D_in",
+         lambda e: e.subs(phi, 1).coeff(D_in**-1) / (alpha**2 * L**2 * sigma_tilde**2)),
+        (lm.LEMMA_4_12_SECOND_MOMENT, "(75) D_o", lambda e: e.subs(phi, 1).coeff(D_o**-1) / sigma_tilde**2),
+        (lm.LEMMA_A2_GRADIENT, "(43) C1", lambda e: e.coeff(lm.grad_F)),
+        (lm.LEMMA_A2_GRADIENT, "(43) C2", lambda e: e.coeff(lm.sigma)),
+        (lm.LEMMA_A2_SECOND_MOMENT, "(44)", lambda e: e.coeff(lm.grad_F**2) / (2 * lm.C1_A2**2)),
+    )
 
 
 def _in_a(e: sp.Expr) -> sp.Expr:
@@ -57,6 +60,7 @@ def lemma_check(bound: Bound, key: str, read: Callable[[sp.Expr], sp.Expr]) -> C
     same = diff == 0
     return CheckResult(
         name=f"encoding: {bound.name} against proof step {key}", source=bound.source, kind="encoding",
+        id=f"encoding.lemma.{slug(bound.name)}.{slug(key)}", result=label_of(bound),
         verdict=HOLDS if same else CONTRADICTED, observed=None if same else float(abs(diff.subs(aL, sp.Rational(1, 6)))),
         bound=0.0, ratio=0.0 if same else float("inf"), power=1 + EXACT_TOL,
         evidence=(f"the encoded {bound.name} carries {sp.sstr(encoded)}; step {key} of Theorem F.1's chain claims "
@@ -72,7 +76,7 @@ def theorem_checks() -> list[CheckResult]:
         wrong = t.certify()
         out.append(CheckResult(
             name=f"encoding: {t.name} constants against its proof chain", source=f"{t.name}, eq. ({t.accuracy_eq})",
-            kind="encoding", verdict=CONTRADICTED if wrong else HOLDS, observed=float(len(wrong)), bound=0.0,
+            kind="encoding", id=f"encoding.constants.{t.label}.{t.theory}", result=t.label, verdict=CONTRADICTED if wrong else HOLDS, observed=float(len(wrong)), bound=0.0,
             ratio=float("inf") if wrong else 0.0, power=1 + EXACT_TOL,
             evidence=(f"{', '.join(f'{k} = {v}' for k, v in t.chain_constants.items())} as encoded; the chain "
                       f"(`mamltheory audit --chain {t.label} --theory {t.theory}`) derives "
@@ -116,7 +120,7 @@ def form_check(t: Any, points: int = 3) -> CheckResult:
     same = worst == 0
     return CheckResult(
         name=f"encoding: {t.name} bounds have the form of eq. ({t.accuracy_eq})", source=f"{t.name}, eq. ({t.accuracy_eq})",
-        kind="encoding", verdict=HOLDS if same else CONTRADICTED, observed=float(worst), bound=0.0,
+        kind="encoding", id=f"encoding.form.{t.label}.{t.theory}", result=t.label, verdict=HOLDS if same else CONTRADICTED, observed=float(worst), bound=0.0,
         ratio=0.0 if same else float("inf"), power=1 + EXACT_TOL,
         evidence=(f"accuracy max{{√(K(1 + ρασ/L)S), (Kρα/L)S, ε}} and T = ⌊Δ·M/max{{ε²/(L + ρα(σ + ε)), K_T·S/L}}⌋ + 1 "
                   f"with K = {t.K}, K_T = {t.K_T}, M = {t.M}, evaluated to 60 digits at {points} random rational points: "
@@ -126,7 +130,7 @@ def form_check(t: Any, points: int = 3) -> CheckResult:
 
 def encoding_checks() -> list[CheckResult]:
     """Every encoded lemma constant and theorem statement against its chain."""
-    return ([lemma_check(*row) for row in LEMMA_CONSTANTS] + theorem_checks()
+    return ([lemma_check(*row) for row in lemma_constants()] + theorem_checks()
             + [form_check(t) for t in all_theorems()])
 
 

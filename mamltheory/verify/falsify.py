@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ from mamltheory.bounds.lemmas import (
     THEOREM_4_13,
 )
 from mamltheory.bounds.result import Bound
-from mamltheory.bounds.theorems import LIMIT_BATCH, theorem
+from mamltheory.bounds.theorems import LIMIT_BATCH, label_of, theorem
 from mamltheory.bounds.theorems.h1 import paper_radius
 from mamltheory.simulate import exact
 from mamltheory.simulate.algorithms import exact_direction
@@ -54,7 +55,7 @@ from mamltheory.verify.instances import (
 
 Array = np.ndarray
 Progress = Callable[[str], None] | None
-A2_MAX = math.sqrt(2) - 1
+A2_MAX = 2**0.5 - 1
 # Below this a bound is at the level of float64 rounding of the quantities it bounds; a ratio there measures
 # roundoff, not the inequality, so it is not counted (the search would otherwise chase 1e-16/1e-16).
 ROUNDOFF_FLOOR = 1e-9
@@ -150,10 +151,10 @@ def two_task_instance(x: dict[str, float], d: int = 1, noise: Noise | None = Non
                     Q=tuple(map(tuple, Q)), noise=noise)
 
 
-TASKS_1D = dict(q=(-1.0, 1.0), h1=(-2.0, 2.0), c1=(-2.0, 2.0), r1=(0.05, 3.0), h2=(-2.0, 2.0), c2=(-2.0, 2.0),
-                r2=(0.05, 3.0), b1=(-3.0, 3.0), b2=(-3.0, 3.0), p1=(0.05, 0.95))
-TASKS_2D = dict(TASKS_1D, theta=(0.0, math.pi), q11=(-0.5, 0.5), q12=(-0.5, 0.5), q22=(-0.5, 0.5),
-                b1y=(-3.0, 3.0), b2y=(-3.0, 3.0))
+TASKS_1D = {"q": (-1.0, 1.0), "h1": (-2.0, 2.0), "c1": (-2.0, 2.0), "r1": (0.05, 3.0), "h2": (-2.0, 2.0),
+            "c2": (-2.0, 2.0), "r2": (0.05, 3.0), "b1": (-3.0, 3.0), "b2": (-3.0, 3.0), "p1": (0.05, 0.95)}
+TASKS_2D = {**TASKS_1D, "theta": (0.0, math.pi), "q11": (-0.5, 0.5), "q12": (-0.5, 0.5), "q22": (-0.5, 0.5),
+            "b1y": (-3.0, 3.0), "b2y": (-3.0, 3.0)}
 
 
 def point(x: dict[str, float], prefix: str, d: int) -> Array:
@@ -343,6 +344,12 @@ class Search:
     recipe: str = ""
 
 
+@lru_cache(maxsize=1)
+def searches() -> dict[str, Search]:
+    """Every inequality search, by key (built on first use, not at import)."""
+    return {s.key: s for s in _searches()}
+
+
 def _searches() -> list[Search]:
     box49 = dict(TASKS_1D, aL=(0.0, 1.0), **point_box("w", 1), **point_box("u", 1))
     box49_2d = dict(TASKS_2D, aL=(0.0, 1.0), **point_box("w", 2), **point_box("u", 2))
@@ -392,9 +399,6 @@ def _searches() -> list[Search]:
     ]
 
 
-SEARCHES = {s.key: s for s in _searches()}
-
-
 # Maximisers recorded by a full search (`maximise`, 150 random + 3 Powell starts per search, seeds 0..13). Every
 # search also evaluates its recorded maximiser (`run_search(recorded=...)`), so a shorter search cannot lose a
 # worst case already found; the ratio printed is always recomputed, never stored.
@@ -425,7 +429,8 @@ def _result(s: Search, ratio: float, x: dict[str, float], info: dict[str, Any], 
     counter = ratio > 1 + 1e-9
     evidence = (f"max observed/bound over exact instances ({budget}, {evals} evaluations): "
                 f"{ratio:.6g}" + ("; COUNTEREXAMPLE. Reproduce:\n" if counter else "; at the maximiser:\n") + recipe)
-    return CheckResult(name=name, source=s.bound.source, kind="counterexample" if counter else "lemma",
+    return CheckResult(id=f"falsify.search.{s.key}", result=label_of(s.bound), name=name, source=s.bound.source,
+                       kind="counterexample" if counter else "lemma",
                        verdict=CONTRADICTED if counter else HOLDS, observed=float(info["observed"]),
                        bound=float(info["bound"]), ratio=float(ratio), direction=s.direction,
                        tight=s.tight_claimed, evidence=evidence, details=details,
@@ -449,12 +454,13 @@ def run_search(s: Search, rng: np.random.Generator, n_random: int, n_starts: int
 
 
 # ---- named counterexamples ---------------------------------------------------------------------------------
-def a2_counterexample(alpha_L: float = 0.1) -> CheckResult:
+def a2_counterexample(alpha_L: float = 0.1, id: str = "falsify.a2-pair") -> CheckResult:
     """Lemma A.2 (44) on f_i(w) = −½w² ± w at w = 0 (L = σ = 1): E‖∇F_i‖² = (1 + αL)⁴, the bound (1 + αL)²(2C2² + 1)."""
     inst = negative_curvature_pair()
     s = a2_sides(inst, np.zeros(1), alpha_L)
     r = judge("Lemma A.2 (44): two tasks −½w² ± w", LEMMA_A2_SECOND_MOMENT.source, "counterexample",
-              s["obs44"], s["bnd44"], details={"instance": inst.to_dict(), "alpha": alpha_L, "w": [0.0],
+              s["obs44"], s["bnd44"], id=id, result="Lemma A.2",
+              details={"instance": inst.to_dict(), "alpha": alpha_L, "w": [0.0],
                                                "constants": inst.constants.as_dict()},
               evidence=(f"E_i‖∇F_i(0)‖² = (1+αL)⁴ = {s['obs44']:.6g} > (1+αL)²(2C2²+1)σ² = {s['bnd44']:.6g} at "
                         f"αL = {alpha_L}; ∇F(0) = 0. The proof bounds ‖A_i(w)‖²‖A_i(w̃)‖² by (1+αL)², not (1+αL)⁴. "
@@ -484,7 +490,7 @@ def hvp_kink_ratio(rho: float = 1.0, delta: float = 0.1, v: float = 1.0) -> floa
 
 # ---- the theorems with exact expectations (simulate.exact: B, D → ∞) ---------------------------------------------
 def theorem_run(algorithm: str, inst: Instance, alpha: float, w0: Array, eps: float, cap: int,
-                label: str) -> CheckResult:
+                label: str, id: str) -> CheckResult:
     """Run the exact-expectation algorithm from w0 (1-D) and test the theorem's claim that some k < T has
     ‖∇F(w_k)‖ <= its bound (B, D → ∞). Runs until the bound is met, T, or `cap` iterations; if capped, the
     claim is still decided when the iterates are provably trapped near a fixed point (`future_floor_1d`)."""
@@ -520,7 +526,7 @@ def theorem_run(algorithm: str, inst: Instance, alpha: float, w0: Array, eps: fl
     if verdict == INCONCLUSIVE:
         ev += f"; undecided: T = {T} is beyond the cap of {cap} iterations"
     return CheckResult(
-        name=f"{th.name} ({algorithm}) on {label}", source=th.accuracy.source,
+        id=id, result=th.label, name=f"{th.name} ({algorithm}) on {label}", source=th.accuracy.source,
         kind="counterexample" if verdict == CONTRADICTED else "theorem", verdict=verdict,
         observed=obs, bound=bound, ratio=obs / bound, evidence=ev,
         power=None if verdict == INCONCLUSIVE else 1 + EXACT_TOL,  # exact expectations: deterministic
@@ -540,7 +546,7 @@ def hf_proof_step(inst: Instance, alpha: float, w: Array) -> CheckResult:
     s = float(np.linalg.norm(dirn - gF))
     bnd = inst.rho * delta * alpha / (1 - alpha * inst.L) * float(np.linalg.norm(gF))
     r = judge("Theorem H.1 proof, (145)/(147): finite-difference bias vs 0.2‖∇F‖", "Theorem H.1 proof, eq. (147)",
-              "counterexample", s, bnd,
+              "counterexample", s, bnd, id="falsify.H.1.paper.147-bias", result="H.1",
               evidence=(f"at w = {np.asarray(w).tolist()}, exact expectations: ‖s_k‖ = ‖E_i[v_i − αd_i] − ∇F(w)‖ = "
                         f"{s:.6g} vs (ρδα/(1 − αL))‖∇F(w)‖ = {bnd:.6g}; (145) replaces E_i‖(I − α∇²f_i)⁻¹∇F_i(w)‖ "
                         "by ‖∇F(w)‖/(1 − αL), which fails when the tasks' ∇F_i do not align"),
@@ -563,15 +569,19 @@ def theorem_checks(cap: int) -> list[CheckResult]:
     out.append(hf_proof_step(inst, a_hf, np.array([w_hf])))
     eps = c_hf / 2
     out.append(theorem_run("hf-maml", inst, a_hf, np.array([w_hf]), eps, cap,
-                           f"opposed kinks, w_0 = HF-MAML fixed point {w_hf:.6g} (‖∇F‖ = {c_hf:.4g})"))
-    out.append(theorem_run("hf-maml", inst, a_hf, np.array([-2.5]), eps, cap, "opposed kinks, w_0 = −2.5"))
+                           f"opposed kinks, w_0 = HF-MAML fixed point {w_hf:.6g} (‖∇F‖ = {c_hf:.4g})",
+                           "falsify.exact.H.1.paper.opposed-kinks.from-fixed-point"))
+    out.append(theorem_run("hf-maml", inst, a_hf, np.array([-2.5]), eps, cap, "opposed kinks, w_0 = −2.5",
+                           "falsify.exact.H.1.paper.opposed-kinks"))
     # MAML, same instance, α and start: it has no bias and reaches ε below HF-MAML's floor.
-    out.append(theorem_run("maml", inst, a_hf, np.array([-2.5]), eps / 10, cap, "opposed kinks, w_0 = −2.5"))
+    out.append(theorem_run("maml", inst, a_hf, np.array([-2.5]), eps / 10, cap, "opposed kinks, w_0 = −2.5",
+                           "falsify.exact.F.1.paper.opposed-kinks"))
     # FO-MAML (α <= 1/(10L)): its fixed point has ‖∇F‖ ∝ α, below G.1's α-floor.
     a_fo = 1 / (10 * inst.L)
     w_fo = exact.fixed_point_1d(inst, "fo-maml", a_fo, -3.0, 3.0)
     c_fo = float(abs(inst.grad_F(np.array([w_fo]), a_fo)[0]))
-    r = theorem_run("fo-maml", inst, a_fo, np.array([-6.0]), 1e-3, cap, "opposed kinks, w_0 = −6")
+    r = theorem_run("fo-maml", inst, a_fo, np.array([-6.0]), 1e-3, cap, "opposed kinks, w_0 = −6",
+                    "falsify.exact.G.1.paper.opposed-kinks")
     r.details.update({"fixed_point": w_fo, "grad_norm_at_fixed_point": c_fo,
                       "fixed_point_over_bound": c_fo / r.bound})
     r.evidence += (f"; FO-MAML's own fixed point {w_fo:.6g} has ‖∇F‖ = {c_fo:.4g} = {c_fo / r.bound:.3g} × the "
@@ -592,8 +602,8 @@ def falsification(quick: bool = True, seed: int = 0, progress: Progress = None) 
     """Maximise every lemma inequality over exact instances, the named counterexamples, and the theorem runs."""
     n_random, n_starts, maxiter, cap = BUDGET[quick]
     out: list[CheckResult] = []
-    children = np.random.SeedSequence(seed).spawn(len(SEARCHES))
-    for ss, s in zip(children, SEARCHES.values()):
+    children = np.random.SeedSequence(seed).spawn(len(searches()))
+    for ss, s in zip(children, searches().values()):
         if progress is not None:
             progress(f"falsification: {s.key}")
         out.append(run_search(s, np.random.default_rng(ss), n_random, n_starts, maxiter, WORST.get(s.key)))
@@ -601,20 +611,22 @@ def falsification(quick: bool = True, seed: int = 0, progress: Progress = None) 
         progress("falsification: named counterexamples and theorem runs")
     out.append(a2_counterexample(0.1))
     x, _ = a2_worst_alpha()
-    worst = a2_counterexample(x)
+    worst = a2_counterexample(x, "falsify.a2-pair.worst-alpha")
     worst.name = f"Lemma A.2 (44): two tasks −½w² ± w, worst αL = {x:.4f}"
     out.append(worst)
     bounded = bounded_negative_curvature_pair()
     s = a2_sides(bounded, np.zeros(1), 0.1)
     out.append(judge("Lemma A.2 (44): bounded-below variant (g'' = −1 on |w| <= 2, rising to +1)",
                      LEMMA_A2_SECOND_MOMENT.source, "counterexample", s["obs44"], s["bnd44"],
+                     id="falsify.a2-bounded-pair", result="Lemma A.2",
                      details={"instance": bounded.to_dict(), "alpha": 0.1, "w": [0.0],
                               "constants": bounded.constants.as_dict()},
                      evidence="F is bounded below here and ρ = 1 is attained; at w = 0 the iterates w − α∇f_i "
                               "stay where g'' = −1, so the values equal the unbounded pair's. Reproduce: "
                               "a2_sides(bounded_negative_curvature_pair(), np.zeros(1), 0.1)"))
     hk = hvp_kink_ratio()
-    out.append(CheckResult(name="HVP finite difference (10) at a Hessian kink", source=HVP_FINITE_DIFFERENCE.source,
+    out.append(CheckResult(id="falsify.hvp-kink", result="Section 3",
+                           name="HVP finite difference (10) at a Hessian kink", source=HVP_FINITE_DIFFERENCE.source,
                            kind="lemma", verdict=HOLDS, observed=hk * 0.1, bound=0.1, ratio=hk, tight=False,
                            power=1 + EXACT_TOL,
                            evidence="f''(w) = min(|w|, 1) (ρ = 1), w = 0, v = 1, δ = 0.1: the error is ρδ‖v‖²/2 "

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -36,8 +36,14 @@ from mamltheory.assumptions import ProblemConstants
 from mamltheory.simulate import tasks as exact
 
 Array = np.ndarray
-_T5 = np.linspace(0.0, 1.0, 5)
-_VANDER5_INV = np.linalg.inv(np.vander(_T5, 5))   # values at _T5 -> quartic coefficients (t⁴ first)
+
+
+@lru_cache(maxsize=1)
+def quartic_nodes() -> tuple[Array, Array]:
+    """Five points t in [0, 1] and the inverse of their Vandermonde matrix: values there -> quartic coefficients
+    (t⁴ first)."""
+    t5 = np.linspace(0.0, 1.0, 5)
+    return t5, np.linalg.inv(np.vander(t5, 5))
 
 
 @dataclass(frozen=True)
@@ -333,7 +339,8 @@ class Instance(exact.ExactMeta):
             # a quartic in t ∈ [0, 1] on each segment [lo, lo + w]: interpolated exactly through 5 points (all
             # segments at once), then checked at the ends and at the real critical points inside
             lo, w = knots[:-1], np.diff(knots)
-            c = s2(lo[:, None] + w[:, None] * _T5) @ _VANDER5_INV.T              # (segments, 5), t⁴ first
+            t5, vander_inv = quartic_nodes()
+            c = s2(lo[:, None] + w[:, None] * t5) @ vander_inv.T                  # (segments, 5), t⁴ first
             der = c[:, :4] * np.array([4.0, 3.0, 2.0, 1.0])                        # the cubic derivative
             ok = der[:, 0] != 0
             roots = np.full((len(lo), 3), np.nan, complex)

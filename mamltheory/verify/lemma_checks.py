@@ -40,6 +40,8 @@ from mamltheory.bounds.lemmas import (
     LEMMA_A2_SECOND_MOMENT,
     THEOREM_4_13,
 )
+from mamltheory.bounds.result import Bound
+from mamltheory.bounds.theorems import label_of
 from mamltheory.simulate import make_problem
 from mamltheory.simulate.algorithms import beta_tilde
 from mamltheory.simulate.families import PoolProblem
@@ -55,6 +57,7 @@ from mamltheory.verify.check import (
     at_rounding_level,
     make_vacuous,
     ratio_of,
+    slug,
 )
 
 Array = np.ndarray
@@ -83,8 +86,9 @@ class Sizes:
 
 
 QUICK = Sizes(
-    family_params={name: {"d": 4, "n_tasks": 8, "pool_size": 40} for name in
-                   ("tanh-regression", "nonconvex-logistic", "quadratic")},
+    family_params={"tanh-regression": {"d": 4, "n_tasks": 8, "pool_size": 40},
+                   "nonconvex-logistic": {"d": 4, "n_tasks": 8, "pool_size": 40},
+                   "quadratic": {"d": 4, "n_tasks": 8, "pool_size": 40}},
     n_points=150, n_traj=20, n_mc_points=9, beta_draws=10000, inner_draws=1000,
 )
 FULL = Sizes(
@@ -175,11 +179,12 @@ def z_one_sided(n_tests: int) -> float:
     return stats.z_one_sided(CONFIDENCE, n_tests)
 
 
-def summarise(name: str, source: str, observed: Array, bound: Array, evidence: str,
+def summarise(name: str, claim: Bound, family: str, observed: Array, bound: Array, evidence: str,
               info: dict[str, Array] | None = None, *, direction: str = "upper",
               confident: Array | None = None, power: Array | float | None = None, test: str = "",
               kind: str = "lemma", tight: bool = False, extra: dict[str, Any] | None = None) -> CheckResult:
-    """One CheckResult from arrays of observed values and bounds at many points: the worst ratio wins.
+    """One CheckResult of the encoded `claim` on `family` from arrays of observed values and bounds at many points:
+    the worst ratio wins.
 
     Exact checks (`confident` None): contradicted when a ratio exceeds 1 + EXACT_TOL; power 1 + EXACT_TOL.
     Monte Carlo checks: `confident` (same shape) is the one-sided confidence bound on the observed value
@@ -210,7 +215,8 @@ def summarise(name: str, source: str, observed: Array, bound: Array, evidence: s
     details.update(extra or {})
     evidence = f"{evidence}; {test}; power {pw:.4g}" + (
         f" > {POWER_TARGET}: too weak to support the claim" if verdict == INCONCLUSIVE else "")
-    return CheckResult(name=name, source=source, kind=kind, verdict=verdict, observed=float(obs[j]),
+    return CheckResult(id=f"lemma.{slug(claim.name)}.{family}", result=label_of(claim), name=name,
+                       source=claim.source, kind=kind, verdict=verdict, observed=float(obs[j]),
                        bound=float(bnd[j]), ratio=float(ratios[j]), direction=direction, tight=tight,
                        evidence=evidence, details=details, power=pw)
 
@@ -242,7 +248,7 @@ def check_lemma_4_9(problem: PoolProblem, W: Array, U: Array, alphas: Array) -> 
                     for a in alphas])
     bnd = LEMMA_4_9.array(L=c["L"], rho=c["rho"], alpha=alphas[:, None], grad_w=gw, grad_u=gu, dist=dist)
     A = np.broadcast_to(alphas[:, None], obs.shape)
-    return summarise(f"Lemma 4.9 on {problem.name}", LEMMA_4_9.source, obs, bnd,
+    return summarise(f"Lemma 4.9 on {problem.name}", LEMMA_4_9, problem.name, obs, bnd,
                      f"{_family(problem)}; {W.shape[0]} pairs × {len(alphas)} values of α (αL ∈ "
                      f"{sorted({float(x) for x in np.round(alphas * c['L'], 3)})}); exact ∇F from full pools",
                      {"alpha": A, "dist": np.broadcast_to(dist, obs.shape), "grad_w": np.broadcast_to(gw, obs.shape)},
@@ -261,7 +267,7 @@ def check_corollary_4_10(problem: PoolProblem, W: Array, U: Array, alphas: Array
         obs.append(np.abs(Fu - m.F - ((U - W) * m.grad_F).sum(-1)))
     obs = np.stack(obs)
     bnd = COROLLARY_4_10.array(L=c["L"], rho=c["rho"], alpha=alphas[:, None], grad_w=gw, dist=dist)
-    return summarise(f"Corollary 4.10 on {problem.name}", COROLLARY_4_10.source, obs, bnd,
+    return summarise(f"Corollary 4.10 on {problem.name}", COROLLARY_4_10, problem.name, obs, bnd,
                      f"{_family(problem)}; {W.shape[0]} pairs × {len(alphas)} values of α; exact F, ∇F",
                      {"alpha": np.broadcast_to(alphas[:, None], obs.shape),
                       "dist": np.broadcast_to(dist, obs.shape)},
@@ -347,9 +353,9 @@ def check_lemma_4_11(problem: PoolProblem, W: Array, alphas: Array, rng: np.rand
              "constants": _const(problem)}
     conf = (cm1, cm2) if mc_used else (None, None)
     return [
-        summarise(f"Lemma 4.11 (E β̃) on {problem.name}", LEMMA_4_11_MEAN.source, m1, bm, ev, info,
+        summarise(f"Lemma 4.11 (E β̃) on {problem.name}", LEMMA_4_11_MEAN, problem.name, m1, bm, ev, info,
                   direction="lower", confident=conf[0], power=p1, test=test, extra=extra),
-        summarise(f"Lemma 4.11 (E β̃²) on {problem.name}", LEMMA_4_11_SECOND_MOMENT.source, m2, bs, ev, info,
+        summarise(f"Lemma 4.11 (E β̃²) on {problem.name}", LEMMA_4_11_SECOND_MOMENT, problem.name, m2, bs, ev, info,
                   confident=conf[1], power=p2, test=test, extra=extra),
     ]
 
@@ -459,10 +465,10 @@ def check_lemma_4_12(problem: PoolProblem, W: Array, alphas: Array, rng: np.rand
     sec_test = (f"one-sided {CONFIDENCE:.0%} normal bound q̂ − z·SE > bound, z = {zs:.3g} (Bonferroni over "
                 f"{n_sec_tests} tests)")
     return [
-        summarise(f"Lemma 4.12 (bias) on {problem.name}", LEMMA_4_12_BIAS.source, Rb["bias"], Rb["b_bias"], ev,
+        summarise(f"Lemma 4.12 (bias) on {problem.name}", LEMMA_4_12_BIAS, problem.name, Rb["bias"], Rb["b_bias"], ev,
                   {k: Rb[k] for k in ("alpha", "D_in", "task")}, confident=Rb["bias_conf"], power=Rb["bias_power"],
                   test=bias_test, extra=extra),
-        summarise(f"Lemma 4.12 (second moment) on {problem.name}", LEMMA_4_12_SECOND_MOMENT.source,
+        summarise(f"Lemma 4.12 (second moment) on {problem.name}", LEMMA_4_12_SECOND_MOMENT, problem.name,
                   R["sec"], R["b_sec"], ev + f"; φ ∈ {PHIS}", info, confident=R["sec_conf"], power=R["sec_power"],
                   test=sec_test, extra=extra),
     ]
@@ -520,7 +526,7 @@ def check_theorem_4_13(problem: PoolProblem, W: Array, alphas: Array, rng: np.ra
                 Dt.append(D)
     test = (f"one-sided {CONFIDENCE:.0%}, Bonferroni over {n_tests} tests: ‖∇F̂ − ∇F‖ − r > bound with r the "
             f"Gaussian-concentration radius of the Monte Carlo error")
-    return summarise(f"Theorem 4.13 on {problem.name}", THEOREM_4_13.source, np.array(obs), np.array(bnd),
+    return summarise(f"Theorem 4.13 on {problem.name}", THEOREM_4_13, problem.name, np.array(obs), np.array(bnd),
                      f"{_family(problem)}; {len(W)} points × {len(alphas)} α × D_test ∈ {D_TEST}; tasks summed "
                      f"exactly; D_test = 1 exact pool sum, else {draws} Monte Carlo batches per task",
                      {"alpha": np.array(A), "D_test": np.array(Dt)}, confident=np.array(conf), power=np.array(pw),
@@ -545,9 +551,9 @@ def check_lemma_a2(problem: PoolProblem, W: Array, alphas: Array) -> list[CheckR
     ev = f"{_family(problem)}; {len(W)} points × αL ∈ {[round(x, 3) for x in ALPHA_L_A2]}; exact per-task ∇F_i"
     extra = {"family": problem.name, "n_points": len(W), "constants": _const(problem)}
     return [
-        summarise(f"Lemma A.2 (43) on {problem.name}", LEMMA_A2_GRADIENT.source, np.stack(o43), np.stack(b43),
+        summarise(f"Lemma A.2 (43) on {problem.name}", LEMMA_A2_GRADIENT, problem.name, np.stack(o43), np.stack(b43),
                   ev, info, extra=extra),
-        summarise(f"Lemma A.2 (44) on {problem.name}", LEMMA_A2_SECOND_MOMENT.source, np.stack(o44),
+        summarise(f"Lemma A.2 (44) on {problem.name}", LEMMA_A2_SECOND_MOMENT, problem.name, np.stack(o44),
                   np.stack(b44), ev, info, extra=extra),
     ]
 
@@ -566,7 +572,7 @@ def check_hvp_fd(problem: PoolProblem, W: Array, rng: np.random.Generator) -> Ch
     err = np.linalg.norm(hv - fd / (2 * delta[:, None, None]), axis=-1)      # (m, n)
     vn = np.linalg.norm(V, axis=-1)
     bnd = HVP_FINITE_DIFFERENCE.array(rho=c.rho, delta=delta, v_norm=vn)[:, None]
-    out = summarise(f"HVP finite difference (10) on {problem.name}", HVP_FINITE_DIFFERENCE.source, err, bnd,
+    out = summarise(f"HVP finite difference (10) on {problem.name}", HVP_FINITE_DIFFERENCE, problem.name, err, bnd,
                      f"{_family(problem)}; {m} (w, v, δ) triples × {problem.n_tasks} tasks, δ ∈ [0.01, 1]; "
                      f"exact HVP vs central difference of exact task gradients",
                      {"delta": np.broadcast_to(delta[:, None], err.shape),

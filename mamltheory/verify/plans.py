@@ -56,8 +56,10 @@ def plan_check(algorithm: str, theory: str, c: ProblemConstants, eps: float, gap
     thm = theorem(algorithm, theory)
     p = plan(algorithm, c, eps, gap, theory=theory)
     name = f"plans: {algorithm} ({theory}) at ε = {eps:g} on L = {c.L:g}, ρ = {c.rho:g}, σ = {c.sigma:g}"
+    check_id = f"plans.{algorithm}.{theory}.reference-{REFERENCES.index((c, eps, gap)) + 1}"
     if not p.feasible:
         return CheckResult(name=name, source=f"{thm.name}, eq. ({thm.accuracy_eq})", kind="plans", verdict=VACUOUS,
+                           id=check_id, result=thm.label,
                            evidence=f"no plan to check: {p.reason}", details={"algorithm": algorithm, "theory": theory})
     # the planner's α: the theorem's largest, 1/(cL) exactly (its float is below it by rounding), or the user's
     vals = _values(c, p.alpha, eps, gap, p.batch)
@@ -77,6 +79,7 @@ def plan_check(algorithm: str, theory: str, c: ProblemConstants, eps: float, gap
         + ([f"a cheaper choice meets the bound: {cheaper}"] if cheaper else [])
     return CheckResult(
         name=name, source=f"{thm.name}, eqs. ({thm.accuracy_eq}), ({thm.iterations_eq})", kind="plans",
+        id=check_id, result=thm.label,
         verdict=HOLDS if ok else CONTRADICTED, observed=float(acc), bound=eps, ratio=float(acc) / eps,
         power=1 + EXACT_TOL,
         evidence=(f"B = {b['B']}, D_in = {b['D_in']}, D_o = {b['D_o']}, D_h = {b['D_h']}: bound {float(acc):.6g} "

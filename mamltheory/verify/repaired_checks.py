@@ -32,7 +32,7 @@ def kinks_nu() -> float:
     return delta * inst.rho * a
 
 
-def repaired_bias_step(nu: float, w: float) -> CheckResult:
+def repaired_bias_step(nu: float, w: float, id: str) -> CheckResult:
     """(147′) with σ̃ = 0 on the opposed kinks: ‖s_k‖ = ‖E_i G_i(w) − ∇F(w)‖ <= b1(‖∇F(w)‖ + σ), b1 = ν(1 + αL)C1,
     C1 = 1/(1 − 2αL − α²L²) (Lemma A.2), exact expectations, radius δ = ν/(ρα)."""
     inst = opposed_kinks()
@@ -44,7 +44,7 @@ def repaired_bias_step(nu: float, w: float) -> CheckResult:
     s = float(np.linalg.norm(exact_direction(inst, "hf-maml", x, a, nu / (inst.rho * a)) - gF))
     bnd = b1 * (float(np.linalg.norm(gF)) + c.sigma)
     return judge(f"repaired Theorem H.1 proof, (147′): finite-difference bias at ν = {nu:.4g}",
-                 "repaired Theorem H.1, step (147′)", "lemma", s, bnd,
+                 "repaired Theorem H.1, step (147′)", "lemma", s, bnd, id=id, result="H.1",
                  evidence=(f"opposed kinks at w = {w:.6g} (the paper's HF-MAML fixed point), αL = 1/6, exact "
                            f"expectations, σ̃ = 0: ‖s_k‖ = {s:.6g} vs ν(1 + αL)C1(‖∇F(w)‖ + σ) = {b1:.4g}·"
                            f"({float(np.linalg.norm(gF)):.4g} + {c.sigma:g}) = {bnd:.6g}; (147′) keeps the task "
@@ -59,10 +59,12 @@ def falsification_runs(cap: int) -> list[CheckResult]:
     a, w_star, floor = kinks_floor()
     eps = floor / 2
     extra = {"paper_floor": floor, "paper_fixed_point": w_star}
-    out = [repaired_bias_step(1 / 6, w_star), repaired_bias_step(kinks_nu(), w_star)]
-    for w0, label in ((w_star, f"opposed kinks, w_0 = HF-MAML fixed point {w_star:.6g} (‖∇F‖ = {floor:.4g})"),
-                      (-2.5, "opposed kinks, w_0 = −2.5")):
-        out.append(repaired_instance_run(inst, a, np.array([w0]), eps, cap, label, extra))
+    out = [repaired_bias_step(1 / 6, w_star, "falsify.H.1.repaired.147′-bias.paper-nu"),
+           repaired_bias_step(kinks_nu(), w_star, "falsify.H.1.repaired.147′-bias.repaired-nu")]
+    fixed = f"opposed kinks, w_0 = HF-MAML fixed point {w_star:.6g} (‖∇F‖ = {floor:.4g})"
+    for w0, label, where in ((w_star, fixed, ".from-fixed-point"), (-2.5, "opposed kinks, w_0 = −2.5", "")):
+        out.append(repaired_instance_run(inst, a, np.array([w0]), eps, cap, label,
+                                         f"falsify.exact.H.1.repaired.opposed-kinks{where}", extra))
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import mamltheory
 from mamltheory import parsing
 from mamltheory.pool import one_blas_thread, spawn_pool, terminate
-from mamltheory.store import DEFAULT_STORE, memo
+from mamltheory.store import DEFAULT_STORE, ResultStore, config_key, memo
 from mamltheory.verify.check import (
     CONTRADICTED,
     ERROR,
@@ -33,7 +33,8 @@ def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) 
     for f in findings():
         verdict = CONTRADICTED if f.verdict == FAILS else HOLDS
         # exact arithmetic (sympy): any excess over the paper's number is caught, power 1
-        out.append(CheckResult(name=f"{f.kind}: {f.source}", source=f.source, kind=f"audit {f.kind}", verdict=verdict,
+        out.append(CheckResult(id=f"audit.{f.id}", result=f.result, name=f"{f.kind}: {f.source}", source=f.source,
+                               kind=f"audit {f.kind}", verdict=verdict,
                                evidence=f.evidence, power=1.0, details={"audit_verdict": f.verdict, "claimed": f.claimed,
                                                              "derived": f.derived, "margin": f.margin}))
     return out
@@ -168,7 +169,8 @@ def section_checks(section: str, quick: bool, seed: int, store: str,
 def section_checks_error(section: str, err: Exception) -> list[CheckResult]:
     """A section that raised: one ERROR check whose evidence is the exception's first line."""
     line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
-    return [CheckResult(name=f"{section} checks", source="-", kind=section, verdict=ERROR, evidence=line)]
+    return [CheckResult(id=f"{section}.error", result="-", name=f"{section} checks", source="-", kind=section,
+                        verdict=ERROR, evidence=line)]
 
 
 # The order sections are handed to the workers: the longest first, so that two workers finish together.
@@ -273,6 +275,20 @@ def verification_record(quick: bool = True, seed: int = 0, store: str = DEFAULT_
 
         record = annotate(record)
     return record, cached
+
+
+def stored_record(store: str = DEFAULT_STORE) -> dict[str, Any] | None:
+    """The latest verification record this code stored in `store` (read only; None when there is none or no
+    store file): the records of other code are skipped, their checks may not carry the ids and results."""
+    if store != ":memory:" and not Path(store).exists():
+        return None
+    with ResultStore(store, readonly=True) as db:
+        for key in reversed(db.keys()):
+            config = db.config(key)
+            if config is not None and set(config) == {"mode", "seed", "sections"} \
+                    and key == config_key(config, "verify"):
+                return db.get(key)
+    return None
 
 
 def exit_status(record: dict[str, Any], strict: bool) -> int:

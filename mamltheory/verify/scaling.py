@@ -130,7 +130,8 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
             floors.append(f)
         floors = np.array(floors)
         name = f"{alg} bias floor vs α on {problem_name}"
-        details = {"alpha": alphas.tolist(), "floor": floors.tolist()}
+        ident = {"id": f"scaling.bias-floor-alpha.{alg}.{problem_name}", "result": theorem(alg).label}
+        details = {"algorithm": alg, "alpha": alphas.tolist(), "floor": floors.tolist()}
         if predicted is not None:
             s = leading_exponent(alphas, floors)
             evidence = (f"‖∇F(w*)‖ at the FO-MAML fixed point (exact expectations, {_family(problem)}) for {n_alpha} "
@@ -138,7 +139,7 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
                         f"[{alphas[0]:.3g}, {alphas[-1]:.3g}]; log floor fitted as a + s·log α + O(α) corrections "
                         f"(Theorem 4.18 / (113): floor O(ασL), attained: α·Cov_i(∇²f_i, ∇f_i) + O(α²))")
             out.append(judge_slope(name, "Theorem 4.18 / G.1, eq. (113); Table 1", s, predicted, "equal", evidence,
-                                   details))
+                                   details, **ident))
         else:
             worst = float(floors.max())
             source = "Theorem F.1, eq. (86)" if alg == "maml" else "Theorem H.1, eq. (131)"
@@ -155,7 +156,7 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
                 s = loglog_slope(alphas, floors)
                 details["slope"] = s.__dict__
                 evidence += f"; floor ∝ α^{s.slope:.2f} (95% CI [{s.low:.2f}, {s.high:.2f}])"
-            out.append(CheckResult(name, source, "scaling", verdict, observed=worst, bound=tol,
+            out.append(CheckResult(name, source, "scaling", verdict, observed=worst, bound=tol, **ident,
                                    ratio=worst / tol if tol > 0 else None, evidence=evidence, details=details,
                                    power=1 + EXACT_TOL))  # exact fixed points: any floor above tol is seen
     return out
@@ -184,7 +185,8 @@ def fo_floor_sigma_scaling(problem_name: str = "tanh-regression", n: int = 4) ->
     evidence = (f"FO-MAML fixed points (exact expectations, α = 1/(20L), {_family(problem)}) for task_spread ∈ "
                 f"{[round(float(x), 3) for x in spreads]}: measured σ(w*) from {min(sigmas):.3g} to {max(sigmas):.3g}")
     return judge_slope(f"fo-maml bias floor vs σ on {problem_name}", "Theorem 4.18 / G.1, eq. (113); Table 1", s, 1.0,
-                       "at least", evidence, {"task_spread": spreads.tolist(), "sigma": sigmas, "floor": floors})
+                       "at least", evidence, {"task_spread": spreads.tolist(), "sigma": sigmas, "floor": floors},
+                       id=f"scaling.bias-floor-sigma.fo-maml.{problem_name}", result=theorem("fo-maml").label)
 
 
 def _family(problem: PoolProblem) -> str:
@@ -193,7 +195,7 @@ def _family(problem: PoolProblem) -> str:
 
 
 def judge_slope(name: str, source: str, s: Slope, predicted: float, claim: str, evidence: str,
-                details: dict[str, Any], kind: str = "scaling") -> CheckResult:
+                details: dict[str, Any], kind: str = "scaling", *, id: str, result: str) -> CheckResult:
     """Verdict of a fitted exponent against a prediction; `power` is the detectable deviation of the exponent.
 
     claim "equal": holds iff the 95% CI contains `predicted`, contradicted iff it excludes it.
@@ -214,7 +216,8 @@ def judge_slope(name: str, source: str, s: Slope, predicted: float, claim: str, 
     evidence += (f"; exponent {s.slope:.3f}, 95% CI [{s.low:.3f}, {s.high:.3f}] ({s.n} points), predicted {claim} "
                  f"{predicted:g} ({'contained' if s.contains(predicted) else 'excluded'}); detectable deviation of "
                  f"the exponent ±{power:.3f} (80% power)")
-    return CheckResult(name, source, kind, verdict, observed=s.slope, bound=predicted, evidence=evidence,
+    return CheckResult(name, source, kind, verdict, observed=s.slope, bound=predicted, evidence=evidence, id=id,
+                       result=result,
                        details={**details, "slope": s.__dict__, "claim": claim}, power=power)
 
 
@@ -266,7 +269,7 @@ def stationary_noise_floor(problem: PoolProblem, w_star: np.ndarray, alpha: floa
 
 
 def judge_floor_rate(name: str, var: str, values: list[int], runs: list[FloorRun], predicted: float,
-                     setting: str) -> CheckResult:
+                     setting: str, *, id: str, result: str) -> CheckResult:
     """Log-log slope of the stationary floor against `var`, judged only if every floor is stationary."""
     floors = [r.mean for r in runs]
     details = {var: values, "floor": floors, "floor_se": [r.se for r in runs],
@@ -279,11 +282,13 @@ def judge_floor_rate(name: str, var: str, values: list[int], runs: list[FloorRun
                 f"{', '.join(f'{f:.4g} ± {r.se:.2g}' for f, r in zip(floors, runs))}; relative change between the "
                 f"last two windows (95% CI, stationary if within ±{runs[0].stationarity.tol:g}): {stat}")
     if moving:
-        return CheckResult(name, "Theorem 4.14 / F.1, eq. (86)", "scaling", INCONCLUSIVE, observed=s.slope,
+        return CheckResult(name, "Theorem 4.14 / F.1, eq. (86)", "scaling", INCONCLUSIVE, observed=s.slope, id=id,
+                           result=result,
                            bound=predicted, evidence=evidence + f"; not stationary at {var} = {[v for v, _ in moving]}, "
                            f"so no rate is judged (measured slope {s.slope:.3f}, 95% CI [{s.low:.3f}, {s.high:.3f}])",
                            details={**details, "slope": s.__dict__}, power=detectable_deviation(s))
-    return judge_slope(name, "Theorem 4.14 / F.1, eq. (86)", s, predicted, "equal", evidence, details)
+    return judge_slope(name, "Theorem 4.14 / F.1, eq. (86)", s, predicted, "equal", evidence, details, id=id,
+                       result=result)
 
 
 def _excess_exponent(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> Slope:
@@ -296,7 +301,8 @@ def _excess_exponent(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> Slope:
     return Slope(float(popt[2]), float(popt[2] - half), float(popt[2] + half), float(popt[0]), 0.95, x.size)
 
 
-def judge_inner_batch_rate(name: str, values: list[int], runs: list[FloorRun], setting: str) -> CheckResult:
+def judge_inner_batch_rate(name: str, values: list[int], runs: list[FloorRun], setting: str, *, id: str,
+                           result: str) -> CheckResult:
     """The D_in part of the stationary floor against the paper's 1/√D_in rate.
 
     (86)'s σ̃²/D_in term comes from Lemma 4.12's bias bound αLσ̃/√D_in and stands beside σ²/B under the
@@ -326,21 +332,21 @@ def judge_inner_batch_rate(name: str, values: list[int], runs: list[FloorRun], s
                "fit": fit.__dict__, "stationarity": [r.stationarity.__dict__ for r in runs]}
     source = "Theorem 4.14 / F.1, eq. (86); Lemma 4.12"
     if moving:
-        return CheckResult(name, source, "scaling", INCONCLUSIVE, observed=s.slope, bound=-0.5,
+        return CheckResult(name, source, "scaling", INCONCLUSIVE, observed=s.slope, bound=-0.5, id=id, result=result,
                            evidence=evidence + f"; not stationary at D_in = {moving}: no rate judged", details=details)
     if s.high < -0.5 or s.low > 0:
-        return CheckResult(name, source, "scaling", CONTRADICTED, observed=s.slope, bound=-0.5,
+        return CheckResult(name, source, "scaling", CONTRADICTED, observed=s.slope, bound=-0.5, id=id, result=result,
                            evidence=evidence + "; the floor's exponent lies outside [−1/2, 0]", details=details,
                            power=detectable_deviation(s))
     if fit.c_low <= 0:
-        return CheckResult(name, source, "scaling", INCONCLUSIVE, observed=s.slope, bound=-0.5,
+        return CheckResult(name, source, "scaling", INCONCLUSIVE, observed=s.slope, bound=-0.5, id=id, result=result,
                            evidence=evidence + f"; the D_in part is not resolved (C's CI contains 0): at D_in = "
                            f"{values[0]} it is at most {share:.2%} of E‖∇F‖², so the 1/√D_in rate cannot be tested "
                            f"here (the floor is dominated by the σ²/B term, as (86) allows)",
                            details=details, power=detectable_deviation(s))
     q = _excess_exponent(x, ms[:, 0], ms[:, 1])
     return judge_slope(name, source, q, 1.0, "equal", evidence + "; exponent q of the D_in part of E‖∇F‖² "
-                       "(q = 1 ⇔ the D_in part of the floor ∝ 1/√D_in)", details)
+                       "(q = 1 ⇔ the D_in part of the floor ∝ 1/√D_in)", details, id=id, result=result)
 
 
 def batch_scaling(problem_name: str = "tanh-regression", quick: bool = True, seed: int = 0) -> list[CheckResult]:
@@ -368,17 +374,20 @@ def batch_scaling(problem_name: str = "tanh-regression", quick: bool = True, see
     runs = [stationary_noise_floor(problem, w_star, alpha, beta, B, 16, 16, 4, burn, tail, stride, R, seed)
             for B in n.Bs]
     out.append(judge_floor_rate(f"MAML noise floor vs B on {problem_name}", "B", list(n.Bs), runs, -0.5,
-                                setting + ", D_in = D_o = 16, D_h = 4"))
+                                setting + ", D_in = D_o = 16, D_h = 4", id=f"scaling.noise-floor-B.maml.{problem_name}",
+                                result=theorem("maml").label))
     name = f"MAML noise floor vs D_in on {problem_name}"
+    ident = {"id": f"scaling.noise-floor-D_in.maml.{problem_name}", "result": theorem("maml").label}
     if not n.Ds:  # quick mode: see NOISE
-        out.append(CheckResult(name, "Theorem 4.14 / F.1, eq. (86); Lemma 4.12", "scaling", INCONCLUSIVE,
+        out.append(CheckResult(name, "Theorem 4.14 / F.1, eq. (86); Lemma 4.12", "scaling", INCONCLUSIVE, **ident,
                                evidence="not measured in quick mode: at these sizes the inner batch's share of the "
                                         "floor is below what the quick replicates resolve (measured: its coefficient's "
                                         "interval contains 0); `verify --full` measures it over D_in = 1..64"))
         return out
     runs = [stationary_noise_floor(problem, w_star, alpha, beta, n.B_for_D, D, 16, 4, burn, tail, stride, R, seed + 1)
             for D in n.Ds]
-    out.append(judge_inner_batch_rate(name, list(n.Ds), runs, setting + f", B = {n.B_for_D}, D_o = 16, D_h = 4"))
+    out.append(judge_inner_batch_rate(name, list(n.Ds), runs, setting + f", B = {n.B_for_D}, D_o = 16, D_h = 4",
+                                      **ident))
     return out
 
 
@@ -457,12 +466,13 @@ def time_scaling(quick: bool = True, progress: Callable[[str], None] | None = No
                                     repeats=repeats) for d in ds]
         s = loglog_slope(np.array(ds, float), np.array(times))
         name = f"{alg} time per iteration vs d"
+        ident = {"id": f"scaling.time-d.{alg}", "result": "Table 1"}
         evidence = (f"minimum of {repeats} one-replicate iterations (B = {B}, D = {D}) at d ∈ {ds}: "
                     f"{', '.join(f'{t * 1e3:.3g}' for t in times)} ms")
-        details = {"d": ds, "seconds": times}
+        details = {"algorithm": alg, "d": ds, "seconds": times}
         half = (s.high - s.low) / 2
         if quick or half > HALF_WIDTH_FOR_VERDICT:  # quick: sizes below the regime, 2 repeats: never a verdict
-            out.append(CheckResult(name, "Table 1 (runtime per iteration)", "measurement", INCONCLUSIVE,
+            out.append(CheckResult(name, "Table 1 (runtime per iteration)", "measurement", INCONCLUSIVE, **ident,
                                    observed=s.slope, bound=predicted,
                                    evidence=evidence + f"; exponent {s.slope:.2f}, 95% CI [{s.low:.2f}, {s.high:.2f}]: "
                                    + ("quick mode, a measurement (sizes below the d-dominated regime), not a test of "
@@ -471,5 +481,5 @@ def time_scaling(quick: bool = True, progress: Callable[[str], None] | None = No
                                    power=detectable_deviation(s)))
         else:
             out.append(judge_slope(name, "Table 1 (runtime per iteration)", s, predicted, "at most", evidence,
-                                   details))
+                                   details, **ident))
     return out

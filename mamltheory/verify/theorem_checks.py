@@ -77,16 +77,17 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
     paper = theorem(algorithm, PAPER)
     name = f"{paper.name} on {problem_name}"
     source = paper.accuracy.source
+    ident = {"id": f"theorem.sampled.{paper.label}.paper.{problem_name}.K{K}", "result": paper.label}
     alpha = paper.alpha_max(problem.constants.L)  # the plan's default α
     gap = float(problem.meta_objective(w0, alpha))  # F >= 0, so F(w_0) >= Δ
     plan = plan_kshot(algorithm, problem.constants, K, initial_gap=max(gap, 1e-12), theory="paper")
     bound, T = plan.accuracy_bound, plan.iterations
     if not plan.feasible or bound is None or T is None:
-        return CheckResult(name, source, "theorem", INCONCLUSIVE, evidence=f"no plan: {plan.reason}")
+        return CheckResult(name, source, "theorem", INCONCLUSIVE, evidence=f"no plan: {plan.reason}", **ident)
     b = plan.batch
     grad0 = float(np.linalg.norm(problem.meta_gradient(w0, plan.alpha)))  # exact ‖∇F(w_0)‖ at the run's α
     if grad0 <= bound and step_scale == 1.0:  # w_0 meets the bound: no run could contradict it, so none is made
-        out = CheckResult(name, source, "theorem", HOLDS, observed=grad0, bound=float(bound),
+        out = CheckResult(name, source, "theorem", HOLDS, observed=grad0, bound=float(bound), **ident,
                           ratio=ratio_of(grad0, float(bound)),
                           evidence=f"K-shot plan K = {K}: B = {b['B']}, D_in = D_o = {K}, D_h = {b['D_h']}; T = {T:,}",
                           details={"K": K, "batch": b, "alpha": plan.alpha, "T": T, "grad_norm_w0": grad0,
@@ -119,7 +120,7 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
                  f"{d['power']:.4g}" + ("" if reached_T else f" (T = {T:,} is beyond the {iterations:,} run)"))
     if verdict == INCONCLUSIVE:
         evidence = "inconclusive: " + evidence
-    out = CheckResult(name, source, "theorem", verdict, observed=observed, bound=float(bound),
+    out = CheckResult(name, source, "theorem", verdict, observed=observed, bound=float(bound), **ident,
                       ratio=ratio_of(observed, float(bound)), evidence=evidence, details=details, power=d["power"])
     if grad0 <= bound:
         make_vacuous(out, f"the bound is {bound / grad0:.3g} × ‖∇F(w_0)‖ = {grad0:.4g}, so w_0 itself meets it "
@@ -177,13 +178,15 @@ def exact_delta(algorithm: str, theory: str, constants: Any, alpha: float, eps: 
 
 def exact_theorem_check(problem_name: str, algorithm: str, cap: int = 20_000,
                         problem_params: dict[str, Any] | None = None, theory: str = "paper",
-                        eps: float | None = None, label: str = "", w0: Array | None = None) -> CheckResult:
+                        eps: float | None = None, label: str = "", w0: Array | None = None,
+                        start: str = "") -> CheckResult:
     """The theorem with exact expectations and the exact step β_k = 1/(c(4L + 2ρα E_i‖∇f_i(w_k)‖)) (β̃ of (26)
     with B', D_β → ∞). Default ε = ‖∇F(w_0)‖/2, α halved from α_max until the bound is below ‖∇F(w_0)‖, bound
     at B = D = 10¹²: the check can fail. Given `eps` (the below-floor checks): α = α_max and B = D = 10³⁰.
     `theory`: the paper's statement or the repaired one (bounds/theorems), with its step rule (the same
     divisors 12, 18, 25), its δ rule (HF-MAML) and its bound. The iteration claim's slack k_first/T is in
-    `details["iterations_ratio"]`. `w0`: the start (default the family's initial point); Δ = F(w0) since F >= 0."""
+    `details["iterations_ratio"]`. `w0`: the start (default the family's initial point); Δ = F(w0) since F >= 0;
+    `start` names it in the check's id."""
     problem = make_problem(problem_name, **(problem_params or {}))
     th, c = theorem(algorithm, theory), problem.constants
     name, source = f"{th.name} on {problem_name}{label}, exact expectations", th.accuracy.source
@@ -214,6 +217,7 @@ def exact_theorem_check(problem_name: str, algorithm: str, cap: int = 20_000,
           + (f"power {1 + EXACT_TOL:g}" if verdict != INCONCLUSIVE else
              f"undecided: T = {T:,} is beyond the cap of {cap:,} iterations (power ∞)"))
     out = CheckResult(name, source, "theorem", verdict, observed=gn, bound=bound, ratio=ratio_of(gn, bound),
+                      id=f"theorem.exact.{th.label}.{theory}{start}.{problem_name}", result=th.label,
                       evidence=ev, power=1 + EXACT_TOL if verdict != INCONCLUSIVE else math.inf,
                       details={"theory": theory, "alpha": alpha, "eps": e, "T": T, "met_at": k if met else None,
                                "k_first": k if met else None, "iterations_ratio": k / T if met else None,
@@ -253,17 +257,19 @@ def kinks_below_floor(cap: int, w0: float = -2.5) -> list[CheckResult]:
     eps = floor / 2
     start = f"{w0:g}".replace("-", "−")
     label = f"opposed kinks, w_0 = {start}, exact expectations, ε = {eps:.4g} (half the paper-δ floor {floor:.4g})"
-    paper = falsify.theorem_run("hf-maml", inst, a, np.array([w0]), eps, cap, label)
+    paper = falsify.theorem_run("hf-maml", inst, a, np.array([w0]), eps, cap, label,
+                                "theorem.exact.H.1.paper.opposed-kinks.below-floor")
     # a constructed instance: a contradiction here is a counterexample (as in falsify), not a failure on a family
     paper.kind = "counterexample" if paper.verdict == CONTRADICTED else "theorem"
     if paper.verdict in (HOLDS, CONTRADICTED):  # exact values, decided within T or by the trap: power 1 + 1e-9
         paper.power = 1 + EXACT_TOL
     paper.details.update({"theory": "paper", "paper_floor": floor, "paper_fixed_point": w_star})
     return [paper, repaired_instance_run(inst, a, np.array([w0]), eps, cap, label,
+                                         "theorem.exact.H.1.repaired.opposed-kinks.below-floor",
                                          {"paper_floor": floor, "paper_fixed_point": w_star})]
 
 
-def repaired_instance_run(inst: Any, alpha: float, w0: Array, eps: float, cap: int, label: str,
+def repaired_instance_run(inst: Any, alpha: float, w0: Array, eps: float, cap: int, label: str, id: str,
                           extra: dict[str, Any] | None = None) -> CheckResult:
     """Repaired H.1 with exact expectations on a 1-D instance: δ = ν/(ρα) of (δ′) at ε, β_k = 1/(25·L(w_k)), run
     until ‖∇F(w_k)‖ <= (131″) (holds), T of (132′) (contradicted) or `cap` (inconclusive)."""
@@ -287,7 +293,8 @@ def repaired_instance_run(inst: Any, alpha: float, w0: Array, eps: float, cap: i
     if verdict == INCONCLUSIVE:
         ev += f"; undecided: T = {T:,} is beyond the cap of {cap:,} iterations"
     return CheckResult(
-        name=f"{th.name} (hf-maml) on {label}", source=th.accuracy.source, kind="theorem", verdict=verdict,
+        id=id, result=th.label, name=f"{th.name} (hf-maml) on {label}", source=th.accuracy.source, kind="theorem",
+        verdict=verdict,
         observed=float(gn[-1] if met else gn.min()), bound=bound, ratio=ratio_of(float(gn[-1] if met else gn.min()), bound),
         evidence=ev, power=1 + EXACT_TOL if verdict != INCONCLUSIVE else math.inf,
         details={"theory": "repaired", "instance": inst.to_dict(), "constants": c.as_dict(), "alpha": alpha,
@@ -314,7 +321,8 @@ def family_below_floor(problem_name: str, cap: int, problem_params: dict[str, An
     eps = floor / 2
     label = f" from the paper-δ fixed point (ε = {eps:.3g}, half its floor {floor:.3g})"
     runs = {t: exact_theorem_check(problem_name, "hf-maml", cap if t == REPAIRED else min(cap, 200), problem_params,
-                                   theory=t, eps=eps, label=label, w0=w_star) for t in THEORIES}
+                                   theory=t, eps=eps, label=label, w0=w_star, start=".from-paper-fixed-point")
+            for t in THEORIES}
     paper, out = runs[PAPER], list(runs.values())
     moved = float(np.linalg.norm(exact_direction(problem, "hf-maml", w_star, a, delta)))
     if paper.verdict == INCONCLUSIVE and paper.observed is not None and paper.observed > paper.bound:

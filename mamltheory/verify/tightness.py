@@ -3,7 +3,7 @@
 Three kinds of rows, all CheckResults of kind "tightness" with the table's fields in `details`:
 
 * Inequalities (Lemmas 4.9-4.12, Corollary 4.10, Lemma A.2 (43)/(44), eq. (10)): the objectives of
-  `falsify.SEARCHES` (both sides exact: closed-form instances, finite noise sets enumerated). Quick mode
+  `falsify.searches()` (both sides exact: closed-form instances, finite noise sets enumerated). Quick mode
   re-evaluates the maximiser a full search recorded (`WORST`); full mode also searches afresh and keeps the
   larger. Evaluation is exact, so the power (smallest violation detected at the evaluated instances) is the
   float tolerance 1 + 1e-9; how far the search was from converged is reported as `resolution`.
@@ -36,14 +36,14 @@ import numpy as np
 from scipy.stats import multinomial
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.theorems import ALGORITHMS, Theorem, theorem
+from mamltheory.bounds.theorems import ALGORITHMS, Theorem, label_of, theorem
 from mamltheory.bounds.theorems.h1 import RepairedH1, paper_radius
 from mamltheory.bounds.theory import PAPER, REPAIRED
 from mamltheory.simulate import exact
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.exact import StepRule
 from mamltheory.verify import falsify
-from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, INCONCLUSIVE, VACUOUS, CheckResult
+from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, INCONCLUSIVE, VACUOUS, CheckResult, slug
 from mamltheory.verify.instances import Instance, opposed_kinks, plateau
 
 Array = np.ndarray
@@ -54,7 +54,7 @@ SMALLEST_B = 20               # Theorems F.1, G.1, H.1: B >= 20
 
 
 # ---- inequality rows ------------------------------------------------------------------------------------
-# (result, claim, falsify.SEARCHES keys): 1-D and 2-D searches of one inequality make one row.
+# (result, claim, falsify.searches() keys): 1-D and 2-D searches of one inequality make one row.
 INEQUALITIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Lemma 4.9", "inequality (23)", ("lemma_4_9", "lemma_4_9_2d")),
     ("Corollary 4.10", "inequality (24)", ("corollary_4_10", "corollary_4_10_2d")),
@@ -73,7 +73,7 @@ WORST = falsify.WORST
 
 
 def _evaluate(key: str, x: dict[str, float]) -> tuple[float, dict[str, Any]]:
-    return falsify.SEARCHES[key].fn(x)
+    return falsify.searches()[key].fn(x)
 
 
 def inequality_row(result: str, claim: str, keys: tuple[str, ...], quick: bool,
@@ -88,7 +88,7 @@ def inequality_row(result: str, claim: str, keys: tuple[str, ...], quick: bool,
             cands.append((r, WORST[key]))
             recorded.append(r)
         if not quick or key not in WORST:
-            s = falsify.SEARCHES[key]
+            s = falsify.searches()[key]
             r, x, _ = falsify.maximise(lambda p, s=s: s.fn(p)[0], s.sp, rng, 24 if quick else 60, 0 if not quick else 1,
                                        2 if quick else 3)
             cands.append((r, x))
@@ -98,7 +98,7 @@ def inequality_row(result: str, claim: str, keys: tuple[str, ...], quick: bool,
                 best = (r, key, x, _evaluate(key, x)[1])
     assert best is not None
     ratio, key, x, info = best
-    s = falsify.SEARCHES[key]
+    s = falsify.searches()[key]
     inst: Instance = info.pop("instance")
     if ratio > 1 + TOL:
         verdict = CONTRADICTED
@@ -112,6 +112,7 @@ def inequality_row(result: str, claim: str, keys: tuple[str, ...], quick: bool,
     how = ("recorded maximiser re-evaluated" if quick and key in WORST else
            "60 fresh random samples (half on faces of the box) and the recorded maximiser")
     return CheckResult(
+        id=f"tightness.{slug(s.bound.name)}", result=label_of(s.bound),
         name=f"Tightness: {result} {claim}", source=s.bound.source, kind="tightness", verdict=verdict,
         observed=float(info["observed"]), bound=float(info["bound"]), ratio=float(ratio), direction=s.direction,
         power=1 + TOL,
@@ -141,6 +142,8 @@ class TheoremEntry:
     result: str
     source: str
     algorithm: str
+    label: str                  # the theorem's label ("H.1") and theory: the rows' ids and `result`
+    theory: str
     bound: BoundFn
     step: StepRule
     delta: DeltaFn
@@ -163,7 +166,8 @@ def _at_radius(th: RepairedH1, nu: float) -> BoundFn:
 
 
 def _entry(th: Theorem, result: str, source: str, bound: BoundFn, delta: DeltaFn, **extra: Any) -> TheoremEntry:
-    return TheoremEntry(result=result, source=source, algorithm=th.algorithm, bound=bound,
+    return TheoremEntry(result=result, source=source, algorithm=th.algorithm, label=th.label, theory=th.theory,
+                        bound=bound,
                         step=exact.theorem_step(th.step_divisor), delta=delta, alpha_L=1.0 / th.alpha_L_max, **extra)
 
 
@@ -389,7 +393,8 @@ def _theorem_row(entry: TheoremEntry, claim: str, runs: list, H: int) -> CheckRe
         ev += f"\n{undecided} (setting, ε) pairs undecided: T beyond H and no trap."
     obs = None if worst is None else (c.k_first if claim == "iterations" else ratio * c.bound)
     bnd = None if worst is None else (c.T if claim == "iterations" else c.bound)
-    return CheckResult(name=f"Tightness: {entry.result} {claim}", source=entry.source, kind="tightness",
+    return CheckResult(id=f"tightness.{entry.label}.{entry.theory}.{claim}", result=entry.label,
+                       name=f"Tightness: {entry.result} {claim}", source=entry.source, kind="tightness",
                        verdict=verdict, observed=None if obs is None else float(obs),
                        bound=None if bnd is None else float(bnd), ratio=None if ratio is None else float(ratio),
                        power=1 + TOL if verdict != INCONCLUSIVE else None, evidence=ev, details=details)
@@ -432,6 +437,7 @@ def certificate_rows(quick: bool, seed: int) -> list[CheckResult]:
                       f"p = make_meta_problem({name!r})\n"
                       f"print(p.constants.{k}, estimate_constants(p, EstimateConfig({_cfg_args(cfg)})).values()[{k!r}])")
             out.append(CheckResult(
+                id=f"tightness.certificate.{name}.{k}", result="Assumptions",
                 name=f"Tightness: {name} certificate {k}", source="Assumptions 4.3-4.6, eqs. (17)-(22)",
                 kind="tightness", verdict=verdict, observed=float(e.estimate), bound=cv,
                 ratio=float(e.estimate / cv) if cv > 0 else None,

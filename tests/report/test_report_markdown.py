@@ -11,8 +11,9 @@ from mamltheory.report import markdown as md
 from mamltheory.verify.defects import lead_line
 
 
-def check(name, source, kind, verdict="holds", evidence="e", ratio=0.5, details=None):
-    return {"name": name, "source": source, "kind": kind, "verdict": verdict, "observed": 0.5, "bound": 1.0,
+def check(name, source, kind, verdict="holds", evidence="e", ratio=0.5, details=None, id="x", result="-"):
+    return {"id": id, "result": result, "name": name, "source": source, "kind": kind, "verdict": verdict,
+            "observed": 0.5, "bound": 1.0,
             "ratio": ratio, "direction": "upper", "tight": False, "power": 1.1, "evidence": evidence,
             "details": details or {}}
 
@@ -27,13 +28,15 @@ def synthetic_record(n_lemma: int = 400) -> dict:
     lemma = [check(f"Lemma 4.9 on family-{i}", "Lemma 4.9, eq. (23)", "lemma", evidence=LEAK + " " + "x" * 300)
              for i in range(n_lemma)]
     bad = [
-        check("Falsification: Lemma A.2 (44)", "Lemma A.2, eq. (44)", "counterexample", "contradicted", ratio=1.083),
+        check("Falsification: Lemma A.2 (44)", "Lemma A.2, eq. (44)", "counterexample", "contradicted", ratio=1.083,
+              id="falsify.search.lemma_a2_44", result="Lemma A.2"),
         check("hf-maml bias floor vs α on tanh-regression", "Theorem H.1, eq. (131)", "scaling", "contradicted",
-              ratio=2.0),
+              ratio=2.0, id="scaling.bias-floor-alpha.hf-maml.tanh-regression", result="H.1"),
         check("mystery", "Lemma 4.12, eq. (31)", "lemma", "contradicted", ratio=1.5),  # no defect explains it
     ]
     tight = [
         check("Tightness: Lemma A.2 (44)", "Lemma A.2, eq. (44)", "tightness", "contradicted", ratio=1.083,
+              id="tightness.Lemma-A.2-44", result="Lemma A.2",
               details={"result": "Lemma A.2", "claim": "(44)", "worst_ratio": np.float64(1.0830), "search": "lemma_a2_44",
                        "instance": {"p": [0.5, 0.5], "a": [1.0], "label": "f_i(w) = -(L/2) w^2 ± b w"},
                        "recipe": "x = {}\nprint(1)"}),
@@ -48,7 +51,8 @@ def synthetic_record(n_lemma: int = 400) -> dict:
           for k, loose in (("L", 1.25), ("rho", None), ("sigma", 4.0))),
     ]
     floor = check("fo-maml bias floor vs α on x", "Theorem G.1, eq. (113)", "scaling",
-                  details={"alpha": [0.01, 0.02, 0.04], "floor": [1e-5, 2e-5, 4e-5]})
+                  details={"algorithm": "fo-maml", "alpha": [0.01, 0.02, 0.04], "floor": [1e-5, 2e-5, 4e-5]},
+                  id="scaling.bias-floor-alpha.fo-maml.x", result="G.1")
     return {"provenance": {"mamltheory": "0.1", "commit": "abc1234", "seed": np.int64(0), "mode": "quick",
                            "wall_seconds": np.float64(12.5)},
             "checks": [*lemma, *bad, *tight, floor]}

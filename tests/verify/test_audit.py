@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 
 from mamltheory.bounds import Bound
+from mamltheory.bounds.lemmas import THEOREM_4_13 as THEOREM_4_13_BOUND
 from mamltheory.bounds import symbols as S
 from mamltheory.verify import audit, dimensions
 
@@ -87,10 +88,14 @@ def test_dimensional_analysis_catches_a_broken_bound():
     # Theorem 4.13 with α instead of α² in the second term: loss·length^-1 + dimensionless·... mismatch
     broken = Bound(name="broken 4.13", source="test", quantity="gradient",
                    expr=2 * S.alpha * S.L * S.sigma_tilde / sp.sqrt(S.D_test) + S.alpha * S.L * S.sigma_H * S.sigma_tilde / S.D_test)
-    f = dimensions.check_bound(broken, dimensions.GRAD)
+    f = dimensions.check_bound(broken, dimensions.GRAD, result="Theorem 4.13")
     assert f.verdict == "fails" and "mixes units" in f.evidence
+    assert (f.id, f.result) == ("units.broken-4.13", "Theorem 4.13")
     wrong_units = Bound(name="w", source="test", quantity="gradient", expr=S.L * S.dist**2)
-    assert "expression has units loss, the quantity loss·length^-1" in dimensions.check_bound(wrong_units, dimensions.GRAD).evidence
+    assert "expression has units loss, the quantity loss·length^-1" in dimensions.check_bound(
+        wrong_units, dimensions.GRAD, result="Lemma 4.9").evidence
+    # an encoded bound knows its result
+    assert dimensions.check_bound(THEOREM_4_13_BOUND, dimensions.GRAD).result == "Theorem 4.13"
 
 
 def test_audit_json_contract(run_cli):

@@ -13,77 +13,98 @@ from mamltheory.verify.finding import FAILS
 
 
 def audit_check(f) -> dict:
-    """An audit finding as `verify` records it (verify/run.py: name 'kind: source', kind 'audit kind')."""
-    return CheckResult(name=f"{f.kind}: {f.source}", source=f.source, kind=f"audit {f.kind}",
-                       verdict=CONTRADICTED if f.verdict == FAILS else HOLDS, evidence=f.evidence,
-                       details={"audit_verdict": f.verdict}).to_json()
+    """An audit finding as `verify` records it (verify/run.py: id 'audit.' + the finding's, kind 'audit kind')."""
+    return CheckResult(id=f"audit.{f.id}", result=f.result, name=f"{f.kind}: {f.source}", source=f.source,
+                       kind=f"audit {f.kind}", verdict=CONTRADICTED if f.verdict == FAILS else HOLDS,
+                       evidence=f.evidence, details={"audit_verdict": f.verdict}).to_json()
 
 
-def check(name: str, source: str, kind: str, verdict: str = CONTRADICTED, evidence: str = "") -> dict:
-    return CheckResult(name=name, source=source, kind=kind, verdict=verdict, evidence=evidence).to_json()
+def check(id: str, result: str, name: str, source: str, kind: str, verdict: str = CONTRADICTED) -> dict:
+    return CheckResult(id=id, result=result, name=name, source=source, kind=kind, verdict=verdict).to_json()
 
 
-def audit(source: str, kind: str, evidence: str, verdict: str = FAILS) -> dict:
-    return CheckResult(name=f"{kind}: {source}", source=source, kind=f"audit {kind}",
-                       verdict=CONTRADICTED if verdict == FAILS else HOLDS, evidence=evidence,
-                       details={"audit_verdict": verdict}).to_json()
-
-
-DH = ("precondition D_h >= ceil(36*alpha**2*rho**2*sigma_H**2) (Theorem H.1: ...): "
-      "ceiling(36*alpha**2*rho**2*sigma_H**2) rounds a quantity with units loss^2·length^-6 to an integer")
+def audit(id: str, result: str, source: str, kind: str, verdict: str = FAILS) -> dict:
+    return CheckResult(id=f"audit.{id}", result=result, name=f"{kind}: {source}", source=source, kind=f"audit {kind}",
+                       verdict=CONTRADICTED if verdict == FAILS else HOLDS, details={"audit_verdict": verdict}).to_json()
 
 
 def reference_contradictions() -> list[dict]:
-    """The 25 contradicted checks of reports/report.md (157 checks, 25 contradicted), names and sources as there,
-    plus the audit's new (107) finding."""
+    """The 33 contradicted checks of `verify --quick --seed 0` (ids, results, names and sources as it records them)."""
     return [
-        audit("Theorem F.1, eq. (99)", "constant", "coefficient of ‖∇F‖²: ... with (44) corrected to (1 + αL)⁴: ..."),
-        audit("Theorem F.1, eq. (99)", "constant", "coefficient of σ²: ... with (44) corrected to (1 + αL)⁴: ..."),
-        audit("Theorem G.1, eq. (122)", "constant", "coefficient of ‖∇F‖: ... with (44) corrected: ..."),
-        audit("Theorem G.1, end of proof", "constant", "coefficient of α²Lσ²: (1/829.44)·24 + (1/72)·12: ..."),
-        audit("Theorem G.1, (113)", "constant", "least K with 20K/1600 >= the α²Lσ² coefficient as derived: ..."),
-        audit("Theorem H.1, eq. (156)", "constant", "coefficient of ‖∇F‖²: ... with (44) corrected: ..."),
-        audit("Theorem H.1, eq. (156)", "constant", "coefficient of σ²: ... with (44) corrected: ..."),
-        audit("Lemma A.2, eq. (44)", "counterexample", "The proof bounds ..."),
-        audit("Theorem H.1, eqs. (144)-(145)", "proof step", "E_i‖(I − α∇²f_i(w))⁻¹∇F_i(w)‖ ..."),
-        audit("Theorem H.1, eq. (150)", "proof step", "The variance of the finite-difference estimate ..."),
-        audit("Lemma A.2, statement", "proof step", "The range ..."),
-        audit("Theorem H.1, eq. (131)", "scaling", DH),
-        audit("Theorem H.1, eq. (132) with the explicit constant of its proof", "scaling", DH),
-        audit("Corollary 4.16 for HF-MAML, eq. (36) with C1 = C2 = 3K·max{1 + ρασ/L, ραε/L}, K = 36", "scaling", DH),
-        audit("Corollary 4.16 for HF-MAML: Δ·O(L/ε²) with the constant of Theorem H.1", "scaling", DH),
-        audit("Theorem H.1, eq. (150)", "scaling", "σ_H²/(D_h(δ_k^i)²) has units loss^4·length^-8; ..."),
-        check("hf-maml bias floor vs α on tanh-regression", "Theorem H.1, eq. (131)", "scaling"),
-        check("Falsification: Lemma A.2 (44)", "Lemma A.2, eq. (44)", "counterexample"),
-        check("Falsification: Lemma A.2 (44) (2-D)", "Lemma A.2, eq. (44)", "counterexample"),
-        check("Lemma A.2 (44): two tasks −½w² ± w", "Lemma A.2, eq. (44)", "counterexample"),
-        check("Lemma A.2 (44): two tasks −½w² ± w, worst αL = 0.0698", "Lemma A.2, eq. (44)", "counterexample"),
-        check("Lemma A.2 (44): bounded-below variant (g'' = −1 on |w| <= 2, rising to +1)", "Lemma A.2, eq. (44)",
+        audit("chain.paper.F.1.107-κ", "F.1", "Theorem F.1, eq. (107) [κ]", "proof step"),
+        audit("chain.paper.G.1.end-of-G.1-α²Lσ²", "G.1", "Theorem G.1, end of G.1 [α²Lσ²]", "constant"),
+        audit("chain.paper.G.1.107-κ", "G.1", "Theorem G.1, eq. (107) [κ]", "proof step"),
+        audit("chain.paper.H.1.144-E-v", "H.1", "Theorem H.1, eq. (144) [E‖v‖]", "proof step"),
+        audit("chain.paper.H.1.145-spread", "H.1", "Theorem H.1, eq. (145) [spread]", "proof step"),
+        audit("chain.paper.H.1.150", "H.1", "Theorem H.1, eq. (150)", "proof step"),
+        audit("chain.paper.H.1.152", "H.1", "Theorem H.1, eq. (152)", "constant"),
+        audit("chain.paper.H.1.107-κ", "H.1", "Theorem H.1, eq. (107) [κ]", "proof step"),
+        audit("chain.H.1.statement", "H.1", "Theorem H.1, statement", "proof step"),
+        audit("witness.A.2.44", "Lemma A.2", "Lemma A.2, eq. (44)", "counterexample"),
+        audit("witness.H.1.144-145", "H.1", "Theorem H.1, eqs. (144)-(145)", "proof step"),
+        audit("witness.H.1.144", "H.1", "Theorem H.1, eq. (144)", "proof step"),
+        audit("witness.H.1.150", "H.1", "Theorem H.1, eq. (150)", "proof step"),
+        audit("witness.F.1.107", "F.1", "Theorem F.1, eq. (107)", "proof step"),
+        audit("witness.A.2.statement", "Lemma A.2", "Lemma A.2, statement", "proof step"),
+        audit("units.Theorem-H.1-accuracy", "H.1", "Theorem H.1, eq. (131)", "scaling"),
+        audit("units.Theorem-H.1-iterations", "H.1", "Theorem H.1, eq. (132) with the explicit constant of its proof",
+              "scaling"),
+        audit("units.Corollary-4.16-for-HF-MAML-accuracy", "Corollary 4.16",
+              "Corollary 4.16 for HF-MAML, eq. (36) with C1 = C2 = 3K·max{1 + ρασ/L, ραε/L}, K = 36", "scaling"),
+        audit("units.Corollary-4.16-for-HF-MAML-iterations", "Corollary 4.16",
+              "Corollary 4.16 for HF-MAML: Δ·O(L/ε²) with the constant of Theorem H.1", "scaling"),
+        audit("units.H.1.150", "H.1", "Theorem H.1, eq. (150)", "scaling"),
+        check("theorem.exact.H.1.paper.opposed-kinks.below-floor", "H.1", "Theorem H.1 (hf-maml) on opposed kinks, "
+              "w_0 = −2.5, exact expectations", "Theorem H.1, eq. (131)", "counterexample"),
+        check("scaling.bias-floor-alpha.hf-maml.tanh-regression", "H.1", "hf-maml bias floor vs α on tanh-regression",
+              "Theorem H.1, eq. (131)", "scaling"),
+        check("falsify.search.lemma_a2_44", "Lemma A.2", "Falsification: Lemma A.2 (44)", "Lemma A.2, eq. (44)",
               "counterexample"),
-        check("Theorem H.1 proof, (145)/(147): finite-difference bias vs 0.2‖∇F‖", "Theorem H.1 proof, eq. (147)",
+        check("falsify.search.lemma_a2_44_2d", "Lemma A.2", "Falsification: Lemma A.2 (44) (2-D)",
+              "Lemma A.2, eq. (44)", "counterexample"),
+        check("falsify.a2-pair", "Lemma A.2", "Lemma A.2 (44): two tasks −½w² ± w", "Lemma A.2, eq. (44)",
               "counterexample"),
-        check("Theorem H.1 (hf-maml) on opposed kinks, w_0 = HF-MAML fixed point 0.209623 (‖∇F‖ = 0.04446)",
+        check("falsify.a2-pair.worst-alpha", "Lemma A.2", "Lemma A.2 (44): two tasks −½w² ± w, worst αL = 0.0698",
+              "Lemma A.2, eq. (44)", "counterexample"),
+        check("falsify.a2-bounded-pair", "Lemma A.2", "Lemma A.2 (44): bounded-below variant", "Lemma A.2, eq. (44)",
+              "counterexample"),
+        check("falsify.H.1.paper.147-bias", "H.1", "Theorem H.1 proof, (145)/(147): finite-difference bias vs "
+              "0.2‖∇F‖", "Theorem H.1 proof, eq. (147)", "counterexample"),
+        check("falsify.exact.H.1.paper.opposed-kinks.from-fixed-point", "H.1", "Theorem H.1 (hf-maml) on opposed "
+              "kinks, w_0 = HF-MAML fixed point", "Theorem H.1, eq. (131)", "counterexample"),
+        check("falsify.exact.H.1.paper.opposed-kinks", "H.1", "Theorem H.1 (hf-maml) on opposed kinks, w_0 = −2.5",
               "Theorem H.1, eq. (131)", "counterexample"),
-        check("Theorem H.1 (hf-maml) on opposed kinks, w_0 = −2.5", "Theorem H.1, eq. (131)", "counterexample"),
-        audit("Theorem F.1, eq. (107)", "proof step", "(107) takes the expectation of (106) ..."),
+        check("tightness.Lemma-A.2-44", "Lemma A.2", "Tightness: Lemma A.2 (44)", "Lemma A.2, eq. (44)", "tightness"),
+        check("tightness.H.1.paper.accuracy", "H.1", "Tightness: Theorem H.1 (paper) accuracy",
+              "Theorem H.1, eqs. (131), (132)", "tightness"),
+        check("tightness.H.1.paper.iterations", "H.1", "Tightness: Theorem H.1 (paper) iterations",
+              "Theorem H.1, eqs. (131), (132)", "tightness"),
     ]
 
 
 def test_reference_record_each_contradiction_explained_once():
     checks = reference_contradictions() + [
-        check("Theorem F.1 (maml) on opposed kinks, w_0 = −2.5", "Theorem F.1, eq. (86)", "theorem", HOLDS),
-        check("HVP finite difference (10) at a Hessian kink", "Section 3, eq. (10)", "counterexample", HOLDS),
+        check("falsify.exact.F.1.paper.opposed-kinks", "F.1", "Theorem F.1 (maml) on opposed kinks, w_0 = −2.5",
+              "Theorem F.1, eq. (86)", "theorem", HOLDS),
+        check("falsify.hvp-kink", "Section 3", "HVP finite difference (10) at a Hessian kink", "Section 3, eq. (10)",
+              "lemma", HOLDS),
+        check("theorem.exact.H.1.paper.tanh-regression", "H.1", "Theorem H.1 on tanh-regression, exact expectations",
+              "Theorem H.1, eq. (131)", "theorem", HOLDS),
+        audit("chain.paper.H.1.152-D_h", "H.1", "Theorem H.1, eq. (152) [D_h]", "constant", "holds"),
     ]
     found = D.explain(checks)
     assert found["unexplained"] == [] and found["ambiguous"] == []
     counts = {d["id"]: len(d["checks"]) for d in found["defects"]}
-    # by hand from the table above: (44): 5 constants + 1 audit counterexample + 2 searches + 3 lemma checks;
-    # H.1 variance: the (150) proof step + 5 units findings; H.1 task spread: audit step, (147) check, floor, 2 runs
-    assert counts == {"A2-44": 11, "A2-range": 1, "F1-107": 1, "G1-last-step": 2, "H1-task-spread": 5,
-                      "H1-150": 6, "S3-10": 0, "G1-Dh": 0, "H1-144-Do": 0}
-    assert sum(counts.values()) == 26
-    s310 = next(d for d in found["defects"] if d["id"] == "S3-10")
-    assert [r["index"] for r in s310["related"]] == [27]  # the (10) kink check holds at ratio 0.5: related, not failing
+    # by hand from the table above: (44): the audit witness, 2 searches, 3 named counterexamples, the tightness row;
+    # (107): 3 chain steps and the witness; H.1 variance: (150) step, witness and units, (152), 4 units findings;
+    # H.1 task spread: the chain step, the statement, the witness, (147), the floor, 3 runs, 2 tightness rows
+    assert counts == {"A2-44": 7, "A2-range": 1, "F1-107": 4, "G1-last-step": 1, "H1-task-spread": 10,
+                      "H1-150": 8, "S3-10": 0, "G1-Dh": 0, "H1-144-Do": 2}
+    assert sum(counts.values()) == 33
+    related = {d["id"]: [r["index"] for r in d["related"]] for d in found["defects"] if d["related"]}
+    # the (10) kink check holds at ratio 0.5: related, not failing; H.1's holding checks and (152) [D_h] are no
+    # consequence of any defect (ids are matched whole, not by their text)
+    assert related == {"S3-10": [34]}
 
 
 def test_live_audit_every_failing_finding_explained_once():
@@ -100,19 +121,25 @@ def test_live_audit_every_failing_finding_explained_once():
 
 
 def test_unexplained_and_ambiguous_are_reported():
-    stray = check("Theorem F.1 on tanh-regression", "Theorem F.1, eq. (86)", "theorem")
+    stray = check("theorem.exact.F.1.paper.tanh-regression", "F.1", "Theorem F.1 on tanh-regression",
+                  "Theorem F.1, eq. (86)", "theorem")
     found = D.explain([stray])
     assert [u["name"] for u in found["unexplained"]] == ["Theorem F.1 on tanh-regression"]
-    twice = (D.Defect("x", "s", "w", D.CONSTANT, "", "", "", (D.Consequence("all", source="Theorem"),)),
-             D.Defect("y", "s", "w", D.CONSTANT, "", "", "", (D.Consequence("all", source="F.1"),)))
+    assert found["unexplained"][0]["id"] == "theorem.exact.F.1.paper.tanh-regression"
+    twice = (D.Defect("x", "F.1", "s", "w", D.CONSTANT, "", "", "", (D.Consequence("all", "F.1"),)),
+             D.Defect("y", "F.1", "s", "w", D.CONSTANT, "", "", "", (D.Consequence("by id", "F.1", ("theorem",)),)))
     assert D.explain([stray], twice)["ambiguous"][0]["defects"] == ["x", "y"]
+    # an id prefix ends at a ".": "….tanh" names no check, the result must agree, and so must the kind
+    for q in (D.Consequence("", "F.1", ("theorem.exact.F.1.paper.tanh",)), D.Consequence("", "G.1", ("theorem",)),
+              D.Consequence("", "F.1", kind="lemma")):
+        assert not q.matches(stray)
 
 
 def test_annotate_names_the_defect_of_each_contradicted_check():
     record = {"provenance": {}, "checks": reference_contradictions()}
     D.annotate(record)
     assert all(c["defect"] for c in record["checks"])
-    assert record["checks"][0]["defect"] == "A2-44" and record["checks"][16]["defect"] == "H1-task-spread"
+    assert record["checks"][9]["defect"] == "A2-44" and record["checks"][21]["defect"] == "H1-task-spread"
     assert record["unexplained"] == [] and len(record["defects"]) == len(D.registry())
     assert "ambiguous" not in record
 

@@ -19,12 +19,12 @@ from mamltheory.verify.check import CONTRADICTED, HOLDS, VACUOUS
 def test_encoding_holds_as_shipped() -> None:
     out = encoding.encoding_checks()
     assert [c.name for c in out if c.verdict != HOLDS] == []
-    assert len(out) == len(encoding.LEMMA_CONSTANTS) + 6 + 6
+    assert len(out) == len(encoding.lemma_constants()) + 6 + 6
 
 
 @pytest.mark.parametrize("row", [1, 4], ids=["Lemma 4.11 second moment", "Lemma 4.12 D_in term"])
 def test_a_lemma_constant_lowered_by_30_percent_is_caught(row: int) -> None:
-    bound, key, read = encoding.LEMMA_CONSTANTS[row]
+    bound, key, read = encoding.lemma_constants()[row]
     lowered = Bound(name=bound.name, source=bound.source, quantity=bound.quantity, expr=bound.expr * sp.Rational(7, 10),
                     preconditions=bound.preconditions, kind=bound.kind)
     assert encoding.lemma_check(bound, key, read).verdict == HOLDS
@@ -95,6 +95,6 @@ def test_a_planner_that_cuts_T_or_wastes_samples_is_caught(monkeypatch: pytest.M
 def test_lemma_bound_constants_are_read_off_by_hand() -> None:
     # Lemma 4.11 (28): E[β̃²] <= 25/(8L(w)²), so the constant read off is 25/8; (31): αLσ̃/√D_in, constant 1
     L_w = lm.local_smoothness(lm.grad_w)
-    assert sp.simplify(encoding.LEMMA_CONSTANTS[1][2](lm.LEMMA_4_11_SECOND_MOMENT.expr)) == sp.Rational(25, 8)
+    assert sp.simplify(encoding.lemma_constants()[1][2](lm.LEMMA_4_11_SECOND_MOMENT.expr)) == sp.Rational(25, 8)
     assert sp.simplify(lm.LEMMA_4_11_SECOND_MOMENT.expr * L_w**2) == sp.Rational(25, 8)
-    assert encoding.LEMMA_CONSTANTS[2][2](lm.LEMMA_4_12_BIAS.expr) == 1
+    assert encoding.lemma_constants()[2][2](lm.LEMMA_4_12_BIAS.expr) == 1

@@ -139,14 +139,14 @@ def test_hvp_ratio_is_one_half_at_the_kink() -> None:
 
 
 def test_hvp_search_never_exceeds_one_half() -> None:
-    r = fz.run_search(fz.SEARCHES["hvp_10"], np.random.default_rng(0), 60, 2, 150)
+    r = fz.run_search(fz.searches()["hvp_10"], np.random.default_rng(0), 60, 2, 150)
     assert r.verdict == HOLDS and 0.45 < r.ratio <= 0.5 + 1e-9
 
 
 # ---- honest inequalities stay <= 1 -------------------------------------------------------------------------------
 def test_lemma_4_12_bias_on_quadratics_is_zero_and_search_stays_below_one() -> None:
     # Quadratic tasks (no kink: h_i = 0) have affine gradients, so the bias vanishes identically.
-    s = fz.SEARCHES["lemma_4_12_bias"]
+    s = fz.searches()["lemma_4_12_bias"]
     quad_space = fz.Space(s.sp.names, tuple(0.0 if n in ("h1", "h2") else lo for n, lo in zip(s.sp.names, s.sp.lower)),
                           tuple(0.0 if n in ("h1", "h2") else hi for n, hi in zip(s.sp.names, s.sp.upper)))
     best, _, _ = fz.maximise(lambda x: fz.eval_lemma_4_12(x, "bias")[0], quad_space, np.random.default_rng(0),
@@ -158,7 +158,7 @@ def test_lemma_4_12_bias_on_quadratics_is_zero_and_search_stays_below_one() -> N
 
 @pytest.mark.parametrize("key", ["lemma_4_9", "corollary_4_10", "lemma_a2_43", "lemma_4_11_mean"])
 def test_searches_on_true_inequalities_stay_at_most_one(key: str) -> None:
-    r = fz.run_search(fz.SEARCHES[key], np.random.default_rng(2), 50, 1, 100)
+    r = fz.run_search(fz.searches()[key], np.random.default_rng(2), 50, 1, 100)
     assert r.verdict == HOLDS and r.ratio <= 1 + 1e-9
     assert "x = " in r.evidence and r.details["instance"]["profiles"]
 
@@ -166,7 +166,7 @@ def test_searches_on_true_inequalities_stay_at_most_one(key: str) -> None:
 def test_a2_44_search_finds_the_counterexample_and_it_reproduces() -> None:
     # the named counterexample is deterministic; this checks that the search itself reaches it (seed 5: its
     # best random sample already lies in the counterexample's basin, so one short refinement climbs to it)
-    r = fz.run_search(fz.SEARCHES["lemma_a2_44"], np.random.default_rng(5), 100, 1, 5)
+    r = fz.run_search(fz.searches()["lemma_a2_44"], np.random.default_rng(5), 100, 1, 5)
     assert r.verdict == CONTRADICTED and r.kind == "counterexample" and r.ratio > 1.05
     inst = Instance.from_dict(r.details["instance"])
     s = fz.a2_sides(inst, np.array(r.details["w"]), r.details["alpha"])
@@ -246,7 +246,7 @@ def test_vectorised_profile_lookup_equals_each_profile() -> None:
 def test_a_search_keeps_its_recorded_maximiser() -> None:
     # two random samples cannot find the (44) counterexample; the recorded maximiser carries it: the ratio is the
     # closed-form worst case (1 + αL)²/(2C2² + 1) of test_a2_worst_alpha_matches_closed_form (ratio 1.0827...)
-    s = fz.SEARCHES["lemma_a2_44"]
+    s = fz.searches()["lemma_a2_44"]
     r = fz.run_search(s, np.random.default_rng(0), 2, 0, 0, recorded=fz.WORST["lemma_a2_44"])
     assert r.verdict == CONTRADICTED and r.ratio == pytest.approx(fz.a2_worst_alpha()[1], rel=1e-6)
     assert "recorded maximiser" in r.evidence

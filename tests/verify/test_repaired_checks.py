@@ -139,7 +139,8 @@ def test_repaired_bias_step_holds_where_147_fails():
     from mamltheory.verify.repaired_checks import repaired_bias_step
     from mamltheory.verify.theorem_checks import kinks_floor
     _, w_star, floor = kinks_floor()
-    r = repaired_bias_step(1 / 6, w_star)
+    r = repaired_bias_step(1 / 6, w_star, "falsify.H.1.repaired.147′-bias.paper-nu")
+    assert (r.id, r.result) == ("falsify.H.1.repaired.147′-bias.paper-nu", "H.1")
     # (147′) by hand at αL = 1/6: b1 = ν(1 + a)C1 = (1/6)(7/6)(36/23) = 7/23, against ‖s‖ = ‖∇F(w*)‖ (E G(w*) = 0)
     assert r.bound == pytest.approx(7 / 23 * (floor + SIGMA), rel=1e-12)
     assert r.observed == pytest.approx(floor, rel=1e-9)

@@ -18,7 +18,8 @@ def synthetic(slope: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def judge(slope: float):
     x, y = synthetic(slope)
-    return scaling.judge_slope("synthetic", "test", loglog_slope(x, y), 0.5, "equal", "synthetic", {})
+    return scaling.judge_slope("synthetic", "test", loglog_slope(x, y), 0.5, "equal", "synthetic", {}, id="t",
+                               result="-")
 
 
 def test_slope_half_holds_and_slope_0_3_is_contradicted():
@@ -33,10 +34,10 @@ def test_slope_half_holds_and_slope_0_3_is_contradicted():
 def test_one_sided_claims():
     x, y = synthetic(1.6)
     s = loglog_slope(x, y)
-    assert scaling.judge_slope("t", "s", s, 1.0, "at most", "", {}).verdict == CONTRADICTED
-    assert scaling.judge_slope("t", "s", s, 2.0, "at most", "", {}).verdict == HOLDS
-    assert scaling.judge_slope("t", "s", s, 1.0, "at least", "", {}).verdict == HOLDS
-    assert scaling.judge_slope("t", "s", s, 2.0, "at least", "", {}).verdict == CONTRADICTED
+    assert scaling.judge_slope("t", "s", s, 1.0, "at most", "", {}, id="t", result="-").verdict == CONTRADICTED
+    assert scaling.judge_slope("t", "s", s, 2.0, "at most", "", {}, id="t", result="-").verdict == HOLDS
+    assert scaling.judge_slope("t", "s", s, 1.0, "at least", "", {}, id="t", result="-").verdict == HOLDS
+    assert scaling.judge_slope("t", "s", s, 2.0, "at least", "", {}, id="t", result="-").verdict == CONTRADICTED
 
 
 def test_detectable_deviation_by_hand():
@@ -74,12 +75,13 @@ def test_flat_non_stationary_floors_are_inconclusive():
     runs = [scaling.FloorRun(np.full((6, 8), 0.01), Stationarity(-0.3, -0.4, -0.2, 0.1, 8)) for _ in range(4)]
     for r in runs:
         r.G = r.G * (1 + 0.01 * np.random.default_rng(0).standard_normal(r.G.shape))
-    res = scaling.judge_floor_rate("flat", "B", [8, 16, 32, 64], runs, -0.5, "synthetic")
+    res = scaling.judge_floor_rate("flat", "B", [8, 16, 32, 64], runs, -0.5, "synthetic", id="t", result="F.1")
     assert res.verdict == INCONCLUSIVE and "not stationary" in res.evidence
     # the same flat floors, stationary: the −1/2 rate is contradicted
     for r in runs:
         r.stationarity = Stationarity(0.0, -0.01, 0.01, 0.1, 8)
-    assert scaling.judge_floor_rate("flat", "B", [8, 16, 32, 64], runs, -0.5, "synthetic").verdict == CONTRADICTED
+    assert scaling.judge_floor_rate("flat", "B", [8, 16, 32, 64], runs, -0.5, "synthetic", id="t",
+                                    result="F.1").verdict == CONTRADICTED
 
 
 def test_weighted_line_by_hand():
@@ -107,4 +109,5 @@ def test_noise_floor_falls_like_one_over_root_B_on_a_small_family():
     s = loglog_slope(np.array([2.0, 4, 16, 64]), np.array([r.mean for r in runs]))
     assert s.contains(-0.5) and s.high < -0.2, s  # the floor falls, at the rate −1/2, not flat
     # this small family mixes slowly (windows may still differ by > 10%): judged or inconclusive, never contradicted
-    assert scaling.judge_floor_rate("small", "B", [2, 4, 16, 64], runs, -0.5, "small family").verdict != CONTRADICTED
+    assert scaling.judge_floor_rate("small", "B", [2, 4, 16, 64], runs, -0.5, "small family", id="t",
+                                    result="F.1").verdict != CONTRADICTED

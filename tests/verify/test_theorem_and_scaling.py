@@ -33,8 +33,8 @@ def test_loglog_slope_recovers_exponent():
 
 def test_ratio_orientation():
     assert ratio_of(2.0, 1.0, "upper") == 2.0 and ratio_of(2.0, 1.0, "lower") == 0.5
-    assert judge("x", "s", "lemma", 1.0 + 1e-12, 1.0).verdict == HOLDS
-    assert judge("x", "s", "lemma", 1.01, 1.0).verdict == CONTRADICTED
+    assert judge("x", "s", "lemma", 1.0 + 1e-12, 1.0, id="x", result="-").verdict == HOLDS
+    assert judge("x", "s", "lemma", 1.01, 1.0, id="x", result="-").verdict == CONTRADICTED
 
 
 def test_decide_holds_contradicted_inconclusive():

@@ -75,7 +75,8 @@ def _synthetic(factor: float, N: int = 40) -> tt.TheoremEntry:
     """On the quadratic task: T = N and accuracy bound = factor × min_{k<N} ‖∇F(w_k)‖ = factor·G0·Q^(N−1)."""
     def bound(c: ProblemConstants, alpha: float, eps: float, gap: float) -> tuple[float, float]:
         return factor * G0 * Q ** (N - 1), float(N)
-    return tt.TheoremEntry(result=f"synthetic ×{factor}", source="test", algorithm="maml", bound=bound,
+    return tt.TheoremEntry(result=f"synthetic ×{factor}", source="test", algorithm="maml", label="F.1",
+                           theory="paper", bound=bound,
                            step=F1.step, delta=F1.delta, alpha_L=1 / 6)
 
 

@@ -59,7 +59,7 @@ class ScaledBound:
     """A bound replaced by `factor` × a reference value of the quantity (a deliberately violated lemma)."""
 
     def __init__(self, real, reference: dict[float, np.ndarray], factor: float) -> None:
-        self.source, self.reference, self.factor = real.source, reference, factor
+        self.name, self.source, self.reference, self.factor = real.name, real.source, reference, factor
 
     def array(self, alpha: float, **_: object) -> np.ndarray:
         return self.factor * self.reference[round(float(alpha), 12)]
@@ -120,7 +120,8 @@ def test_exact_theorem_check_can_fail() -> None:
 
 
 def record_of(*verdicts: str, power: float | None = 1.05) -> dict:
-    checks = [CheckResult(f"c{i}", "s", "lemma", v, power=power).to_json() for i, v in enumerate(verdicts)]
+    checks = [CheckResult(f"c{i}", "s", "lemma", v, power=power, id=f"c{i}", result="-").to_json()
+              for i, v in enumerate(verdicts)]
     return {"checks": checks, "summary": summary_counts(checks)}
 
 
@@ -138,7 +139,7 @@ def test_exit_code_3_only_for_error_and_1_for_an_unexplained_contradiction() -> 
     assert exit_status(record_of(HOLDS, CONTRADICTED), strict=True) == 1
     # the paper's known (107) step, found again: explained, exit 0 unless --strict
     known = CheckResult("proof step: Theorem F.1, eq. (107)", "Theorem F.1, eq. (107)", "audit proof step",
-                        CONTRADICTED, power=1.0).to_json()
+                        CONTRADICTED, power=1.0, id="audit.witness.F.1.107", result="F.1").to_json()
     record = {"checks": [known]}
     assert exit_status(record, strict=False) == 0 and record["unexplained"] == []
     assert exit_status(record, strict=True) == 1

@@ -12,6 +12,7 @@ def test_verify_audit_section_exit_codes(tmp_path, run_cli):
     assert code == 0
     record = json.loads(out)
     assert {"provenance", "checks"} <= set(record) and record["provenance"]["mode"] == "quick"
+    assert all({"id", "result", "name", "source", "verdict"} <= set(c) for c in record["checks"])
     assert any(c["verdict"] == "contradicted" for c in record["checks"])  # the audit's failing constants
     # --strict turns a contradicted claim into exit 1; the stored record is reused
     assert run_cli(["verify", "--only", "audit", "--store", store, "--strict"])[0] == 1
@@ -39,9 +40,11 @@ def test_a_section_that_fails_is_an_error(monkeypatch):
 def test_report_renders_sections_and_plots(tmp_path):
     store = str(tmp_path / "s.sqlite")
     record = verify(sections=("audit",), store=store)
-    record["checks"].append({"name": "fo-maml bias floor vs α on x", "source": "s", "kind": "scaling",
+    record["checks"].append({"id": "scaling.bias-floor-alpha.fo-maml.x", "result": "G.1",
+                             "name": "fo-maml bias floor vs α on x", "source": "s", "kind": "scaling",
                              "verdict": "holds", "observed": 1.0, "bound": 1.0, "ratio": None, "evidence": "e",
-                             "details": {"alpha": [0.01, 0.02, 0.04], "floor": [1e-5, 2e-5, 4e-5]}})
+                             "details": {"algorithm": "fo-maml", "alpha": [0.01, 0.02, 0.04],
+                                         "floor": [1e-5, 2e-5, 4e-5]}})
     path = build(record, store, tmp_path / "rep", "mamltheory report")
     text = "\n".join(f.read_text() for f in sorted(path.parent.glob("*.md")))  # report.md and its appendices
     for heading in ("## Encoded results", "## Planner, reference configuration", "# Audit of the paper's arithmetic",

@@ -140,7 +140,7 @@ def test_falsify_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     _, checks = run_section("falsify", tmp_path)
     # a search per inequality, four named Lemma A.2 / HVP cases, H.1's proof step and four theorem runs; the
     # repaired H.1's (147′) at two radii and its two runs (verify.repaired_checks)
-    assert len(checks) == len(falsify.SEARCHES) + 4 + 5 + 4
+    assert len(checks) == len(falsify.searches()) + 4 + 5 + 4
     assert [c["verdict"] for c in checks if c["name"].startswith("repaired Theorem H.1")] == ["holds"] * 4
     by_name = {c["name"]: c for c in checks}
     for c in checks:

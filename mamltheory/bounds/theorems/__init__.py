@@ -23,7 +23,7 @@ ALGORITHMS = ("maml", "fo-maml", "hf-maml")
 _THEOREMS: dict[tuple[str, str], Theorem] = {
     (t.algorithm, t.theory): t for t in (f1.PAPER, f1.REPAIRED, g1.PAPER, g1.REPAIRED, h1.PAPER, h1.REPAIRED)}
 
-__all__ = ["ALGORITHMS", "LIMIT_BATCH", "Result", "Theorem", "all_theorems", "by_label", "theorem"]
+__all__ = ["ALGORITHMS", "LIMIT_BATCH", "Result", "Theorem", "all_theorems", "by_label", "label_of", "theorem"]
 
 
 def theorem(algorithm: str, theory: str = DEFAULT_THEORY) -> Theorem:
@@ -95,6 +95,14 @@ def _bound_results() -> list[Result]:
 def results() -> tuple[Result, ...]:
     """Every encoded result: the lemmas and corollaries, then the three theorems under every theory."""
     return (*_bound_results(), *_theorem_results())
+
+
+def label_of(bound: Bound) -> str:
+    """The label of the result an encoded bound belongs to ("Lemma 4.11", "H.1"); KeyError for a bound not encoded."""
+    for r in results():
+        if any((b.name, b.source) == (bound.name, bound.source) for b in r.bounds):
+            return r.label
+    raise KeyError(f"{bound.name} ({bound.source}) is not an encoded result")
 
 
 def by_label(label: str) -> Result:
