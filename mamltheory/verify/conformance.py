@@ -359,6 +359,35 @@ def divisor_check(algorithm: str) -> CheckResult:
         details={"algorithm": algorithm, "run": used, "theorem": stated})
 
 
+def radius_check(theory: str) -> CheckResult:
+    """The δ an HF-MAML run uses (`run_config`'s default) against its theorem's rule, written here from the
+    statements: the paper's δ = 1/(6ρα) (eq. (142)); repaired H.1's ρα·δ = min{1/6, ν_ε} with
+    ν_ε = ε√(L/(c(σ² + σ̃²/D_o)(L + ρα(σ + ε)))) (δ′), ε the accuracy (131″) guarantees at the run's batches,
+    max{√(K′(1 + ρασ/L)S₀), K′(ρα/L)S₀}, S₀ = σ²/B + σ̃²/(BD_o) + σ̃²/D_in."""
+    problem, _ = _family("tanh-regression")
+    B, D_in, D_o = 20, 10, 5
+    cfg, _ = run_config(problem, "hf-maml", iterations=1, replicates=1, batch=(B, D_in, D_o, 1), theory=theory)
+    c, a = problem.constants, cfg.alpha
+    t = theorem("hf-maml", theory)
+    if theory == "paper":
+        expected, rule = 1.0 / (6.0 * c.rho * a), "δ = 1/(6ρα), eq. (142)"
+    else:
+        S0 = c.sigma**2 / B + c.sigma_tilde**2 / (B * D_o) + c.sigma_tilde**2 / D_in
+        eps = max(math.sqrt(t.K * (1 + c.rho * a * c.sigma / c.L) * S0), t.K * c.rho * a / c.L * S0)
+        noise = c.sigma**2 + c.sigma_tilde**2 / D_o
+        nu_eps = eps * math.sqrt(c.L / (t.delta_budget * noise * (c.L + c.rho * a * (c.sigma + eps))))
+        expected = min(1 / 6, nu_eps) / (c.rho * a)
+        rule = f"ρα·δ = min{{1/6, ν_ε}}, ν_ε = {nu_eps:.6g} at ε = {eps:.4g} (δ′), c = {t.delta_budget}"
+    dev = abs(float(cfg.delta) - expected)
+    return _equality(
+        f"conformance: hf-maml radius under the {theory} theory", f"{t.name}, " + ("eq. (142)" if theory == "paper"
+                                                                                  else "condition (δ′)"),
+        dev, expected, f"run_config(tanh-regression, hf-maml, batches B = {B}, D_in = {D_in}, D_o = {D_o}) uses "
+                       f"δ = {float(cfg.delta):.8g}; the rule {rule} gives {expected:.8g}",
+        {"theory": theory, "delta": float(cfg.delta), "expected": expected},
+        id=f"conformance.radius.{theory}", result=t.label)
+
+
 def conformance(quick: bool = True, seed: int = 0, progress: Callable[[str], None] | None = None) -> list[CheckResult]:
     """Every conformance check (verify section `conformance`); the same in quick and full mode (exact)."""
     say = progress or (lambda _m: None)
@@ -371,4 +400,5 @@ def conformance(quick: bool = True, seed: int = 0, progress: Callable[[str], Non
             out.append(step_check(name, algorithm, seed))
         out.append(sampling_check(name, seed))
     out += [divisor_check(a) for a in ("maml", "fo-maml", "hf-maml")]
+    out += [radius_check(th) for th in ("paper", "repaired")]
     return out

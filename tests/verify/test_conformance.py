@@ -28,8 +28,8 @@ def fresh_families() -> Iterator[None]:
 def test_every_check_holds_on_the_shipped_code() -> None:
     out = C.conformance(quick=True, seed=0)
     assert [c.name for c in out if c.verdict != HOLDS] == []
-    # per family: the loss, 4 algorithms × (direction, meta-step), the sampling law; then 3 step divisors
-    assert len(out) == 2 * (1 + 4 * 2 + 1) + 3 and all(c.kind == "conformance" for c in out)
+    # per family: the loss, 4 algorithms × (direction, meta-step), the sampling law; 3 step divisors, 2 radii
+    assert len(out) == 2 * (1 + 4 * 2 + 1) + 3 + 2 and all(c.kind == "conformance" for c in out)
     assert all(c.power is not None and c.power < 1.2 for c in out)
 
 
@@ -100,3 +100,18 @@ def test_a_divisor_that_is_not_the_papers_is_caught(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(C, "theorem", wrong)
     assert C.divisor_check("maml").verdict == CONTRADICTED
     assert C.divisor_check("fo-maml").verdict == HOLDS
+
+
+def test_a_repaired_radius_twice_its_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mamltheory.bounds.theorems import h1
+
+    real = h1.RepairedH1.radius
+
+    def doubled(self, *args):
+        d, why = real(self, *args)
+        return 2 * d, why
+
+    assert C.radius_check("repaired").verdict == HOLDS
+    monkeypatch.setattr(h1.RepairedH1, "radius", doubled)
+    assert C.radius_check("repaired").verdict == CONTRADICTED
+    assert C.radius_check("paper").verdict == HOLDS
