@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from mamltheory.assumptions import CONSTANT_FLAGS, ProblemConstants
-from mamltheory.bounds.result import exact
+from mamltheory.bounds.result import rational
 from mamltheory.bounds.symbols import alpha as alpha_sym, rho as rho_sym, sigma_H as sigma_H_sym
 from mamltheory.bounds.theorems import ALGORITHMS, Theorem, theorem
 from mamltheory.bounds.theorems.base import noise_at
@@ -123,10 +123,10 @@ def theorem_alpha(thm: Theorem, constants: ProblemConstants, alpha: float | None
     """α as an exact rational and its source: the user's, checked against the theorem's range
     (0, 1/(cL)] (InputError with field "alpha" outside it), or the largest allowed."""
     check_scale(constants, alpha=alpha)
-    alpha_max = Fraction(1, thm.alpha_L_max) / exact(constants.L)
+    alpha_max = Fraction(1, thm.alpha_L_max) / rational(constants.L)
     if alpha is None:
         return alpha_max, f"largest allowed by {thm.name}: α = 1/({thm.alpha_L_max}L) = {float(alpha_max):.6g}"
-    a = exact(number("--alpha", alpha, text=False))
+    a = rational(number("--alpha", alpha, text=False))
     if not 0 < a <= alpha_max:
         raise InputError(f"--alpha: must lie in (0, 1/({thm.alpha_L_max}L)] = (0, {float(alpha_max):.6g}] "
                          f"for {thm.name}, got {alpha}", field="alpha")
@@ -134,9 +134,9 @@ def theorem_alpha(thm: Theorem, constants: ProblemConstants, alpha: float | None
 
 
 def _exact_values(constants: ProblemConstants, alpha: Fraction, **extra: Any) -> dict[str, Any]:
-    vals: dict[str, Any] = {k: exact(v) for k, v in constants.as_dict().items()}
+    vals: dict[str, Any] = {k: rational(v) for k, v in constants.as_dict().items()}
     vals["alpha"] = alpha
-    vals.update({k: (exact(v) if isinstance(v, (int, float, Fraction)) else v) for k, v in extra.items()})
+    vals.update({k: (rational(v) if isinstance(v, (int, float, Fraction)) else v) for k, v in extra.items()})
     return vals
 
 
@@ -145,7 +145,7 @@ def _ceil_min1(x: Fraction) -> int:
 
 
 def _fixed(thm: Theorem, c: ProblemConstants, a: Fraction) -> dict[str, int]:
-    L, rho, s, st, sH = (exact(x) for x in (c.L, c.rho, c.sigma, c.sigma_tilde, c.sigma_H))
+    L, rho, s, st, sH = (rational(x) for x in (c.L, c.rho, c.sigma, c.sigma_tilde, c.sigma_H))
     # D_h from the theorem's own condition, in exact rationals (0: no Hessian batch, repaired G.1).
     dh_expr = thm.D_h_min.subs({alpha_sym: sp.Rational(a.numerator, a.denominator),
                                 rho_sym: sp.Rational(rho.numerator, rho.denominator),
@@ -286,11 +286,11 @@ def _finish(plan: Plan, thm: Theorem, c: ProblemConstants, a: Fraction, eps: Fra
     acc = thm.accuracy_at(c, a, S)
     plan.accuracy_bound = max(acc, float(eps)) if eps is not None else acc
     # HF-MAML: the radius for this ε and D_o (repaired H.1: what its δ condition allows; the paper: 1/(6ρα))
-    radius = thm.radius(c, float(a), eps if eps is not None else exact(acc), bt["D_o"])
+    radius = thm.radius(c, float(a), eps if eps is not None else rational(acc), bt["D_o"])
     if radius is not None:
         plan.delta, plan.delta_rule = radius
     # Without a target (K-shot), T is the theorem's count for reaching its own bound at these batches.
-    eps_for_T = eps if eps is not None else (exact(acc) if acc > 0 else None)
+    eps_for_T = eps if eps is not None else (rational(acc) if acc > 0 else None)
     if gap is not None and eps_for_T is not None and all(p["holds"] for p in plan.preconditions):
         plan.iterations = int(thm.iterations.exact(**vals, eps=eps_for_T, initial_gap=gap))
     grad = bt["B"] * (bt["D_in"] + bt["D_o"]) + bt["B_prime"] * bt["D_beta"]
@@ -319,8 +319,8 @@ def theorem_delta(algorithm: str, constants: ProblemConstants, alpha: float, bat
     """`radius` at these batches, ε being the accuracy the theorem guarantees there ((131″) without its ε
     term), so that the repaired bias fits in that budget."""
     thm = theorem(algorithm, theory)
-    acc = thm.accuracy_at(constants, exact(alpha), noise_at(constants, batch["B"], batch["D_in"], batch["D_o"]))
-    radius = thm.radius(constants, alpha, exact(acc), batch["D_o"])
+    acc = thm.accuracy_at(constants, rational(alpha), noise_at(constants, batch["B"], batch["D_in"], batch["D_o"]))
+    radius = thm.radius(constants, alpha, rational(acc), batch["D_o"])
     if radius is None:
         raise ValueError(f"{thm.name} has no finite-difference radius ({algorithm} is not HF-MAML)")
     return radius
@@ -350,7 +350,7 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
     gap = _positive(initial_gap, "--initial-gap")
     fixed = _fixed(thm, constants, a)
     budget = thm.noise_budget(constants, a, e) - thm.bias_at(constants, a)
-    s2, st2 = exact(constants.sigma) ** 2, exact(constants.sigma_tilde) ** 2
+    s2, st2 = rational(constants.sigma) ** 2, rational(constants.sigma_tilde) ** 2
     reachable = budget > 0 or (budget == 0 and s2 == 0 and st2 == 0)
     if budget > 0:  # B > σ²/S* and D_in > σ̃²/S*: refuse batches no computation reaches
         _at_most(s2 / budget, "--eps", f"for ε = {float(e):.3g} the theorem needs B > σ²/S* tasks per iteration, σ²/S*")
@@ -398,7 +398,7 @@ def guarantee_at(algorithm: str, constants: ProblemConstants, alpha: float, batc
     B', D_β) takes the theorem's own value. InputError (field "alpha") when α is outside the theorem's range.
     """
     thm = theorem(algorithm, theory)
-    largest = Fraction(1, thm.alpha_L_max) / exact(constants.L)
+    largest = Fraction(1, thm.alpha_L_max) / rational(constants.L)
     # a run's default α is float(1/(cL)), which can round above the exact 1/(cL): it is that α
     a, rule = theorem_alpha(thm, constants, None if alpha == float(largest) else alpha)
     fixed = _fixed(thm, constants, a)
@@ -415,9 +415,9 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
     K = integer("--k-shot", K, 1, MAX_BATCH, text=False)
     gap = None if initial_gap is None else _positive(initial_gap, "--initial-gap")
     fixed = _fixed(thm, constants, a)
-    L, rho, s = exact(constants.L), exact(constants.rho), exact(constants.sigma)
+    L, rho, s = rational(constants.L), rational(constants.rho), rational(constants.sigma)
     c1, c2 = thm.K * (1 + rho * a * s / L), thm.K * rho * a / L
-    s2, st2 = s**2, exact(constants.sigma_tilde) ** 2
+    s2, st2 = s**2, rational(constants.sigma_tilde) ** 2
     S_inf = st2 / K + thm.bias_at(constants, a)
     target_sq = Fraction(121, 100) * max(c1 * S_inf, (c2 * S_inf) ** 2)  # (1.1·best)², exact
 
@@ -450,7 +450,7 @@ def _largest_reaching_alpha(thm: Theorem, c: ProblemConstants, eps: Fraction) ->
         mid = (lo + hi) / 2
         if mid in (lo, hi):
             break
-        if thm.noise_budget(c, exact(mid), eps) > thm.bias_at(c, exact(mid)):
+        if thm.noise_budget(c, rational(mid), eps) > thm.bias_at(c, rational(mid)):
             lo = mid
         else:
             hi = mid
@@ -464,7 +464,7 @@ def _positive(x: float, name: str) -> Fraction:
     if not lo <= x <= hi:
         raise InputError(f"{name}: must lie in [{lo:g}, {hi:g}] (the planner's range: beyond it the theorems' "
                          f"products leave double precision), got {x:g}", field=name[2:])
-    return exact(x)
+    return rational(x)
 
 
 def plan_all(constants: ProblemConstants, eps: float, initial_gap: float, alpha: float | None = None,

@@ -38,7 +38,7 @@ def compile_expr(expr: sp.Basic, symbols: tuple[sp.Symbol, ...]) -> Callable[...
     return sp.lambdify(symbols, expr, modules=[_NAMESPACE], printer=_ExactPrinter)
 
 
-def exact(x: Number) -> Fraction:
+def rational(x: Number) -> Fraction:
     """The rational a user meant: 0.1 -> 1/10 (shortest decimal repr), so integer thresholds round exactly."""
     if isinstance(x, Fraction):
         return x
@@ -83,7 +83,7 @@ class Condition:
 
     def holds(self, values: Mapping[str, Number]) -> bool:
         """Whether the relation holds, decided in exact rational arithmetic."""
-        return bool(self._fn(*(exact(values[NAME_OF[s]]) for s in self.symbols)))
+        return bool(self._fn(*(rational(values[NAME_OF[s]]) for s in self.symbols)))
 
     @property
     def text(self) -> str:
@@ -154,7 +154,7 @@ class Bound:
         self._values(values)
         if not self.preconditions:
             return []
-        held = self._conditions_fn(*(exact(values[NAME_OF[s]]) for s in self._conditions_symbols))
+        held = self._conditions_fn(*(rational(values[NAME_OF[s]]) for s in self._conditions_symbols))
         return [(c, bool(h)) for c, h in zip(self.preconditions, held)]
 
     def require(self, **values: Number) -> None:
@@ -166,7 +166,7 @@ class Bound:
     def exact(self, **values: Number) -> Any:
         """The bound in exact rational arithmetic where it is rational (sqrt falls back to float)."""
         self.require(**values)
-        result = self._fn(*(exact(values[NAME_OF[s]]) for s in self._expr_symbols))
+        result = self._fn(*(rational(values[NAME_OF[s]]) for s in self._expr_symbols))
         return result
 
     def __call__(self, **values: Number) -> float:

@@ -279,13 +279,13 @@ def grad_norms_at_w0(family: ReferenceTasks, w0: Array, alpha: float, L: float) 
     """
     from fractions import Fraction
 
-    from mamltheory.bounds.result import exact
+    from mamltheory.bounds.result import rational
     from mamltheory.bounds.theorems import all_theorems
 
     rules = {"the estimate's α": alpha}
     for c in sorted({t.alpha_L_max for t in all_theorems()}):
         names = sorted({f"Theorem {t.label}" for t in all_theorems() if t.alpha_L_max == c})
-        rules[f"1/({c}L) at the estimated L, the largest α of {' and '.join(names)}"] = float(Fraction(1, c) / exact(L))
+        rules[f"1/({c}L) at the estimated L, the largest α of {' and '.join(names)}"] = float(Fraction(1, c) / rational(L))
     with np.errstate(all="ignore"):
         return [{"alpha": a, "value": float(np.linalg.norm(meta_gradient(family, w0, a))), "rule": rule}
                 for rule, a in rules.items()]

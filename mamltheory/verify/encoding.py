@@ -69,7 +69,7 @@ def lemma_check(bound: Bound, key: str, read: Callable[[sp.Expr], sp.Expr]) -> C
         details={"bound": bound.name, "step": key, "encoded": sp.sstr(encoded), "claimed": sp.sstr(claimed)})
 
 
-def theorem_checks() -> list[CheckResult]:
+def statement_checks() -> list[CheckResult]:
     """Each theorem object's frozen constants, failing steps and repairs against its chain (`Theorem.certify`)."""
     out = []
     for t in all_theorems():
@@ -130,7 +130,7 @@ def form_check(t: Any, points: int = 3) -> CheckResult:
 
 def encoding_checks() -> list[CheckResult]:
     """Every encoded lemma constant and theorem statement against its chain."""
-    return ([lemma_check(*row) for row in lemma_constants()] + theorem_checks()
+    return ([lemma_check(*row) for row in lemma_constants()] + statement_checks()
             + [form_check(t) for t in all_theorems()])
 
 

@@ -558,7 +558,7 @@ def hf_proof_step(inst: Instance, alpha: float, w: Array) -> CheckResult:
     return r
 
 
-def theorem_checks(cap: int) -> list[CheckResult]:
+def kinks_theorem_runs(cap: int) -> list[CheckResult]:
     """F.1, G.1, H.1 with exact expectations on the opposed-kinks instance (tasks differ in curvature at 0)."""
     inst = opposed_kinks()
     out: list[CheckResult] = []
@@ -634,5 +634,5 @@ def falsification(quick: bool = True, seed: int = 0, progress: Progress = None) 
                                     "ρδ‖v‖² is never attained: the attainable constant is 1/2. Reproduce: "
                                     "hvp_kink_ratio(1.0, 0.1, 1.0)",
                            details={"instance": vee_task().to_dict(), "attainable_constant": 0.5}))
-    out += theorem_checks(cap)
+    out += kinks_theorem_runs(cap)
     return out

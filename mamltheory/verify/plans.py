@@ -17,7 +17,7 @@ import sympy as sp
 
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.planner import plan
-from mamltheory.bounds.result import NAME_OF, exact
+from mamltheory.bounds.result import NAME_OF, rational
 from mamltheory.bounds.theorems import ALGORITHMS, theorem
 from mamltheory.bounds.theory import THEORIES
 from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, VACUOUS, CheckResult
@@ -39,7 +39,7 @@ def cost(algorithm: str, B: int, D_in: int, D_o: int, D_h: int, B_prime: int, D_
 
 
 def _values(c: ProblemConstants, alpha: float, eps: float, gap: float, batch: dict[str, int]) -> dict[str, Any]:
-    vals: dict[str, Any] = {k: sp.Rational(exact(v).numerator, exact(v).denominator)
+    vals: dict[str, Any] = {k: sp.Rational(rational(v).numerator, rational(v).denominator)
                             for k, v in {**c.as_dict(), "alpha": alpha, "eps": eps, "initial_gap": gap}.items()}
     vals.update({k: sp.Integer(v) for k, v in batch.items()})
     return vals

@@ -208,7 +208,7 @@ def test_hf_maml_fixed_point_matches_independent_quadrature() -> None:
 
 def test_theorem_checks_verdicts() -> None:
     # cap 1000: MAML meets its bound at k = 698, and both H.1 runs are found trapped above theirs
-    res = {r.name.split(" on ")[0] + "|" + r.name.split(" on ")[-1][:22]: r for r in fz.theorem_checks(1000)}
+    res = {r.name.split(" on ")[0] + "|" + r.name.split(" on ")[-1][:22]: r for r in fz.kinks_theorem_runs(1000)}
     hf = [r for k, r in res.items() if k.startswith("Theorem H.1 (hf-maml)")]
     assert len(hf) == 2 and all(r.verdict == CONTRADICTED and r.kind == "counterexample" for r in hf)
     for r in hf:

@@ -160,7 +160,7 @@ def test_repaired_tightness_rows_with_chain_constants():
         c = ProblemConstants(L=1.0, rho=0.5, sigma=1.25, sigma_tilde=0.0, sigma_H=0.0)
         a = 1 / 6 if alg == "maml" else 1 / 10
         acc, T = e.bound(c, a, 0.1, 2.0)
-        a_q = Fraction(repr(a))   # the rational the bound evaluates (bounds.result.exact)
+        a_q = Fraction(repr(a))   # the rational the bound evaluates (bounds.result.rational)
         if alg == "maml":         # B → ∞: accuracy ε, T = ⌊MΔ(L + ρα(σ + ε))/ε²⌋ + 1
             assert acc == pytest.approx(0.1)
             assert T == math.floor(M * 2 * (1 + Fraction(1, 2) * a_q * Fraction(135, 100)) / Fraction(1, 100)) + 1

@@ -29,7 +29,7 @@ import sympy as sp
 
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.lemmas import step_batch_conditions
-from mamltheory.bounds.result import Bound, Condition, exact
+from mamltheory.bounds.result import Bound, Condition, rational
 from mamltheory.bounds.symbols import (
     B, D_h, D_in, D_o, L, alpha, eps, initial_gap, rho, sigma, sigma_tilde,
 )
@@ -46,7 +46,7 @@ def batch_noise(bias: sp.Expr = sp.Integer(0)) -> sp.Expr:
 
 def noise_at(c: ProblemConstants, B_value: int, D_in_value: int, D_o_value: int) -> Fraction:
     """`batch_noise()` without bias at these batches, in exact rationals."""
-    s2, st2 = exact(c.sigma) ** 2, exact(c.sigma_tilde) ** 2
+    s2, st2 = rational(c.sigma) ** 2, rational(c.sigma_tilde) ** 2
     return s2 / B_value + st2 / (B_value * D_o_value) + st2 / D_in_value
 
 
@@ -162,17 +162,17 @@ class Theorem:
         """The batch-independent part of S at α = a (FO-MAML's 20α²L²σ²; zero for MAML and HF-MAML)."""
         if self.bias == 0:
             return Fraction(0)
-        value = self.bias.subs({alpha: _rational(a), L: _rational(exact(c.L)), sigma: _rational(exact(c.sigma))})
+        value = self.bias.subs({alpha: _rational(a), L: _rational(rational(c.L)), sigma: _rational(rational(c.sigma))})
         return Fraction(int(value.p), int(value.q))
 
     def noise_budget(self, c: ProblemConstants, a: Fraction, eps_value: Fraction) -> Fraction:
         """S* with max{√(K(1+ρασ/L)S), (Kρα/L)S} <= ε ⟺ S <= S*; exact."""
-        Lv, rv, sv = exact(c.L), exact(c.rho), exact(c.sigma)
+        Lv, rv, sv = rational(c.L), rational(c.rho), rational(c.sigma)
         return min(eps_value**2 / (self.K * (1 + rv * a * sv / Lv)), eps_value * Lv / (self.K * rv * a))
 
     def accuracy_at(self, c: ProblemConstants, a: Fraction, S_value: Fraction) -> float:
         """max{√(K(1+ρασ/L)S), (Kρα/L)S}: the accuracy bound without its ε term, at S."""
-        Lv, rv, sv = exact(c.L), exact(c.rho), exact(c.sigma)
+        Lv, rv, sv = rational(c.L), rational(c.rho), rational(c.sigma)
         return max(math.sqrt(self.K * (1 + rv * a * sv / Lv) * S_value), float(self.K * rv * a / Lv * S_value))
 
     # ---- HF-MAML's radius and the exact-expectation limit --------------------------------------------------

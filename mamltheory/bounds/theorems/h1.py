@@ -27,7 +27,7 @@ from typing import Any
 import sympy as sp
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.result import Bound, Condition, compile_expr, exact
+from mamltheory.bounds.result import Bound, Condition, compile_expr, rational
 from mamltheory.bounds.symbols import D_o, L, alpha, delta, eps, rho, sigma, sigma_H, sigma_tilde
 from mamltheory.bounds.theorems.base import (
     LIMIT_BATCH,
@@ -108,17 +108,17 @@ class RepairedH1(Theorem):
     def radius(self, c: ProblemConstants, alpha_value: float, eps_value: Fraction | float,
                D_o_value: int) -> tuple[float, str]:
         """δ = ν/(ρα) with ν = min{1/6, ν_ε} (δ′), ν_ε rounded down so that ν never exceeds it."""
-        a, e = exact(alpha_value), exact(eps_value)
+        a, e = rational(alpha_value), rational(eps_value)
         nu_max = float(self.nu_max)
-        if exact(c.sigma) ** 2 + exact(c.sigma_tilde) ** 2 / D_o_value == 0 or e <= 0:
+        if rational(c.sigma) ** 2 + rational(c.sigma_tilde) ** 2 / D_o_value == 0 or e <= 0:
             nu, why = nu_max, f"ν = {self.nu_max}: with σ = σ̃ = 0 the δ condition (δ′) is void"
         else:
-            nu_eps = float(self._nu_eps_fn(exact(c.L), exact(c.rho), exact(c.sigma), exact(c.sigma_tilde), a, e,
+            nu_eps = float(self._nu_eps_fn(rational(c.L), rational(c.rho), rational(c.sigma), rational(c.sigma_tilde), a, e,
                                            D_o_value)) * (1 - 1e-12)
             nu = min(nu_max, nu_eps)
             why = (f"ν = ραδ = min{{{self.nu_max}, ν_ε}} = {nu:.6g}, ν_ε = ε√(L/({self.delta_budget}(σ² + σ̃²/D_o)"
                    f"(L + ρα(σ + ε)))) = {nu_eps:.6g} (δ condition (δ′) at ε = {float(e):.4g})")
-        d = nu / float(exact(c.rho) * a)
+        d = nu / float(rational(c.rho) * a)
         return d, f"{_RADIUS_FORM} = ν/(ρα) = {d:.6g}; {why}"
 
     # ---- the bounds at a given radius ν = ραδ ------------------------------------------------------------
