@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 900  # seconds for one verify --quick (about one minute unmutated): beyond it the mutant is not caught
+TIMEOUT = 600  # seconds for one verify --quick (about one minute unmutated): beyond it the mutant is not caught
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,8 @@ def catches(base: dict, record: dict | None, code: int) -> list[str]:
     if record is None:
         return [] if code == -1 else [f"the run itself failed (exit {code})"]
     before = {c["name"]: c["verdict"] for c in base["checks"]}
-    return [c["name"] for c in record["checks"] if c["verdict"] in ("contradicted", "error")
-            and before.get(c["name"]) not in ("contradicted", "error")]
+    return [c["name"] + (" (error)" if c["verdict"] == "error" else "") for c in record["checks"]
+            if c["verdict"] in ("contradicted", "error") and before.get(c["name"]) not in ("contradicted", "error")]
 
 
 def main() -> int:
