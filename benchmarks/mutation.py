@@ -79,7 +79,7 @@ MUTANTS = (
     Mutant("accuracy bound's linear branch over 2L", "bounds", "bounds/theorems/base.py",
            "K * rho * alpha / L * S, eps, evaluate=False)", "K * rho * alpha / (2 * L) * S, eps, evaluate=False)"),
     Mutant("repaired H.1 radius twice ν/(ρα)", "bounds", "bounds/theorems/h1.py",
-           "d = nu / float(exact(c.rho) * a)", "d = 2 * nu / float(exact(c.rho) * a)"),
+           "d = nu / float(rational(c.rho) * a)", "d = 2 * nu / float(rational(c.rho) * a)"),
     Mutant("planner rounds D_in down", "planner", "bounds/planner.py",
            "D_in = max(1, math.ceil(st2 / rest))", "D_in = max(1, math.ceil(st2 / rest) - 1)"),
     Mutant("planner cuts T by 10%", "planner", "bounds/planner.py",

@@ -136,7 +136,7 @@ def test_falsify_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
     # Random samples only (Powell's refinement is tested in test_falsify.py); MAML meets its bound at k = 698.
     shrink(monkeypatch, falsify, "run_search", n_random=30, n_starts=0)
-    shrink(monkeypatch, falsify, "theorem_checks", cap=1000)
+    shrink(monkeypatch, falsify, "kinks_theorem_runs", cap=1000)
     _, checks = run_section("falsify", tmp_path)
     # a search per inequality, four named Lemma A.2 / HVP cases, H.1's proof step and four theorem runs; the
     # repaired H.1's (147′) at two radii and its two runs (verify.repaired_checks)
