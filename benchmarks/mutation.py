@@ -161,6 +161,8 @@ def main() -> int:
             caught = catches(base, record, code)
             results.append({"mutant": m.name, "area": m.area, "caught": bool(caught), "by": caught,
                             "exit": code, "seconds": round(secs, 1)})
+            if args.out:  # after every mutant: an interrupted suite keeps what it measured
+                Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
             print(f"{'CAUGHT' if caught else 'missed'}  {m.name} ({secs:.0f} s"
                   + (", timed out" if code == -1 else "") + "): "
                   + ("; ".join(caught[:4]) + (f"; +{len(caught) - 4} more" if len(caught) > 4 else "")
