@@ -352,6 +352,11 @@ def _theorem_row(entry: TheoremEntry, claim: str, runs: list, H: int) -> CheckRe
                in runs for c in claims if getattr(c, vkey) != INCONCLUSIVE]
     undecided = sum(getattr(c, vkey) == INCONCLUSIVE for *_, claims, _b, _v, _g in runs for c in claims)
     binds = any(c.bound < g0 for _, _, _, g0, _, claims, *_ in runs for c in claims)
+    # An accuracy ratio is exact only where the run reached T or a violation (a trapped floor) decides it; where
+    # T lies beyond the horizon, min over k <= H only bounds the ratio from above: the claim holds there, but a
+    # maximum of such upper bounds measures the horizon, not the theorem, so it is never the worst ratio.
+    upper_only = [d for d in decided if claim == "accuracy" and d[2].T > H + 1 and getattr(d[2], vkey) != CONTRADICTED]
+    decided = [d for d in decided if not any(d is u for u in upper_only)]
     worst = max(decided, key=lambda t: t[0]) if decided else None
     if worst is None:
         verdict, ratio = INCONCLUSIVE, None
@@ -366,7 +371,14 @@ def _theorem_row(entry: TheoremEntry, claim: str, runs: list, H: int) -> CheckRe
           f"{entry.alpha_L:g}/L, {n_runs} runs of H = {H} iterations (no early stop), ε on a grid below ‖∇F(w_0)‖; "
           f"ratio = {what}. ")
     details: dict[str, Any] = {"result": entry.result, "claim": claim, "horizon": H, "undecided": undecided,
-                               "bound_binds": binds}
+                               "bound_binds": binds, "upper_bounds_only": len(upper_only)}
+    if upper_only:
+        top = max(u[0] for u in upper_only)
+        details["upper_bound_ratio"] = float(top)
+        ev += (f"At {len(upper_only)} (setting, ε) pairs T is beyond H: the claim holds there (some k <= H < T meets "
+               f"the bound) but the ratio is only bounded above (largest bound {top:.4g}); "
+               + ("those pairs give no worst ratio. " if worst is not None else
+                  "no pair gives an exact ratio, so the row is inconclusive as a measure of tightness. "))
     if worst is not None:
         recipe = (f"import numpy as np\n{s.recipe}\nfrom mamltheory.verify.tightness import entries, trace\n"
                   f"entry = entries()[{entry.result!r}]\nW, gn = trace(entry, inst, w0, {H})\n"
