@@ -227,7 +227,7 @@ def tightness_section(record: dict[str, Any]) -> str:
 
 # ---- the checks ------------------------------------------------------------------------------------------------
 
-SECTION_TITLES = (("encoding", "Encoded statements against their proofs", ("encoding",)),
+SECTION_TITLES = (("encoding", "Encoded statements and certificates against their derivations", ("encoding", "certificate")),
                   ("plans", "The planner against its theorems", ("plans",)),
                   ("conformance", "Conformance of the shipped algorithms", ("conformance",)),
                   ("lemma", "Lemma checks", ("lemma",)), ("theorem", "Theorem checks", ("theorem",)),

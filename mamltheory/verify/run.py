@@ -41,9 +41,10 @@ def _audit(quick: bool, seed: int, store: str, progress: Callable[[str], None]) 
 
 
 def _encoding(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:
+    from mamltheory.verify.certificates import certificate_checks
     from mamltheory.verify.encoding import encoding_checks
 
-    return encoding_checks()
+    return encoding_checks() + certificate_checks()
 
 
 def _plans(quick: bool, seed: int, store: str, progress: Callable[[str], None]) -> list[CheckResult]:

@@ -98,3 +98,21 @@ def test_lemma_bound_constants_are_read_off_by_hand() -> None:
     assert sp.simplify(encoding.lemma_constants()[1][2](lm.LEMMA_4_11_SECOND_MOMENT.expr)) == sp.Rational(25, 8)
     assert sp.simplify(lm.LEMMA_4_11_SECOND_MOMENT.expr * L_w**2) == sp.Rational(25, 8)
     assert encoding.lemma_constants()[2][2](lm.LEMMA_4_12_BIAS.expr) == 1
+
+
+def test_certificates_equal_their_derivation_and_a_halved_one_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mamltheory.verify import certificates
+
+    out = certificates.certificate_checks()
+    assert [c.verdict for c in out] == [HOLDS] * 10
+    assert all(0.999_999 < c.ratio <= 1 + 1e-9 for c in out)   # the grid suprema reach the exact s_k closely
+    real = certificates.make_problem
+
+    def halved_L(name, **params):
+        p = real(name, **params)
+        p.constants = replace(p.constants, L=p.constants.L / 2)
+        return p
+
+    monkeypatch.setattr(certificates, "make_problem", halved_L)
+    bad = [c for c in certificates.certificate_checks() if c.verdict == CONTRADICTED]
+    assert [c.details["constant"] for c in bad] == ["L", "L"] and all(c.ratio == pytest.approx(2, rel=1e-6) for c in bad)
