@@ -265,3 +265,21 @@ def test_monte_carlo_meta_gradient_hat_within_its_radius_of_closed_form() -> Non
     err = np.linalg.norm(est - expected)
     # within the 99% Gaussian-concentration radius of the Monte Carlo error (the test the check uses)
     assert 0 < top <= tr and 0 < err < float(lc.stats.gaussian_norm_radius(tr, top, 0.99))
+
+
+def test_lemma_4_11_sizes_beyond_the_budget_are_refused_up_front() -> None:
+    # A halved certificate of L makes (27)'s B', D_β grow 16x each: the Monte Carlo would run for hours, so the
+    # check is refused up front and inconclusive with the reason, instead of running (the time budget)
+    from dataclasses import replace
+
+    import numpy as np
+
+    from mamltheory.simulate import make_problem
+    from mamltheory.verify import lemma_checks as lc
+
+    p = make_problem("tanh-regression", **lc.QUICK.family_params["tanh-regression"])
+    p.constants = replace(p.constants, L=p.constants.L / 2)
+    alphas = np.array(lc.ALPHA_L) / p.constants.L
+    out = lc.check_lemma_4_11(p, p.initial_point()[None, :], alphas, np.random.default_rng(0), lc.QUICK.beta_draws)
+    assert [r.verdict for r in out] == ["inconclusive", "inconclusive"]
+    assert "sizes refused" in out[0].evidence and out[0].id == "lemma.Lemma-4.11-first-moment.tanh-regression"
