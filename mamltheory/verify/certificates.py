@@ -24,12 +24,13 @@ from mamltheory.simulate import make_problem
 from mamltheory.verify.check import CONTRADICTED, HOLDS, CheckResult
 
 FAMILIES = ("tanh-regression", "nonconvex-logistic")
-GRID = np.linspace(-40.0, 40.0, 400_001)   # z: the links are flat beyond |z| = 40 to double precision
+Z_RANGE, Z_POINTS = 40.0, 400_001   # the grid of z: the links are flat beyond |z| = 40 to double precision
 TOL = 1e-9
 
 
 def _link_sups(name: str, labels: np.ndarray) -> tuple[float, float, float]:
     """Grid maxima of |φ'|, |φ''|, |φ'''| over z and the labels (sympy derivatives of the loss formula)."""
+    grid = np.linspace(-Z_RANGE, Z_RANGE, Z_POINTS)
     z, y = sp.symbols("z y")
     phi = (y - sp.tanh(z)) ** 2 / 2 if name == "tanh-regression" else sp.log(1 + sp.exp(-y * z))
     out = []
@@ -37,7 +38,7 @@ def _link_sups(name: str, labels: np.ndarray) -> tuple[float, float, float]:
         f = sp.lambdify((z, y), sp.diff(phi, z, k), "numpy")
         # φ^(k) is linear in y (tanh-regression) or y = ±1 (logistic): the extreme labels give the supremum
         with np.errstate(over="ignore", invalid="ignore"):
-            vals = [np.nanmax(np.abs(f(GRID, float(v)))) for v in (labels.min(), labels.max())]
+            vals = [np.nanmax(np.abs(f(grid, float(v)))) for v in (labels.min(), labels.max())]
         out.append(float(max(vals)))
     return out[0], out[1], out[2]
 
