@@ -36,13 +36,16 @@ REPAIRS = "docs/repaired-theorems.md"
 
 @dataclass(frozen=True)
 class Consequence:
-    """Checks a defect explains: those of result `result` whose id is one of `ids` or extends one by ".…" (any id
-    when `ids` is empty) and, when given, whose kind is `kind`."""
+    """Checks a defect bears on: those of result `result` whose id is one of `ids` or extends one by ".…" (any id
+    when `ids` is empty) and, when given, whose kind is `kind`. `predicts`: what the defect does to them,
+    "violation" (it makes them fail: it explains their contradiction) or "slack" (it makes the bound loose: a
+    looseness cannot explain a violation, so a failing check it matches stays unexplained)."""
 
     what: str
     result: str                   # the label of the checked result, as `bounds.theorems.by_label` knows it
     ids: tuple[str, ...] = ()     # ids or id prefixes ending at a "." (verify/check.py CheckResult.id)
     kind: str | None = None
+    predicts: str = "violation"   # "violation" | "slack"
 
     def matches(self, check: dict[str, Any]) -> bool:
         """Whether `check` (a record's check) is one of these."""
@@ -247,7 +250,7 @@ def registry() -> tuple[Defect, ...]:
             "f''(w) = min(|w|, 1) (ρ = 1), w = 0, v = 1, δ = 0.1: the error is 0.05 = ρδ‖v‖²/2 "
             "(mamltheory.verify.falsify.hvp_kink_ratio(1.0, 0.1, 1.0))",
             "(10) with ρδ‖v‖²/2 (Section 3)",
-            (Consequence("the checks of (10)", "Section 3"),)),
+            (Consequence("the checks of (10)", "Section 3", predicts="slack"),)),
         Defect(
             "G1-Dh", "G.1", "Theorem G.1, statement",
             "G.1 requires D_h >= ⌈2α²σ_H²⌉, but FO-MAML draws no Hessian batch and the proof never uses D_h",
@@ -271,20 +274,24 @@ def failing(check: dict[str, Any]) -> bool:
 def explain(checks: list[dict[str, Any]], defects: tuple[Defect, ...] | None = None) -> dict[str, Any]:
     """{"defects": [...with explained check indices], "unexplained": [...], "ambiguous": [...]}.
 
-    Each failing check is explained by the one defect whose consequences match it; a failing check that
-    matches none is unexplained, one that matches several is ambiguous (a registry error: tests keep it empty).
-    Non-failing checks a defect matches (e.g. (10)'s ratio 0.5) are listed as its `related` checks.
+    Each failing check is explained by the one defect whose consequences predicting a violation match it; a
+    failing check that matches none is unexplained (a defect that only loosens a bound cannot explain a violation
+    of it), one that matches several is ambiguous (a registry error: tests keep it empty). Non-failing checks a
+    defect matches (e.g. (10)'s ratio 0.5) are listed as its `related` checks.
     """
     defects = registry() if defects is None else defects
     rows = [{**d.to_json(), "checks": [], "related": []} for d in defects]
     unexplained, ambiguous = [], []
     for i, c in enumerate(checks):
-        hits = [j for j, d in enumerate(defects) if any(q.matches(c) for q in d.consequences)]
         ref = {"index": i, "id": c.get("id"), "name": c.get("name"), "source": c.get("source")}
         if not failing(c):
-            for j in hits:
-                rows[j]["related"].append(ref)
-        elif len(hits) == 1:
+            for j, d in enumerate(defects):
+                if any(q.matches(c) for q in d.consequences):
+                    rows[j]["related"].append(ref)
+            continue
+        hits = [j for j, d in enumerate(defects)
+                if any(q.predicts == "violation" and q.matches(c) for q in d.consequences)]
+        if len(hits) == 1:
             rows[hits[0]]["checks"].append(ref)
         elif not hits:
             unexplained.append(ref)

@@ -359,3 +359,19 @@ def test_live_named_counterexamples_are_explained():
     record = D.annotate({"checks": checks})
     assert [c["defect"] for c in record["checks"]] == ["A2-44", "H1-task-spread"]
     assert record["unexplained"] == []
+
+
+def test_a_looseness_cannot_explain_a_violation():
+    # S3-10 says (10) is loose by 2: (10)'s checks (ratio 0.5) are its related checks, but a check of (10) that
+    # fails (a bug in the finite difference, say) is a violation no looseness predicts: unexplained, exit 1
+    from mamltheory.verify.run import exit_status
+
+    loose = check("lemma.HVP-finite-difference-10.tanh-regression", "Section 3", "HVP finite difference (10) on x",
+                  "Section 3, eq. (10)", "lemma", verdict=HOLDS)
+    broken = check("lemma.HVP-finite-difference-10.quadratic", "Section 3", "HVP finite difference (10) on y",
+                   "Section 3, eq. (10)", "lemma")
+    found = D.explain([loose, broken])
+    s3 = next(d for d in found["defects"] if d["id"] == "S3-10")
+    assert [r["index"] for r in s3["related"]] == [0] and s3["checks"] == []
+    assert [u["index"] for u in found["unexplained"]] == [1]
+    assert exit_status({"checks": [loose, broken]}, strict=False) == 1
