@@ -6,8 +6,8 @@ Per pool family (simulate/families.py, module docstring): with s_k = sup over z 
     L = s_2 max_i λ_max(M_i) + L_r,          σ = s_1 (Σ_i p_i λ_max(M_i))^{1/2},
     σ̃ = s_1 (max_i tr M_i)^{1/2},           σ_H = s_2 (max_i E_θ‖x‖⁴)^{1/2},
     ρ = s_3 max_i min(R_i λ_max(M_i), E_θ‖x‖³) + ρ_r.
-Here s_k is the maximum of |φ^(k)| over a fine grid of z and every label, φ^(k) differentiated by sympy from the
-loss formula (`conformance.LOSS`'s formulas), so a grid maximum is a lower estimate of s_k: a certificate below
+Here s_k is the maximum of |φ^(k)| over a fine grid of z and the extreme labels, φ^(k) differentiated by sympy from
+the loss formula (`conformance.link_formula`), so a grid maximum is a lower estimate of s_k: a certificate below
 the recomputed value is a certificate below a value its derivation guarantees. The regulariser's L_r, ρ_r
 (nonconvex-logistic: λ sup|g''|, λ sup|g'''| with g(t) = t²/(1 + t²)) are maximised on a grid the same way.
 """
@@ -22,6 +22,7 @@ import sympy as sp
 
 from mamltheory.simulate import make_problem
 from mamltheory.verify.check import CONTRADICTED, HOLDS, CheckResult
+from mamltheory.verify.conformance import link_formula, regulariser_formula, regulariser_weight
 
 FAMILIES = ("tanh-regression", "nonconvex-logistic")
 Z_RANGE, Z_POINTS = 40.0, 400_001   # the grid of z: the links are flat beyond |z| = 40 to double precision
@@ -32,7 +33,7 @@ def _link_sups(name: str, labels: np.ndarray) -> tuple[float, float, float]:
     """Grid maxima of |φ'|, |φ''|, |φ'''| over z and the labels (sympy derivatives of the loss formula)."""
     grid = np.linspace(-Z_RANGE, Z_RANGE, Z_POINTS)
     z, y = sp.symbols("z y")
-    phi = (y - sp.tanh(z)) ** 2 / 2 if name == "tanh-regression" else sp.log(1 + sp.exp(-y * z))
+    phi = link_formula(name, z, y)
     out = []
     for k in (1, 2, 3):
         f = sp.lambdify((z, y), sp.diff(phi, z, k), "numpy")
@@ -45,11 +46,11 @@ def _link_sups(name: str, labels: np.ndarray) -> tuple[float, float, float]:
 
 def _reg_sups(problem: Any) -> tuple[float, float]:
     """λ·max|g''| and λ·max|g'''| of the separable regulariser λ Σ_j g(w_j), g(t) = t²/(1 + t²) (0 without one)."""
-    lam = float(problem.params.get("reg", 0.0)) if problem.name == "nonconvex-logistic" else 0.0
+    lam = regulariser_weight(problem)
     if lam == 0.0:
         return 0.0, 0.0
     t = sp.Symbol("t")
-    g = t**2 / (1 + t**2)
+    g = regulariser_formula(t)
     grid = np.linspace(-50.0, 50.0, 200_001)
     return tuple(lam * float(np.max(np.abs(sp.lambdify(t, sp.diff(g, t, k), "numpy")(grid)))) for k in (2, 3))
 

@@ -54,17 +54,31 @@ ALGORITHMS_LABEL = "Algorithms 1-3"          # the result a check of the algorit
 
 
 # ---- the reference: derivatives of the loss formula, and the paper's directions ---------------------------------
-def _loss_formula(name: str, problem: PoolProblem, w: list[sp.Symbol], x: list[sp.Symbol], y: sp.Symbol) -> sp.Expr:
-    """ℓ(w; x, y) of each family as its definition states it (module docstrings of simulate/families.py)."""
-    z = sum(wi * xi for wi, xi in zip(w, x))
+def link_formula(name: str, z: sp.Symbol, y: sp.Symbol) -> sp.Expr:
+    """φ(z; y), each family's per-sample data loss as its definition states it (simulate/families.py)."""
     if name == "tanh-regression":
         return (y - sp.tanh(z)) ** 2 / 2
     if name == "nonconvex-logistic":
-        lam = sp.Float(problem.params["reg"])
-        return sp.log(1 + sp.exp(-y * z)) + lam * sum(wi**2 / (1 + wi**2) for wi in w)
+        return sp.log(1 + sp.exp(-y * z))
     if name == "quadratic":
         return (z - y) ** 2 / 2
     raise KeyError(name)
+
+
+def regulariser_weight(problem: PoolProblem) -> float:
+    """λ of the separable regulariser λ Σ_j g(w_j), g(t) = t²/(1 + t²) (nonconvex-logistic; 0 for the others)."""
+    return float(problem.params["reg"]) if problem.name == "nonconvex-logistic" else 0.0
+
+
+def regulariser_formula(t: sp.Symbol) -> sp.Expr:
+    """g(t) = t²/(1 + t²), the regulariser's per-coordinate term."""
+    return t**2 / (1 + t**2)
+
+
+def _loss_formula(name: str, problem: PoolProblem, w: list[sp.Symbol], x: list[sp.Symbol], y: sp.Symbol) -> sp.Expr:
+    """ℓ(w; x, y) = φ(xᵀw; y) + λ Σ_j g(w_j)."""
+    return (link_formula(name, sum(wi * xi for wi, xi in zip(w, x)), y)
+            + sp.Float(regulariser_weight(problem)) * sum(regulariser_formula(wi) for wi in w))
 
 
 @dataclass
