@@ -32,6 +32,7 @@ import numpy as np
 import sympy as sp
 from scipy import stats
 
+from mamltheory.bounds import symbols as S
 from mamltheory.bounds.theorems import theorem
 from mamltheory.bounds.theorems.h1 import paper_radius
 from mamltheory.simulate import make_problem
@@ -40,6 +41,7 @@ from mamltheory.simulate.config import run_config
 from mamltheory.simulate.families import PoolProblem
 from mamltheory.simulate.runner import RunConfig, Sampler, draw_tasks, meta_step, replicate_rng
 from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, CheckResult
+from mamltheory.verify.encoding import paper_form
 
 Array = np.ndarray
 Data = tuple[Array, Array]   # the samples of a batch: X (D, d), y (D,)
@@ -386,8 +388,9 @@ def radius_check(theory: str) -> CheckResult:
     if theory == "paper":
         expected, rule = 1.0 / (6.0 * c.rho * a), "δ = 1/(6ρα), eq. (142)"
     else:
-        S0 = c.sigma**2 / B + c.sigma_tilde**2 / (B * D_o) + c.sigma_tilde**2 / D_in
-        eps = max(math.sqrt(t.K * (1 + c.rho * a * c.sigma / c.L) * S0), t.K * c.rho * a / c.L * S0)
+        at = {S.L: c.L, S.rho: c.rho, S.sigma: c.sigma, S.sigma_tilde: c.sigma_tilde, S.alpha: a, S.eps: 0,
+              S.B: B, S.D_in: D_in, S.D_o: D_o}
+        eps = float(paper_form(t)[0].subs(at))   # (131″) as the statement writes it, without its ε term
         noise = c.sigma**2 + c.sigma_tilde**2 / D_o
         nu_eps = eps * math.sqrt(c.L / (t.delta_budget * noise * (c.L + c.rho * a * (c.sigma + eps))))
         expected = min(1 / 6, nu_eps) / (c.rho * a)

@@ -86,7 +86,7 @@ def statement_checks() -> list[CheckResult]:
     return out
 
 
-def _paper_form(t: Any) -> tuple[sp.Expr, sp.Expr]:
+def paper_form(t: Any) -> tuple[sp.Expr, sp.Expr]:
     """The statement's accuracy and iteration bound as (86)/(113)/(131) write them, with the theorem's constants:
     max{√(K(1 + ρασ/L)S), (Kρα/L)S, ε} and ⌊Δ·M / max{ε²/(L + ρα(σ + ε)), K_T·S/L}⌋ + 1, S = σ²/B + σ̃²/(BD_o)
     + σ̃²/D_in (+ 20α²L²σ² for FO-MAML, (113))."""
@@ -99,9 +99,9 @@ def _paper_form(t: Any) -> tuple[sp.Expr, sp.Expr]:
 
 
 def form_check(t: Any, points: int = 3) -> CheckResult:
-    """The theorem's encoded accuracy and iteration bounds against `_paper_form` at `points` random rational points,
+    """The theorem's encoded accuracy and iteration bounds against `paper_form` at `points` random rational points,
     to 60 digits (a different formula differs at almost every point, far above 1e-40)."""
-    acc, its = _paper_form(t)
+    acc, its = paper_form(t)
     args = (L, rho, alpha, sg, sigma_tilde, eps, initial_gap, B, D_in, D_o)
     rng = random.Random(f"{t.label}-{t.theory}")
     worst = 0.0
