@@ -22,11 +22,15 @@ Array = np.ndarray
 StepRule = Callable[[Any, Array, float], Array]   # (tasks, W, α) -> β at the points W (..., d)
 
 
-def local_smoothness(tasks: Any, W: Array, alpha: float) -> Array:
-    """L(w) = 4L + 2ρα E_i‖∇f_i(w)‖ (Corollary 4.10, eq. (24)) at the points W (..., d)."""
+def smoothness_from(tasks: Any, task_grads: Array, alpha: float) -> Array:
+    """L(w) = 4L + 2ρα E_i‖∇f_i(w)‖ (Corollary 4.10, eq. (24)) from the task gradients ∇f_i(w), (..., n, d)."""
     c = tasks.constants
-    g = tasks.task_grad(np.asarray(W, dtype=np.float64)[..., None, :])
-    return 4 * c.L + 2 * c.rho * alpha * (np.linalg.norm(g, axis=-1) @ np.asarray(tasks.p, dtype=np.float64))
+    return 4 * c.L + 2 * c.rho * alpha * (np.linalg.norm(task_grads, axis=-1) @ np.asarray(tasks.p, dtype=np.float64))
+
+
+def local_smoothness(tasks: Any, W: Array, alpha: float) -> Array:
+    """L(w) at the points W (..., d)."""
+    return smoothness_from(tasks, tasks.task_grad(np.asarray(W, dtype=np.float64)[..., None, :]), alpha)
 
 
 def theorem_step(divisor: int) -> StepRule:
@@ -47,8 +51,6 @@ def run_exact(tasks: Any, algorithm: str, w0: Array, alpha: float, iterations: i
     `step`: the theorem's divisor c (β_k = 1/(c·L(w_k)), eq. (26) with B' → ∞) or a step rule. Stops at the
     first k with ‖∇F(w_k)‖ <= stop_below (a theorem's claim is then met). One `meta_parts` pass per iterate
     gives ‖∇F(w_k)‖, L(w_k) and the direction."""
-    c = tasks.constants
-    p = np.asarray(tasks.p, dtype=np.float64)
     w = np.asarray(w0, dtype=np.float64)
     W, gn = [w], []
     while True:
@@ -57,7 +59,7 @@ def run_exact(tasks: Any, algorithm: str, w0: Array, alpha: float, iterations: i
         if len(W) > iterations or (stop_below is not None and gn[-1] <= stop_below):
             return np.array(W), np.array(gn)
         if isinstance(step, int):
-            beta = 1.0 / (step * (4 * c.L + 2 * c.rho * alpha * float(np.linalg.norm(m.g, axis=-1) @ p)))
+            beta = 1.0 / (step * float(smoothness_from(tasks, m.g, alpha)))   # m.g: the ∇f_i(w_k) of this pass
         else:
             beta = step(tasks, w, alpha)
         w = w - beta * exact_direction(tasks, algorithm, w, alpha, delta, delta_rule, parts=m)
