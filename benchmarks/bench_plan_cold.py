@@ -1,6 +1,6 @@
 """Cold start of `mamltheory plan --algorithm all ...` (whole process) against `python -c "import sympy"`.
 
-Goal (issue 2): the plan command takes at most 2x the time of importing sympy, measured in the same run.
+Goal: the plan command takes at most 2x the time of importing sympy, measured in the same run.
 Run: python benchmarks/bench_plan_cold.py [--repeats 7]
 """
 

@@ -1,4 +1,4 @@
-"""Simulator throughput and scaling (issue 3). Prints tables; asserts nothing about time.
+"""Simulator throughput and scaling. Prints tables; asserts nothing about time.
 
     python benchmarks/bench_simulate.py            # full run (~3-4 min on 2 cores)
     python benchmarks/bench_simulate.py --quick    # smaller, for a smoke check

@@ -1,6 +1,6 @@
 """Sweep throughput: runs per second with 1 and 2 local workers, executor and store overhead per run.
 
-Goals (issue 5): >= 1.8x speedup from 1 to 2 workers on small runs; store writes < 5% of run time.
+Goals: >= 1.8x speedup from 1 to 2 workers on small runs; store writes < 5% of run time.
 Run: python benchmarks/bench_sweep.py [--tiny 300] [--small 100] [--repeats 3]   (about 1 min on 2 cores)
 
 For each run size, N runs (seeds 0..N-1 of one FO-MAML configuration on tanh-regression, theory step):

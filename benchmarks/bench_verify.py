@@ -1,6 +1,6 @@
 """Wall time of each `mamltheory verify` section, quick and full, and of the whole quick report.
 
-Goals (issue 11): `mamltheory report` (quick) at most 45 s and `verify --full` at most 4 minutes on
+Goals: `mamltheory report` (quick) at most 45 s and `verify --full` at most 4 minutes on
 2 idle cores. The sections are timed in one process, in the order `verify` runs them, with nothing
 cached (each section computes from scratch; the result store is in memory).
 

@@ -1,4 +1,4 @@
-"""Fuzz the CLI of `plan`, `simulate` and `estimate` with garbage and extreme flag values (issue 9).
+"""Fuzz the CLI of `plan`, `simulate` and `estimate` with garbage and extreme flag values.
 
 Every invocation, run in-process through the `run_cli` fixture (tests/conftest.py), must end with exit
 status 0 or 2 and never with an uncaught exception or a traceback. Size flags (iterations, replicates,

@@ -1,4 +1,4 @@
-"""Ctrl-C: one line on stderr naming what was kept, exit 130, no traceback, the store intact (issue 9).
+"""Ctrl-C: one line on stderr naming what was kept, exit 130, no traceback, the store intact.
 
 Each command runs as a subprocess in its own process group; once it is working (its store exists, for a
 sweep both workers have begun a run, plus a moment), SIGINT goes to the whole group, as a terminal's

@@ -1,4 +1,4 @@
-"""Fuzz harness of the fault classes of issue 16: each class of hostile input, fed to every command that can
+"""Fuzz harness of the fault classes: each class of hostile input, fed to every command that can
 meet it, must give one line on stderr naming the flag (or file) and the rule, exit 2 (143 for SIGTERM), no
 traceback, and leave no process running.
 

@@ -106,7 +106,7 @@ def hashes() -> dict[str, str]:
 
 
 def test_code_hash_covers_nested_packages(package_copy: Path) -> None:
-    # issue 16: the hash globbed *.py without recursing, so an edit of bounds/proofs/h1.py reused a verify record
+    # the hash globbed *.py without recursing, so an edit of bounds/proofs/h1.py reused a verify record
     before = hashes()
     h1 = package_copy / "bounds" / "proofs" / "h1.py"
     h1.write_text(h1.read_text() + "\n# an edited comment\n")

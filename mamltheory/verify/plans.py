@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from mamltheory.assumptions import ProblemConstants
@@ -94,11 +93,10 @@ def _cheaper_meeting(thm: Any, algorithm: str, vals: dict[str, Any], b: dict[str
     """A (B, D_in, D_o) of lower cost within the neighbourhood that meets the bound (float screen, exact check)."""
     Bs = range(max(20, b["B"] - NEIGHBOURHOOD), b["B"] + NEIGHBOURHOOD + 1)
     Dos = range(max(1, b["D_o"] - NEIGHBOURHOOD), b["D_o"] + NEIGHBOURHOOD + 1)
-    grid = np.array([(B_, D_o) for B_, D_o in itertools.product(Bs, Dos)], dtype=float)
     D_in_max = b["D_in"]
     fvals = {k: float(v) for k, v in vals.items()}
     cand = []
-    for B_, D_o in grid:
+    for B_, D_o in itertools.product(Bs, Dos):
         # the least D_in at which the bound (a decreasing function of D_in) meets ε, by bisection on floats
         lo, hi = 1, D_in_max
         f = lambda d: thm.accuracy.array(**{**fvals, "B": B_, "D_o": D_o, "D_in": d})  # noqa: E731
@@ -107,9 +105,9 @@ def _cheaper_meeting(thm: Any, algorithm: str, vals: dict[str, Any], b: dict[str
         while lo < hi:
             mid = (lo + hi) // 2
             lo, hi = (lo, mid) if f(mid) <= fvals["eps"] * (1 + 1e-9) else (mid + 1, hi)
-        c_ = cost(algorithm, int(B_), lo, int(D_o), b["D_h"], b["B_prime"], b["D_beta"])
+        c_ = cost(algorithm, B_, lo, D_o, b["D_h"], b["B_prime"], b["D_beta"])
         if c_ < mine:
-            cand.append((c_, int(B_), lo, int(D_o)))
+            cand.append((c_, B_, lo, D_o))
     for c_, B_, D_in, D_o in sorted(cand):
         trial = {**vals, "B": sp.Integer(B_), "D_in": sp.Integer(D_in), "D_o": sp.Integer(D_o)}
         sym = _symbol_values(thm, trial)

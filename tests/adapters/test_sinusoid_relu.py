@@ -1,4 +1,4 @@
-"""The sinusoid benchmark's torch network (issue 12, item 5): ReLU next to tanh, through the adapter."""
+"""The sinusoid benchmark's torch network: ReLU next to tanh, through the adapter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TorchTasks cross-checked against independent computations (issue 12, item 3).
+"""TorchTasks cross-checked against independent computations.
 
 Each reference is computed another way: the hand-written sinusoid network (mamltheory.simulate.sinusoid),
 a MAML meta-gradient by double backward written here as learn2learn does it, FO-MAML by plain

@@ -1,4 +1,4 @@
-"""TorchTasks' input checks and the torch commands' guards (issue 16, item 5 and faults 3, 4, 6).
+"""TorchTasks' input checks and the torch commands' guards (a factory that exits or raises, non-finite parameters, a non-factory; loss shapes).
 
 Each test feeds one bad input and pins the behaviour: the exception's field and words, or the CLI's exit
 status 2 and its exact single line on stderr; the non-smooth detector against models known smooth or not.

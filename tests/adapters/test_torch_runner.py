@@ -1,4 +1,4 @@
-"""The replicate-batched runner on a torch problem (issue 12, item 2): `mamltheory.run` and `simulate --torch`.
+"""The replicate-batched runner on a torch problem: `mamltheory.run` and `simulate --torch`.
 
 The reference is the same run on the equivalent numpy pool family: tanh-regression's per-sample loss
 ½(y − tanh(xᵀw))² (families.TanhRegression, closed-form derivatives) written as a torch Linear(d, 1) without

@@ -1,4 +1,4 @@
-"""`plan` faults of issue 9: each is one line on stderr naming the flag, exit 2, or a plan that is right."""
+"""`plan` faults: each is one line on stderr naming the flag, exit 2, or a plan that is right."""
 
 from __future__ import annotations
 

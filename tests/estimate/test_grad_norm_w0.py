@@ -1,4 +1,4 @@
-"""‖∇F(w_0)‖ in `estimate` and `plan --from-estimate` (issue 16, item 5): a target ε already met at w_0.
+"""‖∇F(w_0)‖ in `estimate` and `plan --from-estimate`: a target ε already met at w_0.
 
 The reference ∇F(w_0) is a central difference of F (eq. (3), `meta_objective`, which needs no Hessian),
 independent of the meta-gradient (eq. (30)) the estimate evaluates.

@@ -1,4 +1,4 @@
-"""`mamltheory report`'s Markdown: a first screen a theorist reads (issue 11, part 5), appendices, numbers as numbers."""
+"""`mamltheory report`'s Markdown: a first screen a theorist reads, appendices, numbers as numbers."""
 
 from __future__ import annotations
 

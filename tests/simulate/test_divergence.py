@@ -1,4 +1,4 @@
-"""An overflowing F or ‖∇F‖ is divergence everywhere: runner, sweep summary, `report --sweep` (issue 9)."""
+"""An overflowing F or ‖∇F‖ is divergence everywhere: runner, sweep summary, `report --sweep`."""
 
 from __future__ import annotations
 

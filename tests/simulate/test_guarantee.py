@@ -1,4 +1,4 @@
-"""`simulate` states the accuracy its theorem guarantees at the run's α and batches (issue 16, item 5).
+"""`simulate` states the accuracy its theorem guarantees at the run's α and batches.
 
 The reference bound is written out here from the theorem's statement, max{√(K(1+ρασ/L)S), (Kρα/L)S} with
 S = σ²/B + σ̃²/(B·D_o) + σ̃²/D_in (+ 20α²L²σ² for FO-MAML, eq. (113)), K the theorem's constant.

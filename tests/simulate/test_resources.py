@@ -84,7 +84,7 @@ def test_estimates_bound_the_measured_peak(name: str, params: dict, algorithm: s
 
 
 def test_memory_room_is_the_least_limit_and_names_it(monkeypatch) -> None:
-    # issue 16: the admission compared with total RAM; it must take available memory and RLIMIT_AS
+    # the admission compared with total RAM; it must take available memory and RLIMIT_AS
     import resource
 
     from mamltheory.simulate import resources

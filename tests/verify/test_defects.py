@@ -328,7 +328,7 @@ def test_every_units_claim_matches_the_rescaling():
 
 
 @pytest.mark.parametrize("product, units, right", [
-    ("αρσ_H", "1/length", False),                # the plan note's old claim (issue 10)
+    ("αρσ_H", "1/length", False),                # the plan note's old claim
     ("αρσ_H", "loss·length⁻³", True),
     ("36(αρσ_H)²", "loss²·length⁻⁶", True),
     ("α²σ_H²", "dimensionless", True),            # the repaired D_h condition's quantity

@@ -1,4 +1,4 @@
-"""The repaired theorems against exact runs (issue 10, part 4): pinned by an independent plain-numpy HF-MAML.
+"""The repaired theorems against exact runs: pinned by an independent plain-numpy HF-MAML.
 
 The opposed kinks (mamltheory.verify.instances.opposed_kinks): two equally likely 1-D tasks with
 f_i''(w) = 1/2 ± (1/2)·max(0, 1 − |w|) and f_i'(0) = ±1, so L = 1, ρ = 1/2, and σ² = E_i(f_i' − f')² = 1.25²

@@ -1,4 +1,4 @@
-"""`report` and `verify` faults of issue 9: flags checked before any work, report exits like verify."""
+"""`report` and `verify` faults: flags checked before any work, report exits like verify."""
 
 from __future__ import annotations
 

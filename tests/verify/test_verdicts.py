@@ -1,4 +1,4 @@
-"""Verdicts that mean something (issue 11): power is real, vacuous checks are never support, counts and exit codes."""
+"""Verdicts that mean something: power is real, vacuous checks are never support, counts and exit codes."""
 
 from __future__ import annotations
 
