@@ -42,6 +42,8 @@ from mamltheory.bounds.theorems.base import (
 
 _COMMON = dict(label="H.1", main="4.21", algorithm="hf-maml", alpha_L_max=6, step_divisor=25, hessian_batches=2,
                bias=sp.Integer(0))
+# σ² + σ̃²/D_o: what the finite-difference bias scales with, in S (131′) and in the δ condition (δ′)
+SPREAD = sigma**2 + sigma_tilde**2 / D_o
 _RADIUS_FORM = "δ_k^i = δ/‖∇̃f_i(w_k − α∇̃f_i(w_k, D_in^i), D_o^i)‖ with δ"
 
 
@@ -99,7 +101,7 @@ class RepairedH1(Theorem):
     @cached_property
     def nu_eps(self) -> sp.Expr:
         """ν_ε = ε√(L/(c(σ² + σ̃²/D_o)(L + ρα(σ + ε)))): the largest ν under (δ′)."""
-        return eps * sp.sqrt(L / (self.delta_budget * (sigma**2 + sigma_tilde**2 / D_o) * (L + rho * alpha * (sigma + eps))))
+        return eps * sp.sqrt(L / (self.delta_budget * SPREAD * (L + rho * alpha * (sigma + eps))))
 
     @cached_property
     def _nu_eps_fn(self) -> Any:
@@ -126,7 +128,7 @@ class RepairedH1(Theorem):
     @cached_property
     def S_at_radius(self) -> sp.Expr:
         """S = S₀ + κν²(σ² + σ̃²/D_o): the finite-difference bias enters like FO-MAML's α²L²σ² in (113)."""
-        return batch_noise() + self.kappa * self.nu**2 * (sigma**2 + sigma_tilde**2 / D_o)
+        return batch_noise() + self.kappa * self.nu**2 * SPREAD
 
     @cached_property
     def radius_preconditions(self) -> tuple[Condition, ...]:
@@ -137,7 +139,7 @@ class RepairedH1(Theorem):
     def delta_condition(self) -> Condition:
         """(δ′): c·ν²(σ² + σ̃²/D_o)(L + ρα(σ + ε)) <= ε²L, c = 2Kκ."""
         c = self.delta_budget
-        return Condition(sp.Le(c * self.nu**2 * (sigma**2 + sigma_tilde**2 / D_o) * (L + rho * alpha * (sigma + eps)),
+        return Condition(sp.Le(c * self.nu**2 * SPREAD * (L + rho * alpha * (sigma + eps)),
                                eps**2 * L),
                          f"{self.name}, condition (δ′): {c}ν²(σ² + σ̃²/D_o)(L + ρα(σ + ε)) <= ε²L")
 
