@@ -82,6 +82,7 @@ class Plan:
     cheapest: bool = False
     theory: str = DEFAULT_THEORY
     guaranteed: bool = True        # every step of the theorem's proof chain holds (never ★ cheapest otherwise)
+    proved_by: str = ""            # the theorem whose chain guarantees it when its own proof fails
     failing_steps: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
 
@@ -335,6 +336,7 @@ def _base(thm: Theorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
         step_rule=(f"β_k = β̃(w_k)/{thm.step_divisor}, β̃(w) = 1/(4L + 2ρα·Σ_j‖∇̃f_j(w, D_β^j)‖/B') "
                    f"over B' = {batch['B_prime']} tasks, D_β = {batch['D_beta']} samples (eq. (26))"),
         delta=None, delta_rule=None, feasible=True, theory=thm.theory, guaranteed=thm.guaranteed,
+        proved_by=thm.proved_by,
         failing_steps=list(thm.failing), repairs=list(thm.repairs),
     )
     plan.notes.extend(thm.notes)

@@ -149,7 +149,8 @@ def plan_section() -> str:
     """The reference plan under both theories side by side: one row per (algorithm, theory)."""
     rows, notes = [], []
     for theory, p in _plans():
-        guaranteed = "yes" if p.guaranteed else "no: fails at " + ", ".join(p.failing_steps)
+        guaranteed = ("no: fails at " + ", ".join(p.failing_steps) if not p.guaranteed
+                      else f"yes, by {p.proved_by}" if p.proved_by else "yes")
         if not p.feasible:
             rows.append([p.algorithm, theory, guaranteed + "; no plan (below)", _num(p.alpha), *["—"] * 7, ""])
             notes.append(f"{p.algorithm} ({theory}): {p.reason}")

@@ -27,10 +27,17 @@ def test_frozen_constants_are_the_chains(thm) -> None:
     assert {"K", "M"} <= set(thm.chain_constants)
 
 
-def test_paper_plans_are_never_cheapest_and_say_why() -> None:
+def test_paper_plans_say_which_proof_guarantees_them() -> None:
+    """F.1 (61, 1600) and G.1 (14, 1600) are implied by the repaired chains (20, 860) and (9, 1247): same form, α range
+    and step, larger constants, so their plans are guaranteed by the repaired proof; H.1's statement (δ = 1/(6ρα),
+    D_h >= ⌈36(αρσ_H)²⌉) has a different form from the repaired one, so its plan is not guaranteed."""
     plans = plan_all(EXAMPLE, 0.1, 10.0, theory="paper")
-    assert all(not p.guaranteed and not p.cheapest for p in plans)
     assert all(p.failing_steps for p in plans)
+    assert [(p.guaranteed, p.proved_by) for p in plans] == [
+        (True, "repaired Theorem F.1"), (True, "repaired Theorem G.1"), (False, "")]
+    assert "so this plan is guaranteed, by the repaired proof" in plans[0].notes[-1]
+    assert "so this plan is not guaranteed" in plans[2].notes[-1]
+    assert not plans[2].cheapest
     assert plans[2].failing_steps[:2] == ["(44)", "(144) E‖v‖"]
 
 
@@ -61,7 +68,11 @@ def test_json_has_theory_and_repairs(run_cli) -> None:
     assert code == 0 and d["theory"] == "repaired" and d["guaranteed"] is True and "(107′) κ" in d["repairs"]
     code, out, _ = run_cli(["plan", "--algorithm", "maml", "--json", "--theory", "paper"])
     d = json.loads(out)
-    assert d["theory"] == "paper" and d["guaranteed"] is False and d["failing_steps"] == ["(44)", "(107) κ"]
+    assert d["theory"] == "paper" and d["failing_steps"] == ["(44)", "(107) κ"]
+    assert d["guaranteed"] is True and d["proved_by"] == "repaired Theorem F.1"
+    code, out, _ = run_cli(["plan", "--algorithm", "hf-maml", "--json", "--theory", "paper"])
+    d = json.loads(out)
+    assert d["guaranteed"] is False and d["proved_by"] == ""
 
 
 @pytest.mark.parametrize("bad", ["", "Paper", "repair", "both"])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cached_property
 from typing import Any
@@ -84,6 +84,7 @@ class Theorem:
     accuracy_eq: str
     iterations_eq: str
     notes: tuple[str, ...] = ()      # where the statement or its proof does not hold as written
+    proved_by: str = ""              # a theorem whose valid chain proves this statement when its own proof fails
 
     @property
     def name(self) -> str:
@@ -105,8 +106,9 @@ class Theorem:
 
     @property
     def guaranteed(self) -> bool:
-        """Whether every step of its proof chain holds (`mamltheory audit --chain`)."""
-        return not self.failing
+        """Whether the statement is proved: every step of its own chain holds (`mamltheory audit --chain`), or
+        another theorem's valid chain proves it with smaller constants (`proved_by`, see `survival`)."""
+        return not self.failing or bool(self.proved_by)
 
     def alpha_max(self, L_value: float) -> float:
         """The largest inner step α the theorem allows: 1/(alpha_L_max·L)."""
@@ -229,20 +231,28 @@ A2_NOTE = ("cites Lemma A.2 (44), which is false (its proof drops a factor (1 + 
            "counterexample violates it), but the step follows without it from (56) and (43):")
 
 
-def survival(paper: Theorem, repaired: Theorem) -> str:
-    """Whether the paper's statement itself holds, by the repaired chain: same form and conditions, and
-    constants K, M at least the repaired ones (a larger K weakens the accuracy claim; when the K-bound fails the
-    repaired decrease covers K_paper·S too, so T with M_paper >= M_repaired only grows)."""
-    if paper.K >= repaired.K and paper.M >= repaired.M:
-        return (f"The statement itself survives: the repaired chain proves it with K = {repaired.K} <= {paper.K} and "
-                f"M = {repaired.M} <= {paper.M} (`--theory repaired` plans with those constants).")
-    return f"The statement itself does not survive with K = {paper.K}, M = {paper.M} (repaired: {repaired.K}, {repaired.M})."
+def survives(paper: Theorem, repaired: Theorem) -> bool:
+    """Whether the paper's statement itself holds, by the repaired chain: same form (class), α range and step, and constants
+    K, M at least the repaired ones (a larger K weakens the accuracy claim; when the K-bound fails the repaired
+    decrease covers K_paper·S too, so T with M_paper >= M_repaired only grows)."""
+    return (type(paper) is type(repaired) and paper.K >= repaired.K and paper.M >= repaired.M
+            and (paper.alpha_L_max, paper.step_divisor) == (repaired.alpha_L_max, repaired.step_divisor))
 
 
-def paper_plan_note(paper: Theorem, verdict: str) -> str:
-    """The note of a plan under the paper's theory: where its proof fails, and whether the statement survives."""
-    return (f"{paper.name} as stated: its proof fails at {', '.join(paper.failing)} "
-            f"(`mamltheory audit --chain {paper.label}`), so this plan is not guaranteed. " + verdict)
+def as_stated(paper: Theorem, repaired: Theorem, fails_why: str = "") -> Theorem:
+    """The paper's theorem with its plan note: where its own proof fails and whether the statement survives by
+    the repaired chain (`survives`); if it does, `proved_by` names the repaired theorem and its plans are
+    guaranteed, by the repaired proof. `fails_why` says why a statement that does not survive fails."""
+    head = (f"{paper.name} as stated: its proof fails at {', '.join(paper.failing)} "
+            f"(`mamltheory audit --chain {paper.label}`)")
+    if survives(paper, repaired):
+        note = (f"{head}, but the statement itself survives: the repaired chain proves it with K = {repaired.K} <= "
+                f"{paper.K} and M = {repaired.M} <= {paper.M}, so this plan is guaranteed, by the repaired proof and "
+                f"not by the paper's (`--theory repaired` plans with the repaired constants).")
+        return replace(paper, notes=paper.notes + (note,), proved_by=repaired.name)
+    why = fails_why or f"with K = {paper.K}, M = {paper.M} (repaired: {repaired.K}, {repaired.M})"
+    return replace(paper, notes=paper.notes + (f"{head}, so this plan is not guaranteed. The statement itself "
+                                               f"does not survive {why}.",))
 
 
 def repaired_plan_note(label: str, repairs: tuple[str, ...]) -> str:

@@ -8,12 +8,10 @@ repaired one.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import sympy as sp
 
 from mamltheory.bounds.symbols import alpha, sigma_H
-from mamltheory.bounds.theorems.base import A2_NOTE, Theorem, paper_plan_note, repaired_plan_note, survival
+from mamltheory.bounds.theorems.base import A2_NOTE, Theorem, as_stated, repaired_plan_note
 
 _COMMON = dict(label="F.1", main="4.14", algorithm="maml", alpha_L_max=6, step_divisor=12, hessian_batches=1,
                D_h_min=sp.ceiling(2 * alpha**2 * sigma_H**2), bias=sp.Integer(0), accuracy_eq="86", iterations_eq="87")
@@ -28,4 +26,4 @@ _PAPER = Theorem(
            "Theorem F.1: (107) takes the expectation of a minimum as the minimum of the expectations, which is "
            "invalid (E[min] <= min E); Jensen on the convex envelope costs a factor 3/4 (`mamltheory audit --chain F.1`)."),
     **_COMMON)
-PAPER = replace(_PAPER, notes=_PAPER.notes + (paper_plan_note(_PAPER, survival(_PAPER, REPAIRED)),))
+PAPER = as_stated(_PAPER, REPAIRED)

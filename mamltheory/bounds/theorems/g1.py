@@ -11,12 +11,10 @@ the repaired one.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import sympy as sp
 
 from mamltheory.bounds.symbols import L, alpha, sigma, sigma_H
-from mamltheory.bounds.theorems.base import A2_NOTE, Theorem, paper_plan_note, repaired_plan_note, survival
+from mamltheory.bounds.theorems.base import A2_NOTE, Theorem, as_stated, repaired_plan_note
 
 _COMMON = dict(label="G.1", main="4.18", algorithm="fo-maml", alpha_L_max=10, step_divisor=18, hessian_batches=0,
                bias=20 * alpha**2 * L**2 * sigma**2, accuracy_eq="113", iterations_eq="114")
@@ -36,4 +34,4 @@ _PAPER = Theorem(
            "Theorem G.1: (122) " + A2_NOTE + " its 0.22 and 2 hold (0.170 and 1.70 at αL = 1/10).",
            "Theorem G.1: (107) repeats F.1's expectation of a minimum (a factor 3/4)."),
     **_COMMON)
-PAPER = replace(_PAPER, notes=_PAPER.notes + (paper_plan_note(_PAPER, survival(_PAPER, REPAIRED)),))
+PAPER = as_stated(_PAPER, REPAIRED)

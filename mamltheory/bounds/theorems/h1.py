@@ -36,7 +36,7 @@ from mamltheory.bounds.theorems.base import (
     accuracy_expr,
     batch_noise,
     iterations_expr,
-    paper_plan_note,
+    as_stated,
     repaired_plan_note,
 )
 
@@ -216,6 +216,5 @@ _PAPER = PaperH1(
            "opposed-kink tasks HF-MAML stalls at ‖∇F‖ = 0.0445 where (131) promises 0.0222 (`mamltheory audit`).",
            "Theorem H.1: (156) " + A2_NOTE + " its 50 and 18 hold (33.35 and 11.15 at αL = 1/6)."),
     **_COMMON)
-PAPER = replace(_PAPER, notes=_PAPER.notes + (paper_plan_note(
-    _PAPER, "The statement itself does not survive: the repaired H.1 needs a different D_h condition and a δ "
-            "that shrinks with ε (`--theory repaired`)."),))
+PAPER = as_stated(_PAPER, REPAIRED, "as the repaired H.1 needs a different D_h condition and a δ that shrinks "
+                                   "with ε (`--theory repaired`)")
