@@ -3,15 +3,20 @@
 - "paper": the statement as the paper gives it, resting on its proof as written (some steps fail).
 - "repaired": the same statement shape with the constants of the repaired proof, every step of which holds
   (docs/repaired-theorems.md).
+- "sharp": the repaired proof with the sharpest valid step wherever one is known and the proof's free choices
+  (a_max, step divisor, Young weight, B_min) as parameters (docs/sharp-theorems.md; bounds/proofs/choices.py).
 """
 
 from __future__ import annotations
 
 from mamltheory.parsing import choice
 
-PAPER, REPAIRED = "paper", "repaired"
-THEORIES = (PAPER, REPAIRED)
+PAPER, REPAIRED, SHARP = "paper", "repaired", "sharp"
+THEORIES = (PAPER, REPAIRED, SHARP)
 DEFAULT_THEORY = REPAIRED  # the theory whose every proof step is certified
+# The theories `mamltheory verify` and the report check and plan with (the sharp theory joins them with the
+# planner that chooses its free choices).
+VERIFIED_THEORIES = (PAPER, REPAIRED)
 
 
 def check_theory(theory: str, flag: str = "--theory") -> str:

@@ -133,9 +133,9 @@ def _plans() -> list[tuple[str, Any]]:
     """(theory, plan) for the reference configuration, repaired theory first; ★ marks the cheapest plan among
     the guaranteed ones of both theories (a plan resting on a failing proof step is never recommended)."""
     from mamltheory.bounds.planner import plan_all
-    from mamltheory.bounds.theory import DEFAULT_THEORY, THEORIES
+    from mamltheory.bounds.theory import DEFAULT_THEORY, VERIFIED_THEORIES
 
-    order = (DEFAULT_THEORY, *(th for th in THEORIES if th != DEFAULT_THEORY))
+    order = (DEFAULT_THEORY, *(th for th in VERIFIED_THEORIES if th != DEFAULT_THEORY))
     out = [(th, p) for th in order for p in plan_all(REFERENCE, REFERENCE_EPS, REFERENCE_GAP, theory=th)]
     costs = [(p.total_samples, i) for i, (_, p) in enumerate(out)
              if p.feasible and p.guaranteed and p.total_samples is not None]

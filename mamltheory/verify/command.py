@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from mamltheory.bounds.theory import THEORIES
+
 
 def add_audit_parser(sub: Any) -> None:
     """Register `audit`."""
@@ -18,8 +20,8 @@ def add_audit_parser(sub: Any) -> None:
     p.add_argument("--chain", default=None, metavar="RESULT",
                    help="a result by its label (H.1, 4.21, Theorem 4.21, Lemma 4.11, ...): its statements, its proof "
                         "chain step by step (theorems), and its checks in the stored verification record")
-    p.add_argument("--theory", choices=("paper", "repaired"), default="paper",
-                   help="with --chain: the paper's proof or the repaired one (default paper)")
+    p.add_argument("--theory", choices=THEORIES, default="paper",
+                   help="with --chain: the paper's proof, the repaired one or the sharp one (default paper)")
     p.add_argument("--store", default=None,
                    help="with --chain: the result store holding the verification record, read only "
                         "(default mamltheory-results.sqlite)")

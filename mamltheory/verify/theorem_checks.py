@@ -41,7 +41,7 @@ from scipy import stats as st
 from mamltheory.bounds.planner import plan_kshot
 from mamltheory.bounds.theorems import LIMIT_BATCH, theorem
 from mamltheory.bounds.theorems.h1 import paper_radius
-from mamltheory.bounds.theory import PAPER, REPAIRED, THEORIES
+from mamltheory.bounds.theory import PAPER, REPAIRED, VERIFIED_THEORIES
 from mamltheory.simulate import exact, make_problem
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.cached import run_or_load
@@ -322,7 +322,7 @@ def family_below_floor(problem_name: str, cap: int, problem_params: dict[str, An
     label = f" from the paper-δ fixed point (ε = {eps:.3g}, half its floor {floor:.3g})"
     runs = {t: exact_theorem_check(problem_name, "hf-maml", cap if t == REPAIRED else min(cap, 200), problem_params,
                                    theory=t, eps=eps, label=label, w0=w_star, start=".from-paper-fixed-point")
-            for t in THEORIES}
+            for t in VERIFIED_THEORIES}
     paper, out = runs[PAPER], list(runs.values())
     moved = float(np.linalg.norm(exact_direction(problem, "hf-maml", w_star, a, delta)))
     if paper.verdict == INCONCLUSIVE and paper.observed is not None and paper.observed > paper.bound:
@@ -356,7 +356,7 @@ def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
                 out.append(theorem_check(fam, alg, K=K, replicates=R, max_iterations=cap, seed=seed, store=store))
             if progress is not None:
                 progress(f"{name} on {fam}, exact expectations")
-            for theory in THEORIES:
+            for theory in VERIFIED_THEORIES:
                 out.append(exact_theorem_check(fam, alg, problem_params=EXACT_QUICK if quick else None,
                                                theory=theory))
     if progress is not None:

@@ -1,7 +1,9 @@
 """Theorem G.1 (FO-MAML, αL <= 1/10, β_k = β̃(w_k)/18, B >= 20), proof (115)-end, as a chain of steps.
 
 PAPER carries the paper's numbers; REPAIRED bounds (122) and (128)-(129) through (56) instead of (44),
-replaces the expectation of a minimum in (107) by (107′), and carries exact values.
+replaces the expectation of a minimum in (107) by (107′), and carries exact values. `sharp(choices)` (theory
+"sharp", docs/sharp-theorems.md) bounds (122) exactly through (45b) ((122♯)), takes Jensen before the split
+(κ = 1), and has a_max, c, the Young weight of (130) and B_min as parameters; SHARP is it at the paper's.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from mamltheory.bounds.proofs.chain import Chain, Step, ref
+from mamltheory.bounds.proofs.choices import DEFAULT_CHOICES, Choices
 from mamltheory.bounds.proofs.extremum import a
 from mamltheory.bounds.proofs.lemmas import (
     ENVELOPE_CHECKS,
@@ -21,20 +24,25 @@ from mamltheory.bounds.proofs.lemmas import (
     lemma_4_12,
     lemma_a2,
     step_size,
+    young_text,
 )
+from mamltheory.bounds.proofs.sharp import CHECKS, exact_outputs, insert_after, jensen, positive
 
 R = sp.Rational
 A_MAX = R(1, 10)
-A = a_range(A_MAX)
-AB = {**A, b: (sp.Integer(0), R(1, 20))}
+PAPER_CHOICES = DEFAULT_CHOICES["G.1"]
 OUTPUTS = {"K": "(113)", "decrease": "(107) decrease", "M": "(114)"}
 END = "end of G.1"
 
 
-def _steps() -> list[Step]:
+def _steps(ch: Choices = PAPER_CHOICES) -> list[Step]:
+    """The paper's steps, at the proof's free choices `ch` (the paper's by default: its chain as written)."""
     C1, C2 = ref("(43) C1"), ref("(43) C2")
+    a_max, c, w, B_min = ch.a_max, ch.step_divisor, ch.w, ch.B_min
+    A = a_range(a_max)
+    AB = {**A, b: (sp.Integer(0), ch.b_max)}
     return [
-        *lemma_a2(A_MAX), *lemma_4_12(A_MAX), *lemma_4_11(),
+        *lemma_a2(a_max), *lemma_4_12(a_max), *lemma_4_11(),
         Step("(122)", "coefficient of ‖∇F‖ in ‖Σ_j α^j E_i[(∇²f_i)^j ∇F_i]‖", R(22, 100),
              a / (1 - a) * sp.sqrt(ref("(44)")) * sp.sqrt(2) * C1, ranges=A, uses=("(44)", "(43) C1"), term="‖∇F‖",
              justification="Σ_j (αL)^j = αL/(1 − αL); E_i‖∇F_i‖ <= √(E_i‖∇F_i‖²) and (44), √(x + y) <= √x + √y."),
@@ -44,7 +52,7 @@ def _steps() -> list[Step]:
         Step("(123)", "‖E_i e_{i,k}‖ over αLσ̃/√D_in", 1, ref("(73)"), uses=("(73)",),
              justification="A norm bound that holds for every i holds for the mean (Lemma 4.12)."),
         Step("(124)", "coefficient of σ̃/√D_in in ‖r_k‖", R(1, 10), a * ref("(123)"), ranges=A, uses=("(123)",),
-             justification="(121) with (122), (123); αL <= 1/10."),
+             justification=f"(121) with (122), (123); αL <= {a_max}."),
         Step("(125)", "coefficient of ‖∇F‖² in ‖r_k‖²", R(15, 100), 3 * ref("(122) ‖∇F‖") ** 2, uses=("(122) ‖∇F‖",),
              term="‖∇F‖²", justification="(x + y + z)² <= 3(x² + y² + z²)."),
         Step("(125)", "coefficient of α²L²σ² in ‖r_k‖²", 12, 3 * ref("(122) αLσ") ** 2, uses=("(122) αLσ",),
@@ -68,15 +76,16 @@ def _steps() -> list[Step]:
              justification="(75)."),
         Step("(129)", "coefficient of σ̃²/D_in in E‖G_i‖²", R(2, 100), ref("(75) D_in") * a**2, ranges=A,
              uses=("(75) D_in",), term="σ̃²/D_in", justification="(75): 2α²L²σ̃²/D_in."),
-        Step("(130)", "coefficient of ‖∇F‖² in ‖∇F‖‖r_k‖ <= ‖∇F‖²/4 + ‖r_k‖²", R(4, 10), R(1, 4) + ref("(125) ‖∇F‖²"),
-             uses=("(125) ‖∇F‖²",), term="‖∇F‖²", justification="Young's inequality, then (125); the decrease factor is 1 − this."),
-        Step("(130)", "coefficient of α²L²σ² there", 12, ref("(125) α²L²σ²"), uses=("(125) α²L²σ²",), term="α²L²σ²",
-             justification="(125)."),
-        Step("(130)", "coefficient of σ̃²/D_in there", R(3, 100), ref("(125) σ̃²/D_in"), uses=("(125) σ̃²/D_in",),
-             term="σ̃²/D_in", justification="(125)."),
+        Step("(130)", f"coefficient of ‖∇F‖² in ‖∇F‖‖r_k‖ <= {young_text(w)}", R(4, 10),
+             w + ref("(125) ‖∇F‖²") / (4 * w), uses=("(125) ‖∇F‖²",), term="‖∇F‖²",
+             justification="Young's inequality, then (125); the decrease factor is 1 − this."),
+        Step("(130)", "coefficient of α²L²σ² there", 12, ref("(125) α²L²σ²") / (4 * w), uses=("(125) α²L²σ²",),
+             term="α²L²σ²", justification="(125)."),
+        Step("(130)", "coefficient of σ̃²/D_in there", R(3, 100), ref("(125) σ̃²/D_in") / (4 * w),
+             uses=("(125) σ̃²/D_in",), term="σ̃²/D_in", justification="(125)."),
         # The paper prints no numbers for β_k = β̃/18 ("with similar analysis as Theorem F.1"): exact values.
-        *step_size(18, "after (130)", {"Eb_low": None, "Eb_up": None, "Eb2": None, "Eb2_L": None}),
-        Step(END, "L_k × the coefficient of −‖∇F(w_k)‖² (B >= 20)", R(1, 100),
+        *step_size(c, "after (130)", {"Eb_low": None, "Eb_up": None, "Eb2": None, "Eb2_L": None}),
+        Step(END, f"L_k × the coefficient of −‖∇F(w_k)‖² (B >= {B_min})", R(1, 100),
              (1 - ref("(130) ‖∇F‖²")) * ref("after (130) E[β] lower")
              - ref("after (130) E[β²]") * (ref("(126) ‖∇F‖²") + ref("(129) ‖∇F‖²") * b),
              sense="lower", ranges=AB,
@@ -91,13 +100,13 @@ def _steps() -> list[Step]:
                            "E[β_k] <= 1/(72L): 169/864 > 1/6; carried into (113) it would need K >= 15.65."),
         Step(END, "coefficient of σ̃²/(D_o·LB)", R(1, 828), ref("(129) σ̃²/D_o") * ref("after (130) E[β²]·L"),
              uses=("(129) σ̃²/D_o", "after (130) E[β²]·L"), term="σ̃²/(D_o LB)", justification="(L_k/2)E[β_k²]σ̃²/(D_oB)."),
-        Step(END, "coefficient of σ̃²/(D_in·L) (B >= 20)", R(1, 600),
+        Step(END, f"coefficient of σ̃²/(D_in·L) (B >= {B_min})", R(1, 600),
              ref("after (130) E[β²]·L") * (ref("(129) σ̃²/D_in") * b + ref("(126) σ̃²/D_in"))
              + ref("after (130) E[β] upper") * ref("(130) σ̃²/D_in"),
              ranges=AB, uses=("after (130) E[β²]·L", "(129) σ̃²/D_in", "(126) σ̃²/D_in", "after (130) E[β] upper",
                               "(130) σ̃²/D_in"), term="σ̃²/(D_in L)",
              justification="(L_k/2)E[β_k²](0.02/B + 0.06) + 0.03E[β_k]."),
-        *descent_tail(A_MAX, f"{END} decrease"),
+        *descent_tail(a_max, f"{END} decrease"),
         Step("(113)", "K of (113): K·c/2 must cover each noise coefficient (the α²Lσ² one over 20)", 14,
              2 * sp.Max(ref(f"{END} σ²/(LB)"), ref(f"{END} α²Lσ²") / 20, ref(f"{END} σ̃²/(D_o LB)"),
                         ref(f"{END} σ̃²/(D_in L)")) / ref("(107) decrease"),
@@ -112,8 +121,9 @@ def _steps() -> list[Step]:
 PAPER = Chain("G.1", "paper", tuple(_steps()), OUTPUTS)
 
 
-def _repaired_122() -> list[Step]:
+def _repaired_122(a_max: sp.Expr = A_MAX) -> list[Step]:
     C1, C2 = ref("(43) C1"), ref("(43) C2")
+    A = a_range(a_max)
     return [
         Step("(122′)", "coefficient of ‖∇F‖ in ‖Σ_j α^j E_i[(∇²f_i)^j ∇F_i]‖ (through (56))", None,
              a / (1 - a) * ref("(56)") ** 2 * C1, ranges=A, uses=("(56)", "(43) C1", "(51)"), term="‖∇F‖",
@@ -126,16 +136,52 @@ def _repaired_122() -> list[Step]:
     ]
 
 
-def _repaired_128() -> Step:
+def _repaired_128(a_max: sp.Expr = A_MAX) -> Step:
     return Step("(128′)", "κ: E_D‖∇̃f_i(w − α∇̃f_i(w, D_in), D_o)‖² <= κ‖∇f_i(w)‖² + ... (through (56))", None,
-                ref("(75) grad") * ref("(56)") ** 2, ranges=A, uses=("(75) grad", "(56)"), repairs="(128)",
+                ref("(75) grad") * ref("(56)") ** 2, ranges=a_range(a_max), uses=("(75) grad", "(56)"), repairs="(128)",
                 justification="(75) with φ = 1, then (56); the task average of ‖∇f_i(w)‖² is bounded by (44′).")
 
 
-_r122 = _repaired_122()
-# (44) avoided: (122) through (56) and the first moment; (128)-(129) through (56) and (44′).
-A2_ROUTE = [("(44)", [a2_repair(A_MAX)]), ("(122) ‖∇F‖", [_r122[0]]), ("(122) αLσ", [_r122[1]]),
-            ("(128)", [_repaired_128()])]
+def _a2_route(a_max: sp.Expr) -> list[tuple[str, list[Step]]]:
+    """(44) avoided: (122) through (56) and the first moment; (128)-(129) through (56) and (44′)."""
+    r122 = _repaired_122(a_max)
+    return [("(44)", [a2_repair(a_max)]), ("(122) ‖∇F‖", [r122[0]]), ("(122) αLσ", [r122[1]]),
+            ("(128)", [_repaired_128(a_max)])]
+
+
+A2_ROUTE = _a2_route(A_MAX)
 ENVELOPE = [("(107) κ", envelope_repair())]
 PAPER_WITHOUT_44 = PAPER.replace_all(A2_ROUTE)
 REPAIRED = PAPER.replace_all(A2_ROUTE + ENVELOPE).exact(keep=ENVELOPE_CHECKS).rounded_up(("(113)", "(114)"))
+
+
+def _sharp_122(a_max: sp.Expr) -> list[tuple[str, list[Step]]]:
+    """(122♯): r_k's first term is exactly αE_i[∇²f_i(w)∇f_i(w − α∇f_i(w))] (no Neumann series)."""
+    C1, C2 = ref("(43) C1"), ref("(43) C2")
+    A = a_range(a_max)
+    why = ("By (45b) ∇F_i = (I − α∇²f_i(w))∇f_i(w − α∇f_i(w)), so ((I − α∇²f_i)⁻¹ − I)∇F_i = "
+           "α∇²f_i(w)∇f_i(w − α∇f_i(w)) exactly: its norm is at most αL·(56)·E_i‖∇f_i(w)‖ <= "
+           "αL(1 + αL)(C1‖∇F‖ + (C2 + 1)σ) by (56), (51), (43); the series Σ_j (αL)^j = αL/(1 − αL) and the "
+           "factor ‖A_i(w)‖ <= 1 + αL of (122′) are not needed.")
+    return [
+        ("(122) ‖∇F‖", [Step("(122♯)", "coefficient of ‖∇F‖ in ‖αE_i[∇²f_i(w)∇f_i(w − α∇f_i(w))]‖", None,
+                             a * ref("(56)") * C1, ranges=A, uses=("(56)", "(43) C1", "(51)"), term="‖∇F‖",
+                             repairs="(122) ‖∇F‖", justification=why)]),
+        ("(122) αLσ", [Step("(122♯)", "coefficient of αLσ in the same bound", None,
+                            ref("(56)") * (C2 + ref("(51)")), ranges=A, uses=("(56)", "(43) C2", "(51)"), term="αLσ",
+                            repairs="(122) αLσ", justification="As for ‖∇F‖: (1 + αL)(C2 + 1)σ, times αL.")]),
+    ]
+
+
+def sharp(choices: Choices) -> Chain:
+    """Theorem G.1 under theory "sharp" at `choices`: the repaired chain with (122♯) and κ = 1 ((106♯)-(107♯)),
+    the Young weight of (130) and a_max, c, B_min as parameters, exact values, and K, M also unrounded
+    (outputs K_exact, M_exact); docs/sharp-theorems.md."""
+    a_max = choices.a_max
+    route = [("(44)", [a2_repair(a_max)]), *_sharp_122(a_max), ("(128)", [_repaired_128(a_max)])]
+    ch = Chain("G.1", "sharp", tuple(_steps(choices)), OUTPUTS).replace_all(route + jensen(), theory="sharp")
+    ch = insert_after(ch, "(107) decrease", positive()).exact("sharp", keep=CHECKS)
+    return exact_outputs(ch, {"K": "(113)", "M": "(114)"}).rounded_up(("(113)", "(114)"))
+
+
+SHARP = sharp(DEFAULT_CHOICES["G.1"])

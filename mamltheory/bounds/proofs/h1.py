@@ -14,6 +14,7 @@ from __future__ import annotations
 import sympy as sp
 
 from mamltheory.bounds.proofs.chain import Chain, Step, ref
+from mamltheory.bounds.proofs.choices import DEFAULT_CHOICES, Choices
 from mamltheory.bounds.proofs.extremum import a
 from mamltheory.bounds.proofs.lemmas import (
     a2_repair,
@@ -24,7 +25,9 @@ from mamltheory.bounds.proofs.lemmas import (
     lemma_4_11,
     lemma_a2,
     step_size,
+    young_text,
 )
+from mamltheory.bounds.proofs.sharp import CHECKS, exact_outputs, insert_after, jensen, positive, without
 from mamltheory.bounds.symbols import alpha, delta
 
 R = sp.Rational
@@ -32,19 +35,32 @@ A_MAX = R(1, 6)
 NU_MAX = R(1, 6)                          # ν = ραδ: the paper's 1/6, the repaired theorem's largest
 nu = sp.symbols("nu", positive=True)       # ν = ραδ (δ a length, so ν is dimensionless)
 u = sp.symbols("u", positive=True)         # E_i‖∇F_i(w)‖ / ‖∇F(w)‖ on the witness of (145), in [1, ∞)
-A = a_range(A_MAX)
-AN = {**A, nu: (sp.Integer(0), NU_MAX)}
-AB = {**A, b: (sp.Integer(0), R(1, 20))}
+PAPER_CHOICES = DEFAULT_CHOICES["H.1"]
 OUTPUTS = {"K": "(108)", "decrease": "(107) decrease", "M": "(109)"}
 REPAIRED_OUTPUTS = {**OUTPUTS, "K_nu": "(108′) Kκ", "kappa": "(108′) κ", "K_delta": "(131″)",
                     "delta_budget": "(δ′)", "D_h_factor": "(152′) D_h", "nu_max": "(142′)"}
 FINAL = "after (157)"                       # the unnumbered last inequality of Appendix H
+CRN = ("the same D_h samples θ at w + δ_k v and w − δ_k v (common random numbers, as eq. (12) and the simulator "
+       "do); with independent batches the gradient noises do not cancel and the variance is of order "
+       "σ̃²‖v‖²/(D_hδ²), unbounded as ν → 0")
+JUSTIFY_150 = ("Per sample the difference quotient is H_θv, H_θ = ½∫_{−1}^{1}∇²f_i(w + τδ_k v, θ)dτ, with " + CRN
+               + "; E_θ‖(H_θ − H)v‖² <= ‖v‖²·½∫E_θ‖∇²f_i(·, θ) − ∇²f_i(·)‖²dτ <= σ_H²‖v‖² (Jensen, (22) along the "
+               "segment); the mean of D_h i.i.d. samples divides it by D_h.")
 
 
-def _steps() -> list[Step]:
+def _ranges(a_max: sp.Expr, b_max: sp.Expr = R(1, 20)) -> tuple[dict, dict, dict]:
+    """The ranges a ∈ (0, a_max]; with ν ∈ (0, NU_MAX]; with b = 1/B ∈ (0, b_max]."""
+    A = a_range(a_max)
+    return A, {**A, nu: (sp.Integer(0), NU_MAX)}, {**A, b: (sp.Integer(0), b_max)}
+
+
+def _steps(ch: Choices = PAPER_CHOICES) -> list[Step]:
+    """The paper's steps, at the proof's free choices `ch` (the paper's by default: its chain as written)."""
     C1, C2 = ref("(43) C1"), ref("(43) C2")
+    a_max, c, w, B_min = ch.a_max, ch.step_divisor, ch.w, ch.B_min
+    A, AN, AB = _ranges(a_max, ch.b_max)
     return [
-        *lemma_a2(A_MAX), *lemma_4_11(),
+        *lemma_a2(a_max), *lemma_4_11(),
         Step("(139)", "‖e_{i,k}‖ over αLσ̃/√D_in (Lemma 4.12, (31))", 1, 1,
              justification="(72)-(73): ∇f_i is L-Lipschitz; E‖∇̃f_i(w, D_in) − ∇f_i(w)‖ <= σ̃/√D_in (21), Jensen."),
         Step("(140)", "‖E_i[(I − α∇²f_i)e_{i,k}]‖ over σ̃/√D_in", None, (1 + a) * a * ref("(139)"), ranges=A,
@@ -112,28 +128,29 @@ def _steps() -> list[Step]:
              justification="(155) averaged over tasks, then (44)."),
         Step("(156)", "coefficient of σ² in E‖G_i‖²", 18, ref("(154) grad") * ref("(155)") * ref("(44)") * (2 * C2**2 + 1),
              ranges=A, uses=("(154) grad", "(155)", "(44)", "(43) C2"), term="σ²", justification="As for ‖∇F‖²."),
-        Step("(157)", "coefficient of ‖∇F‖² in ‖∇F‖‖s_k‖ <= ‖∇F‖²/4 + ‖s_k‖²", R(2, 5),
-             R(1, 4) + 2 * ref("(147) ‖∇F‖") ** 2, uses=("(147) ‖∇F‖",), term="Young ‖∇F‖²",
+        Step("(157)", f"coefficient of ‖∇F‖² in ‖∇F‖‖s_k‖ <= {young_text(w).replace('r_k', 's_k')}", R(2, 5),
+             w + 2 * ref("(147) ‖∇F‖") ** 2 / (4 * w), uses=("(147) ‖∇F‖",), term="Young ‖∇F‖²",
              justification="xy <= ½(x²/2 + 2y²), then ‖s_k‖² as in (148)."),
-        Step("(157)", "coefficient of σ̃²/D_in in ‖∇F‖‖s_k‖", R(9, 50), 2 * ref("(147) σ̃/√D_in") ** 2,
+        Step("(157)", "coefficient of σ̃²/D_in in ‖∇F‖‖s_k‖", R(9, 50), 2 * ref("(147) σ̃/√D_in") ** 2 / (4 * w),
              uses=("(147) σ̃/√D_in",), term="Young σ̃²/D_in", justification="2(147)²."),
-        *step_size(25, "(157)", {"Eb_low": R(4, 125), "Eb_up": R(1, 100), "Eb2": R(1, 400), "Eb2_L": R(1, 1600)}),
-        Step(FINAL, "L_k × the coefficient of −‖∇F(w_k)‖² (B >= 20)", R(1, 200),
+        *step_size(c, "(157)", {"Eb_low": R(4, 125), "Eb_up": R(1, 100), "Eb2": R(1, 400), "Eb2_L": R(1, 1600)}),
+        Step(FINAL, f"L_k × the coefficient of −‖∇F(w_k)‖² (B >= {B_min})", R(1, 200),
              (1 - ref("(157) Young ‖∇F‖²")) * ref("(157) E[β] lower")
              - ref("(157) E[β²]") * (ref("(148) ‖∇F‖²") + ref("(156) ‖∇F‖²") * b),
              sense="lower", ranges=AB,
              uses=("(157) Young ‖∇F‖²", "(157) E[β] lower", "(157) E[β²]", "(148) ‖∇F‖²", "(156) ‖∇F‖²"),
-             term="decrease", justification="(157): (1 − Young)E[β_k] − (L_k/2)E[β_k²]((148) + (156)/B), b = 1/B <= 1/20."),
+             term="decrease",
+             justification=f"(157): (1 − Young)E[β_k] − (L_k/2)E[β_k²]((148) + (156)/B), b = 1/B <= {ch.b_max}."),
         Step(FINAL, "coefficient of σ²/(LB)", R(18, 1600), ref("(156) σ²") * ref("(157) E[β²]·L"),
              uses=("(156) σ²", "(157) E[β²]·L"), term="σ²/(LB)", justification="(L_k/2)E[β_k²]·(156)σ²/B."),
         Step(FINAL, "coefficient of σ̃²/(D_o·LB)", R(5, 1600), ref("(154) σ̃²/D_o") * ref("(157) E[β²]·L"),
              uses=("(154) σ̃²/D_o", "(157) E[β²]·L"), term="σ̃²/(D_o LB)", justification="(L_k/2)E[β_k²]·(154)σ̃²/(D_oB)."),
-        Step(FINAL, "coefficient of σ̃²/(D_in·L) (B >= 20)", R(1, 100),
+        Step(FINAL, f"coefficient of σ̃²/(D_in·L) (B >= {B_min})", R(1, 100),
              ref("(157) E[β] upper") * ref("(157) Young σ̃²/D_in")
              + ref("(157) E[β²]·L") * (ref("(148) σ̃²/D_in") + ref("(154) σ̃²/D_in") * b), ranges=AB,
              uses=("(157) E[β] upper", "(157) Young σ̃²/D_in", "(157) E[β²]·L", "(148) σ̃²/D_in", "(154) σ̃²/D_in"),
              term="σ̃²/(D_in L)", justification="E[β_k]·(157) + (L_k/2)E[β_k²]((148) + (154)/B)."),
-        *_tail(R(1, 1600)),
+        *_tail(R(1, 1600), a_max),
         Step("(108)", "K of (131): K·c/2 must cover each noise coefficient, c the decrease of (107)", 36,
              2 * sp.Max(ref(f"{FINAL} σ²/(LB)"), ref(f"{FINAL} σ̃²/(D_o LB)"), ref(f"{FINAL} σ̃²/(D_in L)"))
              / ref("(107) decrease"),
@@ -145,27 +162,20 @@ def _steps() -> list[Step]:
     ]
 
 
-def _tail(decrease: sp.Expr) -> list[Step]:
+def _tail(decrease: sp.Expr, a_max: sp.Expr) -> list[Step]:
     """(104)-(107) with the decrease of Appendix H (the builder's claimed number is F.1's)."""
-    return [s.with_claimed(decrease) if s.key == "(107) decrease" else s for s in descent_tail(A_MAX, f"{FINAL} decrease")]
+    return [s.with_claimed(decrease) if s.key == "(107) decrease" else s for s in descent_tail(a_max, f"{FINAL} decrease")]
 
 
 PAPER = Chain("H.1", "paper", tuple(_steps()), OUTPUTS)
 
 
 # ---- the repair ------------------------------------------------------------------------------------------------
-def _insert_after(chain: Chain, key: str, *steps: Step) -> Chain:
-    """`steps` (new terms the paper's proof omits, no `repairs`) right after step `key`."""
-    chain.step(key)
-    out: list[Step] = []
-    for s in chain.steps:
-        out += [s, *steps] if s.key == key else [s]
-    return Chain(chain.theorem, chain.theory, tuple(out), chain.outputs)
-
-
-def _repaired_steps() -> dict[str, tuple[Step, ...]]:
-    """Replacements, by the key of the paper's step they repair (supporting steps first)."""
+def _repaired_steps(a_max: sp.Expr = A_MAX, w: sp.Expr = R(1, 4)) -> dict[str, tuple[Step, ...]]:
+    """Replacements, by the key of the paper's step they repair (supporting steps first); a_max and the Young
+    weight w of (157) are the paper's by default."""
     C1, C2 = ref("(43) C1"), ref("(43) C2")
+    A = a_range(a_max)
     return {
         "(144) E‖v‖": (
             Step("(144′)", "coefficient of σ̃/√D_o in E‖v‖", None, sp.Integer(1), term="D_o",
@@ -197,9 +207,7 @@ def _repaired_steps() -> dict[str, tuple[Step, ...]]:
         ),
         "(150)": (
             Step("(150′)", "D_h·Var_{D_h}(d_k^i)/(σ_H²‖v‖²)", None, sp.Integer(1), repairs="(150)",
-                 justification="Per sample the difference quotient is H_θv, H_θ = ½∫_{−1}^{1}∇²f_i(w + τδ_k v, θ)dτ; "
-                               "E_θ‖(H_θ − H)v‖² <= ‖v‖²·½∫E_θ‖∇²f_i(·, θ) − ∇²f_i(·)‖²dτ <= σ_H²‖v‖² (Jensen, (22) "
-                               "along the segment); the mean of D_h i.i.d. samples divides it by D_h."),
+                 justification=JUSTIFY_150),
         ),
         "(152) D_h": (
             Step("(152′)", "α²σ_H²/D_h under D_h >= ⌈α²σ_H²⌉", None, sp.Integer(1), term="D_h", repairs="(152) D_h",
@@ -218,13 +226,13 @@ def _repaired_steps() -> dict[str, tuple[Step, ...]]:
         ),
         "(157) Young σ̃²/D_in": (
             Step("(157′)", "coefficient of σ̃²/D_in in ‖∇F‖‖s_k‖ (three noise terms)", None,
-                 6 * ref("(147) σ̃/√D_in") ** 2, uses=("(147) σ̃/√D_in",), term="Young σ̃²/D_in",
+                 6 * ref("(147) σ̃/√D_in") ** 2 / (4 * w), uses=("(147) σ̃/√D_in",), term="Young σ̃²/D_in",
                  repairs="(157) Young σ̃²/D_in", justification="‖∇F‖²/4 + ‖s_k‖², 2t² <= 6(each²)."),
         ),
     }
 
 
-def _new_terms() -> list[tuple[str, tuple[Step, ...]]]:
+def _new_terms(w: sp.Expr = R(1, 4)) -> list[tuple[str, tuple[Step, ...]]]:
     """The finite-difference bias terms ν²σ², ν²σ̃²/D_o (per ν²) the paper's (147) omits, after the step they follow."""
     return [
         ("(143)", (
@@ -244,9 +252,10 @@ def _new_terms() -> list[tuple[str, tuple[Step, ...]]]:
                  uses=("(147′) νσ̃/√D_o",), term="ν²σ̃²/D_o", justification="12(147′)²."),
         )),
         ("(157′) Young σ̃²/D_in", (
-            Step("(157′)", "coefficient of ν²σ² in ‖∇F‖‖s_k‖", None, 6 * ref("(147′) νσ") ** 2, uses=("(147′) νσ",),
+            Step("(157′)", "coefficient of ν²σ² in ‖∇F‖‖s_k‖", None, 6 * ref("(147′) νσ") ** 2 / (4 * w),
+                 uses=("(147′) νσ",),
                  term="Young ν²σ²", justification="6(147′)²."),
-            Step("(157′)", "coefficient of ν²σ̃²/D_o in ‖∇F‖‖s_k‖", None, 6 * ref("(147′) νσ̃/√D_o") ** 2,
+            Step("(157′)", "coefficient of ν²σ̃²/D_o in ‖∇F‖‖s_k‖", None, 6 * ref("(147′) νσ̃/√D_o") ** 2 / (4 * w),
                  uses=("(147′) νσ̃/√D_o",), term="Young ν²σ̃²/D_o", justification="6(147′)²."),
         )),
         (f"{FINAL} σ̃²/(D_in L)", (
@@ -287,9 +296,53 @@ def repaired() -> Chain:
     ch = PAPER.replace_all([("(44)", [a2_repair(A_MAX)]), *((k, list(v)) for k, v in _repaired_steps().items()),
                             ("(107) κ", envelope_repair())])
     for key, steps in _new_terms():
-        ch = _insert_after(ch, key, *steps)
+        ch = insert_after(ch, key, *steps)
     ch = Chain("H.1", "repaired", ch.steps, REPAIRED_OUTPUTS).exact(keep=("(143)",))
     return ch.rounded_up(("(108)", "(109)", "(108′) κ"))
 
 
 REPAIRED = repaired()
+
+
+# ---- the sharp chain (docs/sharp-theorems.md) --------------------------------------------------------------------
+def _taylor() -> Step:
+    """(143♯): the finite-difference bias with Taylor's constant ½ (the repaired chain keeps the paper's 1)."""
+    return Step("(143♯)", "‖ẽ_k^i‖ over ρδ_k^i‖v‖² (Taylor's constant)", None, R(1, 2), repairs="(143)",
+                justification="ẽ = ½∫_{−1}^{1}(∇²f_i(w) − ∇²f_i(w + τδ_k v))dτ·v, norm <= ½∫_{−1}^{1}ρ|τ|δ_k dτ‖v‖² = "
+                              "ρδ_k‖v‖²/2, so α‖ẽ‖ <= (ν/2)‖v‖ with δ_k = δ/‖v‖. Attained: f_i = ρ|w|³/6 at w = 0 "
+                              "(∇²f_i = ρ|w|) gives |ẽ| = ρδ_k v²/2 exactly; no constant below ½ holds.")
+
+
+def _direct_152(a_max: sp.Expr) -> tuple[Step, Step]:
+    """(152♯): E‖G_i‖² bounded through ‖(I − α∇²f_i)v + αẽ‖ directly, not through ‖G‖² <= 2‖v‖² + 2α²‖d‖²."""
+    _, AN, _ = _ranges(a_max)
+    return (
+        Step("(152♯)", "‖(I − α∇²f_i(w))v + αẽ‖ over ‖v‖: 1 + αL + (143)ν", None, 1 + a + ref("(143)") * nu,
+             ranges=AN, uses=("(143)",), term="mean",
+             justification="‖I − α∇²f_i(w)‖ <= 1 + αL (18a) and α‖ẽ‖ <= (143)ν‖v‖ (143)."),
+        Step("(152♯)", "E‖G_i‖² over E‖v‖²: (152♯ mean)² + α²σ_H²/D_h·(150′)", None,
+             ref("(152♯) mean") ** 2 + ref("(150)") * ref("(152) D_h"), uses=("(152♯) mean", "(150)", "(152) D_h"),
+             repairs="(152)",
+             justification="G_i = v − αd_k^i, and conditional on v (independent of D_h) E_{D_h}‖G_i‖² = ‖v − αE d‖² + "
+                           "α²Var d exactly; v − αE d = (I − α∇²f_i(w))v + αẽ (152♯ mean), and α²Var d <= "
+                           "(150′)(α²σ_H²/D_h)‖v‖² (common random numbers). The paper's 2‖v‖² + 2α²‖d‖² doubles both."),
+    )
+
+
+def sharp(choices: Choices) -> Chain:
+    """Theorem H.1 under theory "sharp" at `choices`: the repaired chain with Taylor's ½ (143♯), E‖G_i‖² bounded
+    directly (152♯), κ = 1 ((106♯)-(107♯)), a_max, c, the Young weight of (157) and B_min as parameters, exact values,
+    and K, M also unrounded (outputs K_exact, M_exact); docs/sharp-theorems.md."""
+    a_max, w = choices.a_max, choices.w
+    route = {**_repaired_steps(a_max, w), "(152)": _direct_152(a_max)}
+    ch = Chain("H.1", "sharp", tuple(_steps(choices)), OUTPUTS).replace_all(
+        [("(44)", [a2_repair(a_max)]), ("(143)", [_taylor()]), *((k, list(v)) for k, v in route.items()), *jensen()],
+        theory="sharp")
+    for key, steps in _new_terms(w):
+        ch = insert_after(ch, "(143♯)" if key == "(143)" else key, *steps)
+    ch = insert_after(without(ch, "(151) L²", "(151) ρ²δ²"), "(107) decrease", positive())
+    ch = Chain("H.1", "sharp", ch.steps, REPAIRED_OUTPUTS).exact("sharp", keep=CHECKS)
+    return exact_outputs(ch, {"K": "(108)", "M": "(109)"}).rounded_up(("(108)", "(109)", "(108′) κ"))
+
+
+SHARP = sharp(DEFAULT_CHOICES["H.1"])

@@ -21,6 +21,18 @@ C1 = 1 / (1 - 2 * a - a**2)                 # Lemma A.2
 C2 = (2 * a + a**2) / (1 - 2 * a - a**2)
 
 
+def paren(x: sp.Expr) -> str:
+    """`x` as text, in parentheses unless an integer (for "‖∇F‖²/10" and "‖∇F‖²/(5/2)")."""
+    return sp.sstr(x) if sp.sympify(x).is_Integer else f"({sp.sstr(x)})"
+
+
+def young_text(w: sp.Expr) -> str:
+    """Young's inequality with weight w as the paper writes it at w = 1/4: "‖∇F‖²/4 + ‖r_k‖²"."""
+    w = sp.sympify(w)
+    r = "‖r_k‖²" if 4 * w == 1 else f"‖r_k‖²/{paren(4 * w)}"
+    return f"‖∇F‖²/{paren(1 / w)} + {r}"
+
+
 def a_range(a_max: sp.Expr) -> dict:
     return {a: (sp.Integer(0), sp.sympify(a_max))}
 

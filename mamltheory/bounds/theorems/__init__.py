@@ -1,7 +1,9 @@
 """The convergence theorems, one object per (algorithm, theory), and the one registry of the paper's results.
 
-- `theorem(algorithm, theory)`: Theorem F.1 (MAML), G.1 (FO-MAML) or H.1 (HF-MAML) under "paper" or
-  "repaired" (bounds/theory.py); each lives in its own module (f1.py, g1.py, h1.py) with both theories.
+- `theorem(algorithm, theory)`: Theorem F.1 (MAML), G.1 (FO-MAML) or H.1 (HF-MAML) under "paper", "repaired"
+  or "sharp" (bounds/theory.py); each lives in its own module (f1.py, g1.py, h1.py) with every theory.
+- `sharp_theorem(algorithm, choices)`: the sharp theorem at other free choices (bounds/proofs/choices.py), its
+  constants evaluated exactly from its chain.
 - `by_label("4.21" | "H.1" | "Theorem H.1" | "Lemma 4.11" | ...)`: a `Result` holding the statements under
   every theory, the proof chains and the encoded bounds of that result. Checks and defects name the result
   they concern by its label (`Result.label`), so a verification record is filtered with `Result.checks`.
@@ -9,8 +11,10 @@
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 from mamltheory.bounds.result import Bound
@@ -21,9 +25,13 @@ from mamltheory.errors import InputError
 
 ALGORITHMS = ("maml", "fo-maml", "hf-maml")
 _THEOREMS: dict[tuple[str, str], Theorem] = {
-    (t.algorithm, t.theory): t for t in (f1.PAPER, f1.REPAIRED, g1.PAPER, g1.REPAIRED, h1.PAPER, h1.REPAIRED)}
+    (t.algorithm, t.theory): t
+    for t in (f1.PAPER, f1.REPAIRED, f1.SHARP, g1.PAPER, g1.REPAIRED, g1.SHARP, h1.PAPER, h1.REPAIRED, h1.SHARP)}
+# The chain outputs a statement uses as integers (rounded up in the chain; the exact values are K_exact, M_exact).
+_INTEGER_OUTPUTS = ("K", "M", "K_nu", "kappa", "K_delta", "delta_budget", "D_h_factor")
 
-__all__ = ["ALGORITHMS", "LIMIT_BATCH", "Result", "Theorem", "all_theorems", "by_label", "label_of", "theorem"]
+__all__ = ["ALGORITHMS", "LIMIT_BATCH", "Result", "Theorem", "all_theorems", "by_label", "label_of", "sharp_theorem",
+           "theorem"]
 
 
 def theorem(algorithm: str, theory: str = DEFAULT_THEORY) -> Theorem:
@@ -35,6 +43,25 @@ def theorem(algorithm: str, theory: str = DEFAULT_THEORY) -> Theorem:
         raise InputError(f"--algorithm: must be one of {', '.join(ALGORITHMS)} or all, got {algorithm!r}",
                          field="algorithm")
     return _THEOREMS[key]
+
+
+def sharp_theorem(algorithm: str, choices: Any) -> Theorem:
+    """The sharp theorem of `algorithm` at the free choices `choices` (a proofs.choices.Choices): its constants are
+    those of `proofs.sharp(label, choices)`, exactly — K, M (and H.1's κ, K·κ, K′, c) rounded up to the integers
+    the statement uses by the chain itself, K_exact and M_exact unrounded — and its α range, step divisor and B
+    condition are the choices'. ValueError if a step of that chain fails (e.g. a non-positive decrease)."""
+    from mamltheory.bounds.proofs import sharp
+
+    base = theorem(algorithm, "sharp")
+    chain = sharp(base.label, choices)
+    result = chain.result
+    if not result.holds:
+        raise ValueError(f"the sharp chain of {base.label} at {choices} fails at "
+                         f"{', '.join(r.key for r in result.failing)}")
+    constants = {k: (int(v) if k in _INTEGER_OUTPUTS else v) for k, v in result.constants.items()}
+    reciprocal = 1 / Fraction(choices.alpha_L_max)
+    return replace(base, chain_constants=constants, alpha_L_max=math.floor(reciprocal) if reciprocal.denominator == 1
+                   else reciprocal, step_divisor=choices.step_divisor, B_min=choices.B_min, choices=choices)
 
 
 def all_theorems() -> tuple[Theorem, ...]:

@@ -72,11 +72,11 @@ class Theorem:
     label: str                       # "F.1": the appendix theorem, and the name of its proof chain
     main: str                        # "4.14": the main-text theorem it states in general
     algorithm: str                   # "maml", "fo-maml", "hf-maml"
-    theory: str                      # "paper" | "repaired" (bounds/theory.py)
+    theory: str                      # "paper" | "repaired" | "sharp" (bounds/theory.py)
     chain_constants: Mapping[str, Any]  # the final constants of its proof chain, exactly (checked by `certify`)
     failing: tuple[str, ...]         # steps of its proof chain that fail: empty = guaranteed
     repairs: tuple[str, ...]         # the repaired steps it rests on (keys of its chain)
-    alpha_L_max: int                 # α ∈ (0, 1/(alpha_L_max·L)]
+    alpha_L_max: int | Fraction      # α ∈ (0, 1/(alpha_L_max·L)]: the reciprocal of the chain's a_max
     step_divisor: int                # c in β_k = β̃(w_k)/c
     hessian_batches: int             # D_h-sized batches per task: 1 (Hessian), 0 (none), 2 (two gradients, (12))
     D_h_min: sp.Expr                 # D_h >= this (0: no condition)
@@ -85,6 +85,8 @@ class Theorem:
     iterations_eq: str
     notes: tuple[str, ...] = ()      # where the statement or its proof does not hold as written
     proved_by: str = ""              # a theorem whose valid chain proves this statement when its own proof fails
+    B_min: int = 20                  # B >= B_min (the paper: 20)
+    choices: Any = None              # a sharp theorem's proofs.choices.Choices; None: its chain is get_chain's
 
     @property
     def name(self) -> str:
@@ -114,19 +116,24 @@ class Theorem:
         """The largest inner step α the theorem allows: 1/(alpha_L_max·L)."""
         return 1.0 / (self.alpha_L_max * L_value)
 
+    @property
+    def alpha_bound(self) -> sp.Expr:
+        """1/(alpha_L_max·L): the largest α, symbolically."""
+        return 1 / (_rational(Fraction(self.alpha_L_max)) * L)
+
     @cached_property
     def S(self) -> sp.Expr:
         return batch_noise(self.bias)
 
     @cached_property
     def preconditions(self) -> tuple[Condition, ...]:
-        amax = sp.sstr(1 / (self.alpha_L_max * L))
+        amax = sp.sstr(self.alpha_bound)
         dh = () if self.D_h_min == 0 else (  # no Hessian batch (repaired G.1: FO-MAML draws none)
             Condition(sp.Ge(D_h, self.D_h_min), f"{self.name}: D_h >= {sp.sstr(self.D_h_min).replace('ceiling', 'ceil')}"),)
         return (
             Condition(sp.Gt(alpha, 0), f"{self.name}: α ∈ (0, {amax}]"),
-            Condition(sp.Le(alpha, 1 / (self.alpha_L_max * L)), f"{self.name}: α ∈ (0, {amax}]"),
-            Condition(sp.Ge(B, 20), f"{self.name}: B >= 20"),
+            Condition(sp.Le(alpha, self.alpha_bound), f"{self.name}: α ∈ (0, {amax}]"),
+            Condition(sp.Ge(B, self.B_min), f"{self.name}: B >= {self.B_min}"),
             *dh,
             *step_batch_conditions(f"{self.name} via Lemma 4.11, eq. (27), for β_k = β̃(w_k)/{self.step_divisor}"),
         )
@@ -203,10 +210,11 @@ class Theorem:
 
     @property
     def chain(self) -> Any:
-        """Its proof chain (bounds/proofs), evaluated on first use of `.result` (about a second)."""
-        from mamltheory.bounds.proofs import get_chain
+        """Its proof chain (bounds/proofs), evaluated on first use of `.result` (about a second); a sharp theorem
+        built at other choices (`theorems.sharp_theorem`) has the sharp chain at those."""
+        from mamltheory.bounds.proofs import get_chain, sharp
 
-        return get_chain(self.label, self.theory)
+        return get_chain(self.label, self.theory) if self.choices is None else sharp(self.label, self.choices)
 
     def certify(self) -> list[str]:
         """Where the frozen constants, failing steps or repairs differ from what the proof chain derives
@@ -253,6 +261,13 @@ def as_stated(paper: Theorem, repaired: Theorem, fails_why: str = "") -> Theorem
     why = fails_why or f"with K = {paper.K}, M = {paper.M} (repaired: {repaired.K}, {repaired.M})"
     return replace(paper, notes=paper.notes + (f"{head}, so this plan is not guaranteed. The statement itself "
                                                f"does not survive {why}.",))
+
+
+def sharp_plan_note(label: str, repairs: tuple[str, ...]) -> str:
+    """The note of a plan under the sharp theory: which steps it replaces or sharpens."""
+    labels = ", ".join(dict.fromkeys(r.split(" ")[0] for r in repairs))
+    return (f"sharp Theorem {label}: every step of its proof holds; it replaces or sharpens the paper's steps by "
+            f"{labels} (docs/sharp-theorems.md; `mamltheory audit --chain {label} --theory sharp`).")
 
 
 def repaired_plan_note(label: str, repairs: tuple[str, ...]) -> str:

@@ -7,6 +7,8 @@ the repaired one.
   false (44) at (122), and repeats F.1's (107).
 - repaired: (44′), (122′), (128′), (107′) with exact values carried: K = 9, M = 1247; no D_h condition (FO-MAML
   draws no Hessian batch). The paper's statement survives.
+- sharp: (122♯) bounds r_k's first term exactly as αE_i[∇²f_i(w)∇f_i(w − α∇f_i(w))] (11/79, 110/79), and κ = 1
+  ((106♯)-(107♯)), at the paper's choices: K = 5 >= 4.062, M = 857 >= 856.89 (docs/sharp-theorems.md).
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from __future__ import annotations
 import sympy as sp
 
 from mamltheory.bounds.symbols import L, alpha, sigma, sigma_H
-from mamltheory.bounds.theorems.base import A2_NOTE, Theorem, as_stated, repaired_plan_note
+from mamltheory.bounds.theorems.base import (
+    A2_NOTE,
+    Theorem,
+    as_stated,
+    repaired_plan_note,
+    sharp_plan_note,
+)
 
 _COMMON = dict(label="G.1", main="4.18", algorithm="fo-maml", alpha_L_max=10, step_divisor=18, hessian_batches=0,
                bias=20 * alpha**2 * L**2 * sigma**2, accuracy_eq="113", iterations_eq="114")
@@ -22,6 +30,13 @@ _COMMON = dict(label="G.1", main="4.18", algorithm="fo-maml", alpha_L_max=10, st
 _REPAIRS = ("(44′)", "(122′) ‖∇F‖", "(122′) αLσ", "(128′)", "(107′) κ")
 REPAIRED = Theorem(theory="repaired", chain_constants={"K": 9, "M": 1247}, failing=(), repairs=_REPAIRS,
                    D_h_min=sp.Integer(0), notes=(repaired_plan_note("G.1", _REPAIRS),), **_COMMON)
+
+_SHARP_REPAIRS = ("(44′)", "(122♯) ‖∇F‖", "(122♯) αLσ", "(128′)", "(106♯)", "(107♯) κ")
+# K, M rounded up (the statement's integers); K_exact, M_exact the chain's exact values.
+SHARP = Theorem(theory="sharp", failing=(), repairs=_SHARP_REPAIRS, D_h_min=sp.Integer(0),
+                notes=(sharp_plan_note("G.1", _SHARP_REPAIRS),),
+                chain_constants={"K": 5, "M": 857, "K_exact": sp.Rational(3067350, 755137),
+                                 "M_exact": sp.Rational(647066880, 755137)}, **_COMMON)
 
 _PAPER = Theorem(
     theory="paper", chain_constants={"K": 14, "M": 1600}, failing=("(44)", "end of G.1 α²Lσ²", "(107) κ"),

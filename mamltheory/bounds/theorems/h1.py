@@ -14,7 +14,11 @@ under the paper's proof and the repaired one.
 
   K = 17, κ = 35, M = 2579, c = 1190, K′ = 34; α ∈ (0, 1/(6L)], B >= 20, D_h >= ⌈α²σ_H²⌉, ν <= 1/6,
   β_k = β̃(w_k)/25 with (27). The statement planned with is (131″) at δ = ν/(ρα), ν = min{1/6, ν_ε}, with the
-  count (132′) taken at S₀ (which only enlarges T, S >= S₀).
+  count (132′) taken at S₀ (which only enlarges T, S >= S₀). Step (150′) needs common random numbers: the
+  same D_h samples at w + δ_k v and w − δ_k v (eq. (12), as the simulator does).
+- sharp (docs/sharp-theorems.md): the repaired proof with Taylor's ½ in (143♯), E‖G_i‖² bounded directly
+  (152♯, 41/16 instead of 38/9) and κ = 1 ((106♯)-(107♯)); same statement shape, at the paper's choices
+  K = 5, κ = 13, M = 1072, c = 130, K′ = 10; `theorems.sharp_theorem` builds it at other choices.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from mamltheory.bounds.theorems.base import (
     iterations_expr,
     as_stated,
     repaired_plan_note,
+    sharp_plan_note,
 )
 
 _COMMON = dict(label="H.1", main="4.21", algorithm="hf-maml", alpha_L_max=6, step_divisor=25, hessian_batches=2,
@@ -198,10 +203,24 @@ class RepairedH1(Theorem):
 
 _REPAIRS = ("(44′)", "(144′) E‖v‖", "(145′) spread", "(145′)", "(148′) σ̃²/D_in", "(150′)", "(152′) D_h", "(152′)",
             "(155′)", "(157′) Young σ̃²/D_in", "(107′) κ")
+# (150′)'s hypothesis, in the notes of the repaired and the sharp statement.
+CRN_NOTE = ("Theorem H.1: step (150′) assumes common random numbers: the same D_h samples at w + δ_k v and "
+            "w − δ_k v (as eq. (12) and the simulator do); with independent batches the variance of d_k^i grows like "
+            "σ̃²‖v‖²/(D_hδ²) and blows up as ν → 0, and the bound does not hold.")
 REPAIRED = RepairedH1(
-    theory="repaired", failing=(), repairs=_REPAIRS, notes=(repaired_plan_note("H.1", _REPAIRS),),
+    theory="repaired", failing=(), repairs=_REPAIRS, notes=(repaired_plan_note("H.1", _REPAIRS), CRN_NOTE),
     chain_constants={"K": 17, "M": 2579, "kappa": 35, "K_delta": 34, "delta_budget": 1190, "D_h_factor": 1,
                      "nu_max": sp.Rational(1, 6)},
+    D_h_min=sp.ceiling(1 * alpha**2 * sigma_H**2), accuracy_eq="131″", iterations_eq="132′", **_COMMON)
+
+_SHARP_REPAIRS = ("(44′)", "(143♯)", "(144′) E‖v‖", "(145′) spread", "(145′)", "(148′) σ̃²/D_in", "(150′)",
+                  "(152′) D_h", "(152♯)", "(155′)", "(157′) Young σ̃²/D_in", "(106♯)", "(107♯) κ")
+# K, M, κ rounded up (the statement's integers), K·κ, K′ = 2K, c = 2Kκ from them; K_exact, M_exact exact.
+SHARP = RepairedH1(
+    theory="sharp", failing=(), repairs=_SHARP_REPAIRS, notes=(sharp_plan_note("H.1", _SHARP_REPAIRS), CRN_NOTE),
+    chain_constants={"K": 5, "M": 1072, "K_nu": 65, "kappa": 13, "K_delta": 10, "delta_budget": 130, "D_h_factor": 1,
+                     "nu_max": sp.Rational(1, 6), "K_exact": sp.Rational(31933055, 7585374),
+                     "M_exact": sp.Rational(1354240000, 1264229)},
     D_h_min=sp.ceiling(1 * alpha**2 * sigma_H**2), accuracy_eq="131″", iterations_eq="132′", **_COMMON)
 
 _PAPER = PaperH1(
