@@ -26,11 +26,12 @@ import numpy as np
 import sympy as sp
 
 from mamltheory.assumptions import CONSTANT_FLAGS, ProblemConstants
+from mamltheory.bounds.choose import at_alpha, choose
 from mamltheory.bounds.result import rational
 from mamltheory.bounds.symbols import alpha as alpha_sym, rho as rho_sym, sigma_H as sigma_H_sym
 from mamltheory.bounds.theorems import ALGORITHMS, Theorem, theorem
 from mamltheory.bounds.theorems.base import noise_at
-from mamltheory.bounds.theory import DEFAULT_THEORY
+from mamltheory.bounds.theory import DEFAULT_THEORY, SHARP
 from mamltheory.errors import InputError
 from mamltheory.parsing import integer, integers, number, positive
 
@@ -83,6 +84,7 @@ class Plan:
     theory: str = DEFAULT_THEORY
     guaranteed: bool = True        # every step of the theorem's proof chain holds (never ★ cheapest otherwise)
     proved_by: str = ""            # the theorem whose chain guarantees it when its own proof fails
+    choices: dict[str, Any] | None = None  # sharp theory: the proof's free choices chosen, the search, the constants
     failing_steps: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
 
@@ -218,8 +220,10 @@ def _exact_best(cand: list[tuple[float, int, int, int]], s2: Fraction, st2: Frac
     return best
 
 
-def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> tuple[int, int, int, dict[str, Any]]:
-    """Integer (B, D_in, D_o) minimising B(D_in + D_o + h) s.t. s2/B + st2/(B·D_o) + st2/D_in <= budget, B >= 20.
+def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int,
+                      B_min: int = 20) -> tuple[int, int, int, dict[str, Any]]:
+    """Integer (B, D_in, D_o) minimising B(D_in + D_o + h) s.t. s2/B + st2/(B·D_o) + st2/D_in <= budget, B >= B_min
+    (the theorem's least task batch: 20 in the paper).
 
     Certificate of minimality. For fixed B, with R = budget − s2/B, the continuous relaxation
     x + st2/(R − st2/(B x)) of D_o + D_in is convex in x = D_o with minimum (√(st2/B) + √st2)²/R, so
@@ -231,16 +235,16 @@ def _cheapest_batches(s2: Fraction, st2: Fraction, budget: Fraction, h: int) -> 
     """
     if budget <= 0:
         raise ValueError("budget must be positive")
-    if s2 / 20 + st2 / 20 + st2 <= budget:  # the least batches allowed already meet the bound
-        return 20, 1, 1, {"method": "B = 20, D_in = D_o = 1, the least batches allowed, meet the bound",
+    if s2 / B_min + st2 / B_min + st2 <= budget:  # the least batches allowed already meet the bound
+        return B_min, 1, 1, {"method": f"B = {B_min}, D_in = D_o = 1, the least batches allowed, meet the bound",
                           "candidates": 1}
     if st2 == 0:
-        B = max(20, math.ceil(s2 / budget)) if s2 else 20
-        return B, 1, 1, {"method": "closed form (σ̃ = 0: D_in = D_o = 1, B = max(20, ⌈σ²/S*⌉))", "candidates": 1}
+        B = max(B_min, math.ceil(s2 / budget)) if s2 else B_min
+        return B, 1, 1, {"method": f"closed form (σ̃ = 0: D_in = D_o = 1, B = max({B_min}, ⌈σ²/S*⌉))", "candidates": 1}
     # The constraint is invariant under scaling s2, st2, budget together: search at budget = 1, where
     # s2 < B_hi and st2 < D_in are bounded by the callers' batch limit, so every float below is finite.
     sf, af, bf = float(s2 / budget), float(st2 / budget), 1.0
-    B_lo = max(20, math.floor(s2 / budget) + 1)
+    B_lo = max(B_min, math.floor(s2 / budget) + 1)
 
     # Incumbent: the best integer point near the continuous optimum over a coarse grid of B.
     grid = np.array(sorted(set(np.round(np.geomspace(B_lo, max(B_lo * 1e4, B_lo + 10), 4000)).tolist())))
@@ -345,11 +349,34 @@ def _base(thm: Theorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
 
 def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: float,
          alpha: float | None = None, theory: str = DEFAULT_THEORY) -> Plan:
-    """The cheapest integer batches for which the theorem guarantees E‖∇F(w)‖ <= ε, with step rule, δ and T."""
+    """The cheapest integer batches for which the theorem guarantees E‖∇F(w)‖ <= ε, with step rule, δ and T.
+    Under the sharp theory the proof's free choices are chosen too (`choose.choose`), the plan's theorem being
+    the sharp chain at the chosen values, certified exactly."""
     thm = theorem(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
+    if theory != SHARP:
+        return _plan_with(thm, constants, a, rule, e, gap)
+
+    def total(candidate: Theorem) -> tuple[float, int] | None:
+        p = _plan_with(candidate, constants, a, rule, e, gap)
+        return (p.total_samples, p.batch["B"]) if p.feasible and p.total_samples is not None else None
+
+    chosen, search = choose(algorithm, a * rational(constants.L), total)
+    p = _plan_with(chosen, constants, a, rule, e, gap)
+    p.choices = {**search, "constants": {k: str(v) for k, v in chosen.chain_constants.items()}}
+    return p
+
+
+def _at(thm: Theorem, a: Fraction, constants: ProblemConstants) -> Theorem:
+    """`thm`, or under the sharp theory the sharp theorem with its constants taken at the user's αL."""
+    return at_alpha(thm.algorithm, a * rational(constants.L)) if thm.theory == SHARP else thm
+
+
+def _plan_with(thm: Theorem, constants: ProblemConstants, a: Fraction, rule: str, e: Fraction,
+               gap: Fraction) -> Plan:
+    """`plan` under the theorem `thm` at α = a."""
     fixed = _fixed(thm, constants, a)
     budget = thm.noise_budget(constants, a, e) - thm.bias_at(constants, a)
     s2, st2 = rational(constants.sigma) ** 2, rational(constants.sigma_tilde) ** 2
@@ -368,10 +395,10 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
         p.batch = {}
         return p
     if budget == 0:
-        B, D_in, D_o, cert = 20, 1, 1, {"method": "σ = σ̃ = 0: any batch meets the bound", "candidates": 1}
+        B, D_in, D_o, cert = thm.B_min, 1, 1, {"method": "σ = σ̃ = 0: any batch meets the bound", "candidates": 1}
     else:
         h = fixed["D_h"] * thm.hessian_batches
-        B, D_in, D_o, cert = _cheapest_batches(s2, st2, budget, h)
+        B, D_in, D_o, cert = _cheapest_batches(s2, st2, budget, h, thm.B_min)
     p = _base(thm, constants, a, rule, "plan", e, gap, {"B": B, "D_in": D_in, "D_o": D_o, **fixed})
     p.minimality = cert
     return _finish(p, thm, constants, a, e, gap)
@@ -382,6 +409,7 @@ def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int,
     """The theorem at the user's batches (B, D_in, D_o, D_h): bound, iteration count, preconditions."""
     thm = theorem(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
+    thm = _at(thm, a, constants)
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
     sizes = integers("--batch", batch, ("B", "D_in", "D_o", "D_h"), MAX_BATCH, text=False)
@@ -403,6 +431,7 @@ def guarantee_at(algorithm: str, constants: ProblemConstants, alpha: float, batc
     largest = Fraction(1, thm.alpha_L_max) / rational(constants.L)
     # a run's default α is float(1/(cL)), which can round above the exact 1/(cL): it is that α
     a, rule = theorem_alpha(thm, constants, None if alpha == float(largest) else alpha)
+    thm = _at(thm, a, constants)
     fixed = _fixed(thm, constants, a)
     bt = {k: int(batch.get(k) or fixed.get(k, 1)) for k in ("B", "D_in", "D_o", "D_h", "B_prime", "D_beta")}
     p = _base(thm, constants, a, rule, "evaluate", None, None, bt)
@@ -414,6 +443,7 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
     """K-shot (D_in = D_o = K): the best accuracy the theorem guarantees (B → ∞) and the least B within 10% of it."""
     thm = theorem(algorithm, theory)
     a, rule = theorem_alpha(thm, constants, alpha)
+    thm = _at(thm, a, constants)
     K = integer("--k-shot", K, 1, MAX_BATCH, text=False)
     gap = None if initial_gap is None else _positive(initial_gap, "--initial-gap")
     fixed = _fixed(thm, constants, a)
@@ -427,13 +457,13 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
         S = S_inf + (s2 + st2 / K) / B
         return max(c1 * S, (c2 * S) ** 2) <= target_sq
 
-    if s2 + st2 / K == 0 or within(20):
-        B = 20
+    if s2 + st2 / K == 0 or within(thm.B_min):
+        B = thm.B_min
     else:  # the accuracy is decreasing in B: bracket and bisect exactly
-        hi = 40
+        hi = 2 * thm.B_min
         while not within(hi):
             hi *= 2
-        lo = hi // 2 if hi > 40 else 20
+        lo = hi // 2 if hi > 2 * thm.B_min else thm.B_min
         while hi - lo > 1:
             mid = (lo + hi) // 2
             lo, hi = (lo, mid) if within(mid) else (mid, hi)
@@ -441,7 +471,7 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
     p = _base(thm, constants, a, rule, "k-shot", None, gap, {"B": B, "D_in": K, "D_o": K, **fixed})
     p.best_accuracy = thm.accuracy_at(constants, a, S_inf)
     p.notes.append(f"best accuracy with D_in = D_o = {K} is {p.best_accuracy:.4g} (B → ∞); "
-                   f"B = {B} is the least B >= 20 within 10% of it")
+                   f"B = {B} is the least B >= {thm.B_min} within 10% of it")
     return _finish(p, thm, constants, a, None, gap)
 
 

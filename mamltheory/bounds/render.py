@@ -56,8 +56,10 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
              + (f", Δ = {opts['initial_gap']:g}" if opts.get("initial_gap") is not None else ""))
     mode = {"plan": "cheapest batches for the target ε", "evaluate": "the theorem at the given batches",
             "k-shot": "K-shot: D_in = D_o = K"}[plans[0].mode]
-    theory = ("repaired theory: theorems whose every proof step holds (docs/repaired-theorems.md)"
-              if plans[0].theory == "repaired" else "the paper's theorems as stated (--theory paper)")
+    theory = {"repaired": "repaired theory: theorems whose every proof step holds (docs/repaired-theorems.md)",
+              "sharp": "sharp theory: the sharpest valid proof steps, its free choices chosen for this plan "
+                       "(docs/sharp-theorems.md)",
+              "paper": "the paper's theorems as stated (--theory paper)"}[plans[0].theory]
     title = (f"mamltheory plan: {mode}\n{given}\n{theory}"
              + ("\n(built-in example constants)" if example else ""))
     table = Table(title=title, show_lines=False)
@@ -82,6 +84,8 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
             console.print(f"[yellow]{p.algorithm}: {p.reason}[/yellow]")
         if p.delta_rule and p.feasible:
             console.print(f"{p.algorithm}: {p.delta_rule}")
+        if p.choices:
+            console.print(f"{p.algorithm}: {choices_line(p.choices)}")
         if p.minimality:
             m = p.minimality
             console.print(f"[dim]{p.algorithm}: minimal over integers ({m['method']}; "
@@ -91,3 +95,12 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
         for pre in p.preconditions:
             if not pre["holds"]:
                 console.print(f"[red]{p.algorithm}: fails {pre['condition']} ({pre['source']})[/red]")
+
+
+def choices_line(choices: dict[str, Any]) -> str:
+    """One line: the sharp proof's free choices a plan chose, against the paper's, and the certified constants."""
+    ch, paper, k = choices["chosen"], choices["paper_choices"], choices["constants"]
+    def show(c: dict[str, Any]) -> str:
+        return f"αL <= {c['alpha_L_max']}, c = {c['step_divisor']}, Young w = {c['young']}, B >= {c['B_min']}"
+    return (f"proof's free choices {show(ch)} (the paper's: {show(paper)}; {choices['candidates']} candidates, "
+            f"each chain exact); certified K = {k['K']}, M = {k['M']}")

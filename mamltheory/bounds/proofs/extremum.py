@@ -6,6 +6,7 @@ Used by the proof chains (bounds/proofs/chain.py) and by the symbolic audit (ver
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 import sympy as sp
 
@@ -60,9 +61,15 @@ def extremum_over(expr: sp.Expr, ranges: Mapping[sp.Symbol, Interval], sense: st
     One variable: limits at both ends and the stationary points inside (a pole inside is an error).
     Several: a variable in which `expr` is affine is fixed at whichever end is worse (exact, as the sup of
     a function affine in x lies on a face); `Max` (for sup) and `Min` (for inf) are taken piece by piece.
-    Anything else raises NotEvaluable rather than return a number that might be wrong.
+    Anything else raises NotEvaluable rather than return a number that might be wrong. Memoised: the chains
+    of one theorem at different free choices (bounds/choose.py) share most of their steps.
     """
-    expr = sp.sympify(expr)
+    return _extremum_over(sp.sympify(expr), tuple(ranges.items()), sense)
+
+
+@lru_cache(maxsize=8192)
+def _extremum_over(expr: sp.Expr, box: tuple[tuple[sp.Symbol, Interval], ...], sense: str) -> sp.Expr:
+    ranges = dict(box)
     free = [s for s in ranges if s in expr.free_symbols]
     if not free:
         return sp.simplify(expr)

@@ -10,6 +10,8 @@ sharp chain: exact values carried, the final constants also given unrounded.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from mamltheory.bounds.proofs.chain import Chain, Step, ref
@@ -25,6 +27,12 @@ CHECKS = (CONVEX, POSITIVE)
 
 def jensen() -> list[tuple[str, list[Step]]]:
     """Replacements of (106) and (107) κ: φ convex, Jensen with κ = 1, then the split (106♯)."""
+    return [(key, list(steps)) for key, steps in _jensen()]
+
+
+@lru_cache(maxsize=1)
+def _jensen() -> tuple[tuple[str, tuple[Step, ...]], ...]:
+    """`jensen`, built once (its steps do not depend on the free choices; sympy's Max is slow to build)."""
     inf, one = sp.oo, sp.Integer(1)
     split = [
         Step("(106♯)", "A·φ″(x) = d²/dz²[z²/(1 + z)] must be >= 0 (φ convex), z = Bx/A", 0, sp.diff(_PHI, z, 2),
@@ -52,7 +60,7 @@ def jensen() -> list[tuple[str, list[Step]]]:
                            "((106♯) φ″ >= 0), so E φ(X) >= φ(E X): κ = 1, attained by a deterministic X. The split into "
                            "two branches (106♯) comes after the expectation, where it costs nothing more."),
     ]
-    return [("(106)", split), ("(107) κ", kappa)]
+    return (("(106)", tuple(split)), ("(107) κ", tuple(kappa)))
 
 
 def positive(decrease_key: str = "(107) decrease") -> Step:
