@@ -112,11 +112,18 @@ def choose(algorithm: str, alpha_L: Fraction, total: Callable[[Theorem], tuple[f
     return thm, _record(start, best, scored)
 
 
-def _record(start: Choices, best: Choices, scored: dict[Choices, tuple[float, int] | None]) -> dict[str, Any]:
-    def as_dict(ch: Choices) -> dict[str, Any]:
-        return {"alpha_L_max": str(ch.alpha_L_max), "step_divisor": ch.step_divisor, "young": str(ch.young),
-                "B_min": ch.B_min}
+def as_dict(ch: Choices) -> dict[str, Any]:
+    """The choices as JSON (rationals as strings, "1/6")."""
+    return {"alpha_L_max": str(ch.alpha_L_max), "step_divisor": ch.step_divisor, "young": str(ch.young),
+            "B_min": ch.B_min}
 
+
+def from_dict(d: dict[str, Any]) -> Choices:
+    """`as_dict` inverted."""
+    return Choices(Fraction(d["alpha_L_max"]), int(d["step_divisor"]), Fraction(d["young"]), int(d["B_min"]))
+
+
+def _record(start: Choices, best: Choices, scored: dict[Choices, tuple[float, int] | None]) -> dict[str, Any]:
     first = scored.get(start)
     return {"chosen": as_dict(best), "paper_choices": as_dict(start),
             "total_at_paper_choices": None if first is None else first[0],

@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from mamltheory.assumptions import CONSTANT_FLAGS, ProblemConstants
-from mamltheory.bounds.choose import at_alpha, choose
+from mamltheory.bounds.choose import as_dict, at_alpha, certified, choose, from_dict
 from mamltheory.bounds.result import rational
 from mamltheory.bounds.symbols import alpha as alpha_sym, rho as rho_sym, sigma_H as sigma_H_sym
 from mamltheory.bounds.theorems import ALGORITHMS, Theorem, theorem
@@ -344,7 +344,20 @@ def _base(thm: Theorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
         failing_steps=list(thm.failing), repairs=list(thm.repairs),
     )
     plan.notes.extend(thm.notes)
+    if thm.choices is not None:
+        plan.choices = {"chosen": as_dict(thm.choices),
+                        "constants": {k: str(v) for k, v in thm.chain_constants.items()}}
     return plan
+
+
+def plan_theorem(p: Plan) -> Theorem:
+    """The theorem a plan rests on: its theory's, or the sharp chain at the plan's choices (derived again)."""
+    if p.choices is None:
+        return theorem(p.algorithm, p.theory)
+    thm = certified(p.algorithm, from_dict(p.choices["chosen"]))
+    if thm is None:
+        raise ValueError(f"the sharp chain at the plan's choices {p.choices['chosen']} fails")
+    return thm
 
 
 def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: float,
@@ -365,7 +378,7 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
 
     chosen, search = choose(algorithm, a * rational(constants.L), total)
     p = _plan_with(chosen, constants, a, rule, e, gap)
-    p.choices = {**search, "constants": {k: str(v) for k, v in chosen.chain_constants.items()}}
+    p.choices = {**search, **(p.choices or {})}
     return p
 
 

@@ -99,8 +99,10 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
 
 def choices_line(choices: dict[str, Any]) -> str:
     """One line: the sharp proof's free choices a plan chose, against the paper's, and the certified constants."""
-    ch, paper, k = choices["chosen"], choices["paper_choices"], choices["constants"]
+    ch, k = choices["chosen"], choices["constants"]
+
     def show(c: dict[str, Any]) -> str:
         return f"αL <= {c['alpha_L_max']}, c = {c['step_divisor']}, Young w = {c['young']}, B >= {c['B_min']}"
-    return (f"proof's free choices {show(ch)} (the paper's: {show(paper)}; {choices['candidates']} candidates, "
-            f"each chain exact); certified K = {k['K']}, M = {k['M']}")
+    searched = (f" (the paper's: {show(choices['paper_choices'])}; {choices['candidates']} candidates, each chain "
+                "exact)" if "paper_choices" in choices else "")
+    return f"proof's free choices {show(ch)}{searched}; certified K = {k['K']}, M = {k['M']}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
 
 import sympy as sp
@@ -33,8 +33,10 @@ class _ExactPrinter(PythonCodePrinter):
 _NAMESPACE = {"Fraction": Fraction, "math": math, "max": max, "min": min}
 
 
+@lru_cache(maxsize=1024)
 def compile_expr(expr: sp.Basic, symbols: tuple[sp.Symbol, ...]) -> Callable[..., Any]:
-    """Lambdify once: plain Python arithmetic, exact on Fractions, ordinary on floats."""
+    """Lambdify once: plain Python arithmetic, exact on Fractions, ordinary on floats (memoised: the theorems
+    a sharp plan's search builds share their preconditions)."""
     return sp.lambdify(symbols, expr, modules=[_NAMESPACE], printer=_ExactPrinter)
 
 

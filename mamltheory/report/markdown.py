@@ -130,12 +130,12 @@ def defects_section(record: dict[str, Any], out: Path | None = None) -> str:
 
 
 def _plans() -> list[tuple[str, Any]]:
-    """(theory, plan) for the reference configuration, repaired theory first; ★ marks the cheapest plan among
-    the guaranteed ones of both theories (a plan resting on a failing proof step is never recommended)."""
+    """(theory, plan) for the reference configuration, the default theory first; ★ marks the cheapest plan among
+    the guaranteed ones of every theory (a plan resting on a failing proof step is never recommended)."""
     from mamltheory.bounds.planner import plan_all
-    from mamltheory.bounds.theory import DEFAULT_THEORY, VERIFIED_THEORIES
+    from mamltheory.bounds.theory import DEFAULT_THEORY, THEORIES
 
-    order = (DEFAULT_THEORY, *(th for th in VERIFIED_THEORIES if th != DEFAULT_THEORY))
+    order = (DEFAULT_THEORY, *(th for th in THEORIES if th != DEFAULT_THEORY))
     out = [(th, p) for th in order for p in plan_all(REFERENCE, REFERENCE_EPS, REFERENCE_GAP, theory=th)]
     costs = [(p.total_samples, i) for i, (_, p) in enumerate(out)
              if p.feasible and p.guaranteed and p.total_samples is not None]
@@ -146,22 +146,28 @@ def _plans() -> list[tuple[str, Any]]:
 
 
 def plan_section() -> str:
-    """The reference plan under both theories side by side: one row per (algorithm, theory)."""
+    """The reference plan under every theory side by side: one row per (algorithm, theory)."""
+    from mamltheory.bounds.render import choices_line
+    from mamltheory.bounds.theory import THEORIES
+
     rows, notes = [], []
     for theory, p in _plans():
         guaranteed = ("no: fails at " + ", ".join(p.failing_steps) if not p.guaranteed
                       else f"yes, by {p.proved_by}" if p.proved_by else "yes")
         if not p.feasible:
-            rows.append([p.algorithm, theory, guaranteed + "; no plan (below)", _num(p.alpha), *["—"] * 7, ""])
+            rows.append([p.algorithm, theory, guaranteed + "; no plan (below)", _num(p.alpha), *["—"] * 8, ""])
             notes.append(f"{p.algorithm} ({theory}): {p.reason}")
             continue
         b = p.batch
-        rows.append([p.algorithm, theory, guaranteed, _num(p.alpha), *(_num(b.get(k)) for k in ("B", "D_in", "D_o", "D_h")),
+        rows.append([p.algorithm, theory, guaranteed, _num(p.alpha), str(p.step_divisor),
+                     *(_num(b.get(k)) for k in ("B", "D_in", "D_o", "D_h")),
                      _num(p.delta), _num(p.iterations), _num(p.total_samples), "★" if p.cheapest else ""])
+        if p.choices and "paper_choices" in p.choices:
+            notes.append(f"{p.algorithm} ({theory}): {choices_line(p.choices)}")
     return ("## Planner, reference configuration\n"
-            f"`{PLAN_COMMAND} --theory repaired|paper` (L = 1, ρ = 1, σ = 0.5, σ̃ = 1, σ_H = 1, ε = 0.1, Δ = 10)\n\n"
-            + _table(["algorithm", "theory", "guaranteed", "α", "B", "D_in", "D_o", "D_h", "δ", "T", "total samples",
-                      "★ cheapest"], rows)
+            f"`{PLAN_COMMAND} --theory {'|'.join(THEORIES)}` (L = 1, ρ = 1, σ = 0.5, σ̃ = 1, σ_H = 1, ε = 0.1, Δ = 10)\n\n"
+            + _table(["algorithm", "theory", "guaranteed", "α", "c", "B", "D_in", "D_o", "D_h", "δ", "T",
+                      "total samples", "★ cheapest"], rows)
             + "\n\n" + "".join(f"- {_cell(n)}\n" for n in notes)
             + f"- ★: fewest total samples among the guaranteed plans. Step rules, β_k, accuracy bounds and every "
               f"note: {_link('plan')}.")

@@ -15,10 +15,10 @@ from typing import Any
 import sympy as sp
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.planner import plan
+from mamltheory.bounds.planner import plan, plan_theorem
 from mamltheory.bounds.result import NAME_OF, rational
-from mamltheory.bounds.theorems import ALGORITHMS, theorem
-from mamltheory.bounds.theory import VERIFIED_THEORIES
+from mamltheory.bounds.theorems import ALGORITHMS
+from mamltheory.bounds.theory import THEORIES
 from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, VACUOUS, CheckResult
 
 # (constants, ε, Δ): the README's reference problem, one with larger noise and curvature, and one with a small
@@ -52,8 +52,8 @@ def _symbol_values(thm: Any, vals: dict[str, Any]) -> dict[sp.Symbol, Any]:
 def plan_check(algorithm: str, theory: str, c: ProblemConstants, eps: float, gap: float) -> CheckResult:
     """One reference plan (at the theorem's largest α, 1/(cL)): bound <= ε at its batches (exact), T = the
     theorem's T, and no cheaper (B, D_in, D_o) within NEIGHBOURHOOD meets the bound."""
-    thm = theorem(algorithm, theory)
     p = plan(algorithm, c, eps, gap, theory=theory)
+    thm = plan_theorem(p)   # the sharp theory: its chain at the plan's chosen free choices, derived again
     name = f"plans: {algorithm} ({theory}) at ε = {eps:g} on L = {c.L:g}, ρ = {c.rho:g}, σ = {c.sigma:g}"
     check_id = f"plans.{algorithm}.{theory}.reference-{REFERENCES.index((c, eps, gap)) + 1}"
     if not p.feasible:
@@ -91,7 +91,7 @@ def plan_check(algorithm: str, theory: str, c: ProblemConstants, eps: float, gap
 
 def _cheaper_meeting(thm: Any, algorithm: str, vals: dict[str, Any], b: dict[str, int], mine: int) -> dict | None:
     """A (B, D_in, D_o) of lower cost within the neighbourhood that meets the bound (float screen, exact check)."""
-    Bs = range(max(20, b["B"] - NEIGHBOURHOOD), b["B"] + NEIGHBOURHOOD + 1)
+    Bs = range(max(thm.B_min, b["B"] - NEIGHBOURHOOD), b["B"] + NEIGHBOURHOOD + 1)
     Dos = range(max(1, b["D_o"] - NEIGHBOURHOOD), b["D_o"] + NEIGHBOURHOOD + 1)
     D_in_max = b["D_in"]
     fvals = {k: float(v) for k, v in vals.items()}
@@ -119,4 +119,4 @@ def _cheaper_meeting(thm: Any, algorithm: str, vals: dict[str, Any], b: dict[str
 def plan_checks() -> list[CheckResult]:
     """Every reference plan of every algorithm under every theory."""
     return [plan_check(a, th, c, eps, gap)
-            for c, eps, gap in REFERENCES for a in ALGORITHMS for th in VERIFIED_THEORIES]
+            for c, eps, gap in REFERENCES for a in ALGORITHMS for th in THEORIES]

@@ -13,11 +13,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from mamltheory.bounds.theory import REPAIRED
+from mamltheory.bounds.theory import REPAIRED, SHARP
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.verify.check import CheckResult, judge
 from mamltheory.verify.instances import opposed_kinks
-from mamltheory.verify.theorem_checks import LIMIT, exact_delta, kinks_floor, repaired_instance_run
+from mamltheory.verify.theorem_checks import LIMIT, exact_delta, kinks_floor, instance_run
 
 Array = np.ndarray
 
@@ -53,7 +53,7 @@ def repaired_bias_step(nu: float, w: float, id: str) -> CheckResult:
 
 
 def falsification_runs(cap: int) -> list[CheckResult]:
-    """Repaired H.1 on the opposed kinks from the paper's two starts (w* and −2.5) at ε = ‖∇F(w*)‖/2, and (147′)
+    """Repaired and sharp H.1 on the opposed kinks from the paper's two starts (w* and −2.5) at ε = ‖∇F(w*)‖/2, and (147′)
     at w* with the paper's ν = 1/6 and with the repaired ν."""
     inst = opposed_kinks()
     a, w_star, floor = kinks_floor()
@@ -63,8 +63,9 @@ def falsification_runs(cap: int) -> list[CheckResult]:
            repaired_bias_step(kinks_nu(), w_star, "falsify.H.1.repaired.147′-bias.repaired-nu")]
     fixed = f"opposed kinks, w_0 = HF-MAML fixed point {w_star:.6g} (‖∇F‖ = {floor:.4g})"
     for w0, label, where in ((w_star, fixed, ".from-fixed-point"), (-2.5, "opposed kinks, w_0 = −2.5", "")):
-        out.append(repaired_instance_run(inst, a, np.array([w0]), eps, cap, label,
-                                         f"falsify.exact.H.1.repaired.opposed-kinks{where}", extra))
+        for theory in (REPAIRED, SHARP):
+            out.append(instance_run(inst, a, np.array([w0]), eps, cap, label,
+                                    f"falsify.exact.H.1.{theory}.opposed-kinks{where}", extra, theory=theory))
     return out
 
 

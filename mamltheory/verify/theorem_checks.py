@@ -41,7 +41,7 @@ from scipy import stats as st
 from mamltheory.bounds.planner import plan_kshot
 from mamltheory.bounds.theorems import LIMIT_BATCH, theorem
 from mamltheory.bounds.theorems.h1 import paper_radius
-from mamltheory.bounds.theory import PAPER, REPAIRED, VERIFIED_THEORIES
+from mamltheory.bounds.theory import PAPER, REPAIRED, SHARP, THEORIES
 from mamltheory.simulate import exact, make_problem
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.cached import run_or_load
@@ -264,20 +264,21 @@ def kinks_below_floor(cap: int, w0: float = -2.5) -> list[CheckResult]:
     if paper.verdict in (HOLDS, CONTRADICTED):  # exact values, decided within T or by the trap: power 1 + 1e-9
         paper.power = 1 + EXACT_TOL
     paper.details.update({"theory": "paper", "paper_floor": floor, "paper_fixed_point": w_star})
-    return [paper, repaired_instance_run(inst, a, np.array([w0]), eps, cap, label,
-                                         "theorem.exact.H.1.repaired.opposed-kinks.below-floor",
-                                         {"paper_floor": floor, "paper_fixed_point": w_star})]
+    return [paper, *(instance_run(inst, a, np.array([w0]), eps, cap, label,
+                                  f"theorem.exact.H.1.{t}.opposed-kinks.below-floor",
+                                  {"paper_floor": floor, "paper_fixed_point": w_star}, theory=t)
+                     for t in (REPAIRED, SHARP))]
 
 
-def repaired_instance_run(inst: Any, alpha: float, w0: Array, eps: float, cap: int, label: str, id: str,
-                          extra: dict[str, Any] | None = None) -> CheckResult:
-    """Repaired H.1 with exact expectations on a 1-D instance: δ = ν/(ρα) of (δ′) at ε, β_k = 1/(25·L(w_k)), run
-    until ‖∇F(w_k)‖ <= (131″) (holds), T of (132′) (contradicted) or `cap` (inconclusive)."""
-    th = theorem("hf-maml", REPAIRED)
+def instance_run(inst: Any, alpha: float, w0: Array, eps: float, cap: int, label: str, id: str,
+                 extra: dict[str, Any] | None = None, theory: str = REPAIRED) -> CheckResult:
+    """Repaired (or sharp) H.1 with exact expectations on a 1-D instance: δ = ν/(ρα) of (δ′) at ε,
+    β_k = 1/(c·L(w_k)), run until ‖∇F(w_k)‖ <= (131″) (holds), T of (132′) (contradicted) or `cap` (inconclusive)."""
+    th = theorem("hf-maml", theory)
     c = inst.constants
     gap = float(inst.F(w0, alpha) - exact.min_F_1d(inst, alpha))
     bound, T = th.limit(c, alpha, eps, gap, huge=LIMIT)
-    delta, rule = exact_delta("hf-maml", REPAIRED, c, alpha, eps, LIMIT)
+    delta, rule = exact_delta("hf-maml", theory, c, alpha, eps, LIMIT)
     paper_delta = paper_radius(c.rho, alpha)
     _, gn = exact.run_exact(inst, "hf-maml", w0, alpha, int(min(T - 1, cap)), th.step_divisor, delta,
                             stop_below=bound)
@@ -297,7 +298,7 @@ def repaired_instance_run(inst: Any, alpha: float, w0: Array, eps: float, cap: i
         verdict=verdict,
         observed=float(gn[-1] if met else gn.min()), bound=bound, ratio=ratio_of(float(gn[-1] if met else gn.min()), bound),
         evidence=ev, power=1 + EXACT_TOL if verdict != INCONCLUSIVE else math.inf,
-        details={"theory": "repaired", "instance": inst.to_dict(), "constants": c.as_dict(), "alpha": alpha,
+        details={"theory": theory, "instance": inst.to_dict(), "constants": c.as_dict(), "alpha": alpha,
                  "w0": np.asarray(w0).tolist(), "eps": eps, "T": T, "k_first": n if met else None,
                  "iterations_ratio": n / T if met else None, "iterations_run": n, "delta": delta,
                  "paper_delta": paper_delta, "nu": delta * c.rho * alpha, "initial_gap": gap, **(extra or {})})
@@ -320,9 +321,9 @@ def family_below_floor(problem_name: str, cap: int, problem_params: dict[str, An
     w_star, floor = paper_hf_floor(problem, a, W[-1])
     eps = floor / 2
     label = f" from the paper-δ fixed point (ε = {eps:.3g}, half its floor {floor:.3g})"
-    runs = {t: exact_theorem_check(problem_name, "hf-maml", cap if t == REPAIRED else min(cap, 200), problem_params,
+    runs = {t: exact_theorem_check(problem_name, "hf-maml", cap if t != PAPER else min(cap, 200), problem_params,
                                    theory=t, eps=eps, label=label, w0=w_star, start=".from-paper-fixed-point")
-            for t in VERIFIED_THEORIES}
+            for t in THEORIES}
     paper, out = runs[PAPER], list(runs.values())
     moved = float(np.linalg.norm(exact_direction(problem, "hf-maml", w_star, a, delta)))
     if paper.verdict == INCONCLUSIVE and paper.observed is not None and paper.observed > paper.bound:
@@ -356,7 +357,7 @@ def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
                 out.append(theorem_check(fam, alg, K=K, replicates=R, max_iterations=cap, seed=seed, store=store))
             if progress is not None:
                 progress(f"{name} on {fam}, exact expectations")
-            for theory in VERIFIED_THEORIES:
+            for theory in THEORIES:
                 out.append(exact_theorem_check(fam, alg, problem_params=EXACT_QUICK if quick else None,
                                                theory=theory))
     if progress is not None:

@@ -38,7 +38,7 @@ from scipy.stats import multinomial
 from mamltheory.assumptions import ProblemConstants
 from mamltheory.bounds.theorems import ALGORITHMS, Theorem, label_of, theorem
 from mamltheory.bounds.theorems.h1 import RepairedH1, paper_radius
-from mamltheory.bounds.theory import PAPER, REPAIRED
+from mamltheory.bounds.theory import PAPER, REPAIRED, SHARP
 from mamltheory.simulate import exact
 from mamltheory.simulate.algorithms import exact_direction
 from mamltheory.simulate.exact import StepRule
@@ -173,8 +173,8 @@ def _entry(th: Theorem, result: str, source: str, bound: BoundFn, delta: DeltaFn
 
 @lru_cache(maxsize=1)
 def entries() -> dict[str, TheoremEntry]:
-    """Every result of the theorem rows, by name: F.1, G.1, H.1 as stated; repaired F.1 and G.1 (the same step
-    rules β̃/12, β̃/18 and αL); repaired H.1 at the fixed radius ν = `repaired_checks.kinks_nu()` (one trajectory
+    """Every result of the theorem rows, by name: F.1, G.1, H.1 as stated; repaired and sharp (at the paper's
+    free choices) F.1 and G.1 (the same step rules β̃/12, β̃/18 and αL); repaired and sharp H.1 at the fixed radius ν = `repaired_checks.kinks_nu()` (one trajectory
     serves a grid of ε, so its δ cannot depend on ε: (131′) below the ε of (δ′), (131″) above; T of (132′))."""
     from mamltheory.verify.repaired_checks import kinks_nu
 
@@ -184,16 +184,18 @@ def entries() -> dict[str, TheoremEntry]:
         out[f"{th.name} (paper)"] = _entry(
             th, f"{th.name} (paper)", f"{th.name}, eqs. ({th.accuracy_eq}), ({th.iterations_eq})", _limit(th),
             paper_radius if alg == "hf-maml" else (lambda rho, alpha: None), statement=th)
-    for alg in ("maml", "fo-maml"):
-        th = theorem(alg, REPAIRED)
-        out[th.name] = _entry(th, th.name, f"{th.accuracy.source} (K = {th.K}, M = {th.M})", _limit(th),
-                              lambda rho, alpha: None)
-    h1 = theorem("hf-maml", REPAIRED)
-    assert isinstance(h1, RepairedH1)
     nu = kinks_nu()
-    name = f"{h1.name}, fixed ν = ραδ = {nu:.3g}"
-    out[name] = _entry(h1, name, f"{h1.name}, eqs. (131′), (131″) under (δ′), (132′) (K = {h1.K_T}, κ = {h1.kappa}, "
-                                 f"M = {h1.M}, K′ = {h1.K})", _at_radius(h1, nu), lambda rho, alpha: nu / (rho * alpha))
+    for theory in (REPAIRED, SHARP):
+        for alg in ("maml", "fo-maml"):
+            th = theorem(alg, theory)
+            out[th.name] = _entry(th, th.name, f"{th.accuracy.source} (K = {th.K}, M = {th.M})", _limit(th),
+                                  lambda rho, alpha: None)
+        h1 = theorem("hf-maml", theory)
+        assert isinstance(h1, RepairedH1)
+        name = f"{h1.name}, fixed ν = ραδ = {nu:.3g}"
+        out[name] = _entry(h1, name, f"{h1.name}, eqs. (131′), (131″) under (δ′), (132′) (K = {h1.K_T}, "
+                                     f"κ = {h1.kappa}, M = {h1.M}, K′ = {h1.K})", _at_radius(h1, nu),
+                           lambda rho, alpha: nu / (rho * alpha))
     return out
 
 
