@@ -147,7 +147,6 @@ def _plans() -> list[tuple[str, Any]]:
 
 def plan_section() -> str:
     """The reference plan under every theory side by side: one row per (algorithm, theory)."""
-    from mamltheory.bounds.render import choices_line
     from mamltheory.bounds.theory import THEORIES
 
     rows, notes = [], []
@@ -162,8 +161,6 @@ def plan_section() -> str:
         rows.append([p.algorithm, theory, guaranteed, _num(p.alpha), str(p.step_divisor),
                      *(_num(b.get(k)) for k in ("B", "D_in", "D_o", "D_h")),
                      _num(p.delta), _num(p.iterations), _num(p.total_samples), "★" if p.cheapest else ""])
-        if p.choices and "paper_choices" in p.choices:
-            notes.append(f"{p.algorithm} ({theory}): {choices_line(p.choices)}")
     return ("## Planner, reference configuration\n"
             f"`{PLAN_COMMAND} --theory {'|'.join(THEORIES)}` (L = 1, ρ = 1, σ = 0.5, σ̃ = 1, σ_H = 1, ε = 0.1, Δ = 10)\n\n"
             + _table(["algorithm", "theory", "guaranteed", "α", "c", "B", "D_in", "D_o", "D_h", "δ", "T",
@@ -353,9 +350,13 @@ def encoded_results_section() -> str:
 
 
 def full_plan_section() -> str:
-    """Every field of the reference plans under both theories, with the planner's notes."""
+    """Every field of the reference plans under every theory, with the planner's notes (and, for the sharp theory,
+    the free choices its search chose)."""
+    from mamltheory.bounds.render import choices_line
+    from mamltheory.bounds.theory import THEORIES
+
     parts, both = [], _plans()
-    for theory in ("repaired", "paper"):
+    for theory in THEORIES:
         plans = [p for th, p in both if th == theory]
         keys = [("theorem", lambda p: p.theorem), ("guaranteed", lambda p: _num(p.guaranteed)),
                 ("α", lambda p: _num(p.alpha)),
@@ -371,7 +372,8 @@ def full_plan_section() -> str:
                         for p in plans)]
         notes = "\n".join(f"- {p.algorithm}: {_cell(n)}" for p in plans
                           for n in ([p.reason] if p.reason else []) + list(p.notes)
-                          + ([p.delta_rule] if p.delta_rule else []))
+                          + ([p.delta_rule] if p.delta_rule else [])
+                          + ([choices_line(p.choices)] if p.choices and p.feasible else []))
         parts.append(f"## Theory: {theory}\n\n`{PLAN_COMMAND} --theory {theory}`\n\n" + _table(header, rows)
                      + "\n\n" + notes)
     return "\n\n".join(parts)

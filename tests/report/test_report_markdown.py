@@ -77,7 +77,7 @@ def test_main_file_is_a_summary_under_30_kb(rendered):
 
 def test_first_screen_has_defects_plan_and_tightness(rendered):
     record, path = rendered
-    top = path.read_text(encoding="utf-8").splitlines()[:40]
+    top = path.read_text(encoding="utf-8").splitlines()[:50]   # three theories: 9 plan rows
     assert top[0] == "# mamltheory report"
     assert top[2].startswith("Regenerate with: `mamltheory report` · commit abc1234 · quick mode · seed 0 · 12.5 s of checks")
     # 400 + 3 + 5 + 1 checks; by hand: holds 400 lemma + 1 tightness row + 2 certificates + 1 floor
@@ -89,10 +89,10 @@ def test_first_screen_has_defects_plan_and_tightness(rendered):
     # the unexplained contradiction is named, not hidden
     assert any("failing checks no defect explains:** mystery" in line for line in top)
     assert "| result | claim | worst ratio | verdict | instance |" in top
-    # the plan table whole: header, rule, 3 algorithms × 2 theories
+    # the plan table whole: header, rule, 3 algorithms × 3 theories
     h = next(k for k, line in enumerate(top) if line.startswith("| algorithm | theory | guaranteed |"))
-    rows = top[h + 2:h + 8]
-    assert [r.split(" | ")[:2] for r in rows] == [["| " + a, t] for t in ("repaired", "paper")
+    rows = top[h + 2:h + 11]
+    assert [r.split(" | ")[:2] for r in rows] == [["| " + a, t] for t in ("repaired", "paper", "sharp")
                                                  for a in ("maml", "fo-maml", "hf-maml")]
 
 
@@ -100,7 +100,7 @@ def test_cheapest_is_the_fewest_samples_among_guaranteed_plans(rendered):
     _, path = rendered
     lines = path.read_text(encoding="utf-8").splitlines()
     h = next(k for k, line in enumerate(lines) if line.startswith("| algorithm | theory | guaranteed |"))
-    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines[h + 2:h + 8]]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines[h + 2:h + 11]]
     header = [c.strip() for c in lines[h].strip("|").split("|")]
     total, star, ok = header.index("total samples"), header.index("★ cheapest"), header.index("guaranteed")
     # the paper's proofs fail at (44), (107): F.1's and G.1's statements are guaranteed by the repaired proofs
@@ -171,9 +171,9 @@ def test_real_audit_record_renders_under_the_limit(tmp_path):
     path = md.build(record, store, tmp_path / "rep", "mamltheory report")
     text = path.read_text(encoding="utf-8")
     assert len(text.encode()) < md.MAIN_LIMIT
-    top = text.splitlines()[:40]
+    top = text.splitlines()[:50]
     assert "## " + lead_line(record["defects"]) in top
-    assert "| algorithm | theory | guaranteed | α | B | D_in | D_o | D_h | δ | T | total samples | ★ cheapest |" in top
+    assert "| algorithm | theory | guaranteed | α | c | B | D_in | D_o | D_h | δ | T | total samples | ★ cheapest |" in top
     assert "## Tightness" in top  # no tightness rows in an audit-only record: the section says so
     for f in tmp_path.joinpath("rep").glob("*.md"):
         assert "np.float" not in f.read_text() and "np.int" not in f.read_text()

@@ -88,7 +88,7 @@ def kinks():
 
 
 def test_repaired_h1_on_opposed_kinks_pinned(kinks):
-    paper, repaired = kinks
+    paper, repaired, _ = kinks
     # the paper-δ floor: HF-MAML's fixed point at δ = 1/(6ρα) = 2, found here with the hand direction
     w_star = brentq(lambda w: hf_direction(w, 2.0), -3, 3, xtol=1e-15)
     floor = abs(grad_F(w_star))
@@ -123,6 +123,29 @@ def test_repaired_h1_on_opposed_kinks_pinned(kinks):
     assert (paper.kind, repaired.kind) == ("counterexample", "theorem")  # a constructed instance, as in falsify
     assert paper.details["eps"] == pytest.approx(eps, rel=1e-9)
     assert paper.power == repaired.power == pytest.approx(1 + 1e-9)  # exact values: any excess over 1e-9 is caught
+
+
+def test_sharp_h1_on_opposed_kinks_pinned(kinks):
+    """Sharp H.1 at the paper's choices (c = 25, δ budget 130 = 2Kκ with K = 5, κ = 13; M = 1072; the constants
+    are pinned in tests/bounds/test_sharp.py) reaches its bound with its own δ where the paper's HF-MAML stalls."""
+    *_, sharp = kinks
+    w_star = brentq(lambda w: hf_direction(w, 2.0), -3, 3, xtol=1e-15)
+    eps = abs(grad_F(w_star)) / 2
+    nu = eps * math.sqrt(L / (130 * SIGMA**2 * (L + RHO * ALPHA * (SIGMA + eps))))   # (δ′) with 130
+    delta = nu / (RHO * ALPHA)
+    assert sharp.details["delta"] == pytest.approx(delta, rel=1e-9)
+    z = np.linspace(-10, 10, 20_001)
+    j = int(np.argmin([F(x) for x in z]))
+    Fmin = minimize_scalar(F, bounds=(z[j - 1], z[j + 1]), method="bounded", options={"xatol": 1e-12}).fun
+    gap = F(-2.5) - min(Fmin, F(z[j]))
+    assert abs(sharp.details["T"] - (math.floor(1072 * gap * (L + RHO * ALPHA * (SIGMA + eps)) / eps**2) + 1)) <= 1
+    w, k = -2.5, 0
+    while abs(grad_F(w)) > eps:
+        w -= beta(w) * hf_direction(w, delta)
+        k += 1
+        assert k < 5_000
+    assert sharp.verdict == HOLDS and sharp.details["k_first"] == k
+    assert sharp.name.startswith("sharp Theorem H.1") and sharp.bound == pytest.approx(eps, rel=1e-9)
 
 
 def test_defects_explain_the_paper_check_not_the_repaired(kinks):

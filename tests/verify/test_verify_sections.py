@@ -83,12 +83,12 @@ def test_theorem_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     fams = ("tanh-regression", "nonconvex-logistic")
     below = [n for n in names if "half the paper-δ floor" in n]  # HF-MAML below the paper-δ floor (opposed kinks)
     assert names == sorted([f"Theorem {t}.1 on {f}" for t in "FGH" for f in fams]
-                           + [f"{r}Theorem {t}.1 on {f}, exact expectations" for r in ("", "repaired ")
+                           + [f"{r}Theorem {t}.1 on {f}, exact expectations" for r in ("", "repaired ", "sharp ")
                               for t in "FGH" for f in fams] + below)
-    assert [n.split(" (hf-maml)")[0] for n in below] == ["Theorem H.1", "repaired Theorem H.1"]
+    assert [n.split(" (hf-maml)")[0] for n in below] == ["Theorem H.1", "repaired Theorem H.1", "sharp Theorem H.1"]
     for c in checks:
         if "half the paper-δ floor" in c["name"]:
-            # the paper's H.1 stalls at twice ε (trapped): a counterexample; the repaired H.1 meets ε within its T
+            # the paper's H.1 stalls at twice ε (trapped): a counterexample; repaired and sharp H.1 meet ε within T
             paper = c["name"].startswith("Theorem")
             assert (c["verdict"], c["kind"]) == (("contradicted", "counterexample") if paper else ("holds", "theorem"))
             continue
@@ -139,9 +139,10 @@ def test_falsify_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     shrink(monkeypatch, falsify, "kinks_theorem_runs", cap=1000)
     _, checks = run_section("falsify", tmp_path)
     # a search per inequality, four named Lemma A.2 / HVP cases, H.1's proof step and four theorem runs; the
-    # repaired H.1's (147′) at two radii and its two runs (verify.repaired_checks)
-    assert len(checks) == len(falsify.searches()) + 4 + 5 + 4
+    # repaired H.1's (147′) at two radii, its two runs and sharp H.1's two runs (verify.repaired_checks)
+    assert len(checks) == len(falsify.searches()) + 4 + 5 + 6
     assert [c["verdict"] for c in checks if c["name"].startswith("repaired Theorem H.1")] == ["holds"] * 4
+    assert [c["verdict"] for c in checks if c["name"].startswith("sharp Theorem H.1")] == ["holds"] * 2
     by_name = {c["name"]: c for c in checks}
     for c in checks:
         if c["name"].startswith("Falsification: ") and c["source"] != "Lemma A.2, eq. (44)":
