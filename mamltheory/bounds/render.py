@@ -56,8 +56,9 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
              + (f", Δ = {opts['initial_gap']:g}" if opts.get("initial_gap") is not None else ""))
     mode = {"plan": "cheapest batches for the target ε", "evaluate": "the theorem at the given batches",
             "k-shot": "K-shot: D_in = D_o = K"}[plans[0].mode]
-    theory = ("repaired theory: theorems whose every proof step holds (docs/repaired-theorems.md)"
-              if plans[0].theory == "repaired" else "the paper's theorems as stated (--theory paper)")
+    theory = {"repaired": "repaired theory: theorems whose every proof step holds (docs/repaired-theorems.md)",
+              "sharp": "sharp theory: the repaired proofs with the sharpest known steps (docs/sharp-theorems.md)",
+              }.get(plans[0].theory, "the paper's theorems as stated (--theory paper)")
     title = (f"mamltheory plan: {mode}\n{given}\n{theory}"
              + ("\n(built-in example constants)" if example else ""))
     table = Table(title=title, show_lines=False)
