@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from mamltheory.bounds.proofs import f1, g1, h1
 from mamltheory.bounds.proofs.chain import _is_ref, _key_of, ref
 from mamltheory.bounds.proofs.choices import Choices
 
@@ -55,9 +56,8 @@ def _compile(expr: sp.Expr, ranges: tuple[sp.Symbol, ...], refs: tuple[str, ...]
 
 @lru_cache(maxsize=None)
 def _template(label: str) -> tuple[dict[str, str], tuple[_Compiled, ...]]:
-    from mamltheory.bounds.proofs import SHARP_BUILDERS
-
-    chain = SHARP_BUILDERS[label](_SymbolicChoices())  # type: ignore[arg-type]
+    builder = {"F.1": f1.sharp, "G.1": g1.sharp, "H.1": h1.sharp}[label]
+    chain = builder(_SymbolicChoices())  # type: ignore[arg-type]
     steps = []
     for s in chain.steps:
         exprs = [s.derived] + ([] if s.claimed is None else [s.claimed])

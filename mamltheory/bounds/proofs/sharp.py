@@ -27,7 +27,8 @@ def jensen() -> list[tuple[str, list[Step]]]:
     """Replacements of (106) and (107) κ: φ convex, Jensen with κ = 1, then the split (106♯)."""
     inf, one = sp.oo, sp.Integer(1)
     split = [
-        Step("(106♯)", "A·φ″(x) = d²/dz²[z²/(1 + z)] must be >= 0 (φ convex), z = Bx/A", 0, sp.diff(_PHI, z, 2),
+        Step("(106♯)", "A·φ″(x) = d²/dz²[z²/(1 + z)] must be >= 0 (φ convex), z = Bx/A", 0,
+             sp.factor(sp.diff(_PHI, z, 2)),
              sense="lower", ranges={z: (sp.Integer(0), inf)}, term="φ″ >= 0",
              justification="φ(x) = x²/(A + Bx) = (A/B²)·z²/(1 + z) and z²/(1 + z) = z − 1 + 1/(1 + z), so "
                            "A·φ″(x) = 2/(1 + z)³ > 0 for x >= 0."),
