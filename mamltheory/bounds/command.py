@@ -37,9 +37,10 @@ def add_parser(sub: Any) -> None:
                    help="evaluate the theorem at these batch sizes instead of choosing them")
     p.add_argument("--k-shot", dest="k_shot", default=None, metavar="K",
                    help="D_in = D_o = K fixed: best accuracy and the B within 10%% of it")
-    p.add_argument("--theory", default="repaired", metavar="repaired|paper",
+    p.add_argument("--theory", default="repaired", metavar="repaired|paper|sharp",
                    help="repaired (default): the theorems as repaired, every proof step checked; paper: as stated "
-                        "(plans marked not guaranteed where a step of the proof fails)")
+                        "(plans marked not guaranteed where a step of the proof fails); sharp: the repaired proofs with "
+                        "the sharpest known steps (docs/sharp-theorems.md)")
     p.add_argument("--json", action="store_true", help="print JSON (a list for --algorithm all)")
     p.set_defaults(run=run)
 

@@ -35,7 +35,8 @@ def _jensen() -> tuple[tuple[str, tuple[Step, ...]], ...]:
     """`jensen`, built once (its steps do not depend on the free choices; sympy's Max is slow to build)."""
     inf, one = sp.oo, sp.Integer(1)
     split = [
-        Step("(106♯)", "A·φ″(x) = d²/dz²[z²/(1 + z)] must be >= 0 (φ convex), z = Bx/A", 0, sp.diff(_PHI, z, 2),
+        Step("(106♯)", "A·φ″(x) = d²/dz²[z²/(1 + z)] must be >= 0 (φ convex), z = Bx/A", 0,
+             sp.factor(sp.diff(_PHI, z, 2)),
              sense="lower", ranges={z: (sp.Integer(0), inf)}, term="φ″ >= 0",
              justification="φ(x) = x²/(A + Bx) = (A/B²)·z²/(1 + z) and z²/(1 + z) = z − 1 + 1/(1 + z), so "
                            "A·φ″(x) = 2/(1 + z)³ > 0 for x >= 0."),

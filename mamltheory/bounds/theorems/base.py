@@ -33,7 +33,7 @@ from mamltheory.bounds.result import Bound, Condition, rational
 from mamltheory.bounds.symbols import (
     B, D_h, D_in, D_o, L, alpha, eps, initial_gap, rho, sigma, sigma_tilde,
 )
-from mamltheory.bounds.theory import PAPER
+from mamltheory.bounds.theory import PAPER, SHARP
 
 # Batch sizes standing for B, D_in, D_o, D_h, B', D_β → ∞ in `limit` (the bounds' exact-expectation limit).
 LIMIT_BATCH = 10**12
@@ -157,7 +157,8 @@ class Theorem:
         chain = f"`mamltheory audit --chain {self.label} --theory {self.theory}`"
         if self.repairs:
             labels = ", ".join(dict.fromkeys(r.split(" ")[0] for r in self.repairs))
-            return f"K = {self.K}, M = {self.M} from its proof chain, repaired at {labels} ({chain})"
+            how = "repaired and sharpened" if self.theory == SHARP else "repaired"
+            return f"K = {self.K}, M = {self.M} from its proof chain, {how} at {labels} ({chain})"
         return f"K = {self.K}, M = {self.M} from its proof chain ({chain})"
 
     @property
