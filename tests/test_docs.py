@@ -6,7 +6,7 @@ The convention a writer follows is in docs/architecture.md ("Examples in the doc
   ```bash slow marks a long pair, run only under `-m slow`; a `mamltheory` command runs in-process, a
   `python ...` command (`python examples/torch_sinusoid.py`) as a child process of this interpreter, in the
   same fresh folder (a copy of examples/), with this checkout first on PYTHONPATH; a page that needs an extra
-  (NEEDS: docs/torch.md needs torch) is skipped without it;
+  (NEEDS: docs/torch.md needs torch, docs/limit-worst-case.md PEPit) is skipped without it;
 - in a ```python block, an expression statement ending in `# → VALUE` shows VALUE, its repr; the block runs
   up to its last shown value (what follows is only compiled); ```python sketch is an outline, not compiled;
 - ```LANG file=NAME defines a file the page's commands use (written into the test's working folder);
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Pages not checked yet, each with the reason; deleting an entry puts that page under test.
 SKIP: dict[str, str] = {}
 # Pages whose examples need an optional extra: the module each imports (skipped when it is not installed).
-NEEDS = {"torch.md": "torch"}
+NEEDS = {"torch.md": "torch", "limit-worst-case.md": "PEPit"}
 PAGES = [ROOT / "README.md", *(p for p in sorted((ROOT / "docs").glob("*.md")) if p.name not in SKIP)]
 SHELL = {"bash", "console", "sh", "shell"}
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
@@ -271,6 +271,8 @@ def test_python_block(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     shown_at = [i for i, (_, value) in enumerate(statements) if value is not None]
     if not shown_at:
         return
+    if block.page.name in NEEDS:
+        pytest.importorskip(NEEDS[block.page.name])
     _setup_folder(block, tmp_path, monkeypatch)
     namespace: dict = {"__name__": "__docs__"}
     for statement, shown in statements[: shown_at[-1] + 1]:
@@ -356,3 +358,22 @@ def test_planning_theorem_constants_are_the_chains() -> None:
         expected_k = [repaired.K, paper.K] if repaired.K_T == repaired.K else [repaired.K, repaired.K_T, paper.K]
         assert k == expected_k, f"{row[0]}: K shown {k}, the chains give {expected_k}"
         assert [int(n) for n in re.findall(r"\d+", row[2])] == [repaired.M, paper.M], row[0]
+
+
+def test_limit_worst_case_prose_numbers() -> None:
+    """docs/limit-worst-case.md's "a factor of A to B" (repaired, then paper) and "within X% of 4c" are
+    limit_evidence's smallest and largest M/W to one decimal, and the largest W/(4c) − 1 rounded up."""
+    pytest.importorskip("PEPit")
+    from mamltheory.bounds.limit_worst_case import limit_evidence
+    from mamltheory.bounds.theorems import all_theorems
+
+    text = (ROOT / "docs" / "limit-worst-case.md").read_text(encoding="utf-8")
+    m = re.search(r"a factor of (\d+\.\d) to (\d+\.\d) against it; the paper.s\s+constants (\d+\.\d) to (\d+\.\d)", text)
+    p = re.search(r"W is\s+within ([\d.]+)% of 4c", text)
+    assert m is not None and p is not None, "the page lost its prose numbers"
+    rows = [limit_evidence(t) for t in all_theorems()]
+    for theory, (low, high) in (("repaired", m.groups()[:2]), ("paper", m.groups()[2:])):
+        slacks = [r["slack"] for r in rows if r["theory"] == theory]
+        assert [float(low), float(high)] == [round(min(slacks), 1), round(max(slacks), 1)], theory
+    worst = max(r["W"] / r["floor"] - 1 for r in rows)
+    assert worst <= float(p.group(1)) / 100 < worst + 0.001

@@ -25,11 +25,22 @@ def add_audit_parser(sub: Any) -> None:
     p.add_argument("--store", default=None,
                    help="with --chain: the result store holding the verification record, read only "
                         "(default mamltheory-results.sqlite)")
+    p.add_argument("--limit", nargs="?", const=str(DEFAULT_LIMIT_N), default=None, metavar="N",
+                   help="each theorem's iteration constant M against the exact worst case of gradient descent in the "
+                        "deterministic limit (α → 0, batches → ∞), by a PEP over N steps (default "
+                        f"{DEFAULT_LIMIT_N}; needs the extra `pep`, else the classical bound); docs/limit-worst-case.md")
     p.set_defaults(run=run_audit)
+
+
+# `audit --limit N`: the PEP's horizon; its final-gap value does not depend on N, and a solve grows fast with it
+# (0.3 s at 10, 15 s at 40), so N stays small.
+DEFAULT_LIMIT_N, MAX_LIMIT_N = 10, 40
 
 
 def run_audit(args: argparse.Namespace) -> int:
     """Print the audit findings (a table, or JSON with --json), or one proof chain with --chain."""
+    if args.limit is not None:
+        return run_limit(args)
     if args.chain is not None:
         return run_chain(args)
     from mamltheory.verify.audit import findings
@@ -60,6 +71,43 @@ def run_audit(args: argparse.Namespace) -> int:
     counts = {v: sum(f.verdict == v for f in found) for v in style}
     console.print(", ".join(f"{n} {v}" for v, n in counts.items()))
     return 0
+
+
+def run_limit(args: argparse.Namespace) -> int:
+    """`audit --limit [N]`: every theorem's M against the worst case W of gradient descent at its limit step."""
+    from mamltheory.bounds.limit_worst_case import INSTALL_HINT, limit_evidence, pep_available
+    from mamltheory.bounds.theorems import all_theorems
+    from mamltheory.errors import InputError
+    from mamltheory.parsing import integer
+
+    n = integer("--limit", args.limit, 1, MAX_LIMIT_N, context=" (the PEP's number of steps)")
+    for flag, given in (("--chain", args.chain is not None), ("--only", args.only is not None),
+                        ("--store", args.store is not None)):
+        if given:
+            raise InputError(f"{flag}: cannot be combined with --limit", field=flag[2:])
+    rows = [limit_evidence(t, n) for t in all_theorems()]
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    exact = pep_available()
+    print("Deterministic limit (α → 0, every batch → ∞): gradient descent with γL = 1/(4c); each theorem claims")
+    print("T = ⌊M·LΔ/ε²⌋ + 1. The worst n·min_k ‖∇F(x_k)‖²/(LΔ) over L-smooth F tends, as n → ∞, to a value in")
+    print("[4c, W]: M >= W suffices (M/W is the proof's slack), M < 4c contradicts the theorem." + (
+        f" W: PEPit, {n} steps." if exact else ""))
+    if not exact:
+        print("PEPit is not installed: C >= W is the classical bound, so M >= C suffices, M/C is a lower bound on the")
+        print("slack, and M < C alone proves nothing.")
+    head = ("theorem", "c", "γL", "M", "W", "M/W", "verdict") if exact else (
+        "theorem", "c", "γL", "M", "C", "M/C <= M/W", "verdict")
+    print(f"{head[0]:<22} {head[1]:>3} {head[2]:>6} {head[3]:>5} {head[4]:>9} {head[5]:>11}  {head[6]}")
+    for r in rows:
+        bound, ratio = (r["W"], r["slack"]) if exact else (r["classical"], r["slack_lower"])
+        print(f"{r['name']:<22} {r['step_divisor']:>3} {r['gamma_L']:>6} {r['M']:>5} {bound:>9.4f} {ratio:>11.2f}  "
+              f"{r['verdict']}")
+    if not exact:
+        print(INSTALL_HINT)
+    return 0 if all(r["verdict"] != "contradicted" for r in rows) else 1
 
 
 def run_chain(args: argparse.Namespace) -> int:
