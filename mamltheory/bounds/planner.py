@@ -27,6 +27,7 @@ import sympy as sp
 
 from mamltheory.assumptions import CONSTANT_FLAGS, ProblemConstants
 from mamltheory.bounds.choose import as_dict, at_alpha, certified, choose, from_dict
+from mamltheory.bounds.limit_worst_case import limit_evidence
 from mamltheory.bounds.result import rational
 from mamltheory.bounds.symbols import alpha as alpha_sym, rho as rho_sym, sigma_H as sigma_H_sym
 from mamltheory.bounds.theorems import ALGORITHMS, Theorem, theorem
@@ -85,6 +86,7 @@ class Plan:
     guaranteed: bool = True        # every step of the theorem's proof chain holds (never ★ cheapest otherwise)
     proved_by: str = ""            # the theorem whose chain guarantees it when its own proof fails
     choices: dict[str, Any] | None = None  # sharp theory: the proof's free choices chosen, the search, the constants
+    limit: dict[str, Any] | None = None    # M against gradient descent's exact worst case at its step (limit_worst_case)
     failing_steps: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
 
@@ -344,6 +346,7 @@ def _base(thm: Theorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
         failing_steps=list(thm.failing), repairs=list(thm.repairs),
     )
     plan.notes.extend(thm.notes)
+    plan.limit = limit_evidence(thm)
     if thm.choices is not None:
         plan.choices = {"chosen": as_dict(thm.choices),
                         "constants": {k: str(v) for k, v in thm.chain_constants.items()}}

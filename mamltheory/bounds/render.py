@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mamltheory.assumptions import ProblemConstants
@@ -85,7 +86,9 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
         if p.delta_rule and p.feasible:
             console.print(f"{p.algorithm}: {p.delta_rule}")
         if p.choices:
-            console.print(f"{p.algorithm}: {choices_line(p.choices)}")
+            console.print(f"{p.algorithm}: {escape(choices_line(p.choices))}")
+        if p.limit and p.feasible:
+            console.print(f"[dim]{p.algorithm}: {escape(limit_line(p.limit))}[/dim]")
         if p.minimality:
             m = p.minimality
             console.print(f"[dim]{p.algorithm}: minimal over integers ({m['method']}; "
@@ -106,3 +109,14 @@ def choices_line(choices: dict[str, Any]) -> str:
     searched = (f" (the paper's: {show(choices['paper_choices'])}; {choices['candidates']} candidates, each chain "
                 "exact)" if "paper_choices" in choices else "")
     return f"proof's free choices {show(ch)}{searched}; certified K = {k['K']}, M = {k['M']}"
+
+
+def limit_line(e: dict[str, Any]) -> str:
+    """One line: the plan's M against gradient descent's worst case at its step in the deterministic limit."""
+    if e["W"] is not None:
+        worst = f"the exact worst case {e['W']:.4g} ({e['W_source']}): M/W = {e['slack']:.3g}"
+    else:
+        worst = (f"the classical bound {e['classical']:.4g} on the worst case: M/W >= {e['slack_lower']:.3g} "
+                 "(pip install 'mamltheory[pep]' for the exact value)")
+    return (f"deterministic limit (α → 0, batches → ∞): T = M·LΔ/ε² with M = {e['M']} at the step γL = {e['gamma_L']}; "
+            f"gradient descent needs n·min‖∇F‖²/(LΔ) up to {worst}; {e['verdict']} (docs/limit-worst-case.md)")
