@@ -9,7 +9,7 @@ import tomllib
 from typing import Any
 
 from mamltheory.assumptions import CONSTANT_FLAGS, ProblemConstants, constants_from_flags, read_estimate
-from mamltheory.bounds.theory import check_theory
+from mamltheory.bounds.theory import DEFAULT_THEORY, THEORIES, check_theory
 from mamltheory.errors import InputError
 from mamltheory.parsing import check_nesting, input_file, integer, integers, number
 
@@ -37,10 +37,11 @@ def add_parser(sub: Any) -> None:
                    help="evaluate the theorem at these batch sizes instead of choosing them")
     p.add_argument("--k-shot", dest="k_shot", default=None, metavar="K",
                    help="D_in = D_o = K fixed: best accuracy and the B within 10%% of it")
-    p.add_argument("--theory", default="repaired", metavar="repaired|paper|sharp",
-                   help="repaired (default): the theorems as repaired, every proof step checked; paper: as stated "
-                        "(plans marked not guaranteed where a step of the proof fails); sharp: the repaired proofs with "
-                        "the sharpest known steps (docs/sharp-theorems.md)")
+    p.add_argument("--theory", default=DEFAULT_THEORY, metavar="|".join(THEORIES),
+                   help="sharp (default): the sharpest valid proof steps, the proof's free choices (step divisor, "
+                        "Young weight, least B, αL) chosen for this plan and its chain certified exactly "
+                        "(docs/sharp-theorems.md); repaired: the paper's proofs repaired, every step checked; paper: as "
+                        "stated (not guaranteed where a step of the proof fails and the statement does not survive)")
     p.add_argument("--json", action="store_true", help="print JSON (a list for --algorithm all)")
     p.set_defaults(run=run)
 

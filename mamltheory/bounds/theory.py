@@ -13,10 +13,7 @@ from mamltheory.parsing import choice
 
 PAPER, REPAIRED, SHARP = "paper", "repaired", "sharp"
 THEORIES = (PAPER, REPAIRED, SHARP)
-DEFAULT_THEORY = REPAIRED  # the theory whose every proof step is certified
-# The theories `mamltheory verify` and the report check and plan with (the sharp theory joins them with the
-# planner that chooses its free choices).
-VERIFIED_THEORIES = (PAPER, REPAIRED)
+DEFAULT_THEORY = SHARP  # every proof step of its chains certified (`mamltheory audit --chain X --theory sharp`)
 
 
 def check_theory(theory: str, flag: str = "--theory") -> str:

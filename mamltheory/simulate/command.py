@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from mamltheory.adapters import add_threads_flag, torch_threads
+from mamltheory.bounds.theory import DEFAULT_THEORY, THEORIES
 from mamltheory.errors import InputError
 from mamltheory.assumptions import CONSTANT_FLAGS, CONSTANT_NAMES, read_estimate
 from mamltheory.parsing import SEED_MAX, THEOREM_RULE, integer, integers, number, positive, theorem_or_positive
@@ -58,10 +59,11 @@ def add_parser(subparsers: Any) -> None:
                    help="batches of the step-size estimator (26); default: the planner's (eq. (27))")
     p.add_argument("--k-shot", default="10", help="D_in = D_o used for the default plan (default 10)")
     p.add_argument("--delta", default=THEOREM_RULE,
-                   help="HF-MAML: 'theorem' (δ_k^i = δ/||v|| with the theorem's δ: repaired (δ′), or 1/(6ρα) of eq. "
-                        "(142) with --theory paper) or a fixed δ > 0")
-    p.add_argument("--theory", default="repaired", metavar="repaired|paper",
-                   help="which theorems set the defaults of α, batches and δ (default repaired; see `mamltheory plan`)")
+                   help="HF-MAML: 'theorem' (δ_k^i = δ/||v|| with the theorem's δ: (δ′) of the sharp or repaired H.1, "
+                        "or 1/(6ρα) of eq. (142) with --theory paper) or a fixed δ > 0")
+    p.add_argument("--theory", default=DEFAULT_THEORY, metavar="|".join(THEORIES),
+                   help="which theorems set the defaults of α, batches, step divisor and δ (default sharp, at the paper's "
+                        "free choices; see `mamltheory plan`)")
     p.add_argument("--record", default="auto", choices=("auto", "every", "log"),
                    help="iterations at which exact F, ||grad F|| are recorded (auto: every up to 200, else ~100 log-spaced)")
     p.add_argument("--hessian-chunk", default=None,

@@ -12,7 +12,7 @@ from typing import Any
 from mamltheory.assumptions import CONSTANT_FLAGS, CONSTANT_NAMES, ProblemConstants, constants_from_flags
 from mamltheory.bounds.lemmas import lemma_alpha_max
 from mamltheory.bounds.theorems import Theorem, theorem
-from mamltheory.bounds.theory import check_theory
+from mamltheory.bounds.theory import DEFAULT_THEORY, check_theory
 from mamltheory.errors import InputError
 from mamltheory.parsing import (INT_MAX, SEED_MAX, THEOREM_RULE, choice, integer, integers, positive, refusal,
                                 theorem_or_positive)
@@ -139,7 +139,7 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
                replicates: int = 8, seed: int = 0, step: str | float = THEOREM_RULE,
                batch: tuple[int, int, int, int] | None = None, step_batch: tuple[int, int] | None = None,
                k_shot: int = 10, delta: str | float = THEOREM_RULE, record: str = "auto",
-               hessian_chunk: int | None = None, theory: str = "repaired") -> tuple[RunConfig, dict[str, str]]:
+               hessian_chunk: int | None = None, theory: str = DEFAULT_THEORY) -> tuple[RunConfig, dict[str, str]]:
     """Validate the options of a run of `algorithm` on `problem`, fill in the theory's defaults, and return
     (config, sources), sources saying where each choice came from.
 
@@ -148,7 +148,8 @@ def run_config(problem: PoolProblem, algorithm: str, *, alpha: float | None = No
     batch: (B, D_in, D_o, D_h); default the planner's K-shot plan with D_in = D_o = k_shot.
     step_batch: (B', D_β) of the step-size estimator (26); default the planner's (eq. (27)).
     delta: HF-MAML's "theorem" (δ_k^i = δ/‖v‖ with the theorem's δ) or a fixed δ > 0.
-    theory: "repaired" (default; docs/repaired-theorems.md: repaired H.1's D_h >= ⌈α²σ_H²⌉ and δ = ν/(ρα),
+    theory: "sharp" (default; docs/sharp-theorems.md: the sharp theorem at the paper's free choices, its constants
+      taken at the run's αL), "repaired" (docs/repaired-theorems.md: repaired H.1's D_h >= ⌈α²σ_H²⌉ and δ = ν/(ρα),
       ν = min{1/6, ν_ε} of (δ′)) or "paper" (the theorems as stated: δ = 1/(6ρα) of eq. (142)); it sets the
       defaults of α, the batches and δ.
     Raises InputError (field = the option) on a bad value or a run too large for this machine's memory.
