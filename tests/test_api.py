@@ -45,7 +45,9 @@ def test_plan_matches_theorem_f1_by_hand() -> None:
     assert p.iterations == math.floor(Fraction(10) / dec) + 1
     plans = mt.plan_all(c, eps=0.1, initial_gap=10, theory="paper")
     assert [q.algorithm for q in plans] == ["maml", "fo-maml", "hf-maml"]
-    assert sum(q.cheapest for q in plans) == 0  # every paper proof has a failing step: nothing is recommended
+    # every paper proof has a failing step, but F.1's and G.1's statements survive by the repaired chains; of those
+    # only MAML's plan exists here (FO-MAML's floor is above ε), so it is the one recommended
+    assert [q.cheapest for q in plans] == [True, False, False]
     hf = plans[2]
     assert hf.delta == pytest.approx(1 / (6 * 1 * (1 / 6)))  # eq. (142): δ = 1/(6ρα) = 1 here
 
@@ -93,19 +95,27 @@ def test_verify_and_bounds() -> None:
     # Theorem G.1's proof: the α²Lσ² coefficient the audit derives is 169/864 (> the paper's 1/6).
     assert any("169/864" in (c["details"].get("derived") or "") for c in record["checks"])
     assert mt.bounds.theorem("maml", "paper").K == 61 and mt.bounds.theorem("hf-maml").step_divisor == 25
-    assert mt.bounds.theorem("maml").K == 20  # the default theory is the repaired one
+    assert mt.bounds.theorem("maml", "repaired").K == 20
+    assert mt.bounds.theorem("maml").K == 15  # the default theory is the sharp one: ⌈14.514⌉ (docs/sharp-theorems.md)
 
 
 def test_run_config_repaired_delta_by_hand() -> None:
-    """Repaired H.1 (default theory): δ = ν/(ρα), ν = min{1/6, ν_ε}, ν_ε = ε√(L/(1190(σ² + σ̃²/D_o)(L + ρα(σ + ε))))
+    """Repaired H.1: δ = ν/(ρα), ν = min{1/6, ν_ε}, ν_ε = ε√(L/(1190(σ² + σ̃²/D_o)(L + ρα(σ + ε))))
     with ε the (131″) accuracy max{√(34(1 + ρασ/L)S₀), 34(ρα/L)S₀} at the given batches (docs/repaired-theorems.md)."""
     problem = mt.make_problem("tanh-regression", d=3, n_tasks=4, pool_size=10)
     c = problem.constants
     B, D_in, D_o = 20, 3, 5
-    cfg, _ = mt.run_config(problem, "hf-maml", iterations=2, replicates=1, batch=(B, D_in, D_o, 4), step_batch=(2, 2))
+    cfg, _ = mt.run_config(problem, "hf-maml", iterations=2, replicates=1, batch=(B, D_in, D_o, 4), step_batch=(2, 2),
+                           theory="repaired")
     a = 1 / (6 * c.L)
     S0 = c.sigma**2 / B + c.sigma_tilde**2 / (B * D_o) + c.sigma_tilde**2 / D_in
     r = c.rho * a / c.L
     eps = max(math.sqrt(34 * (1 + r * c.sigma) * S0), 34 * r * S0)
     nu_eps = eps * math.sqrt(c.L / (1190 * (c.sigma**2 + c.sigma_tilde**2 / D_o) * (c.L + c.rho * a * (c.sigma + eps))))
+    assert cfg.delta == pytest.approx(min(1 / 6, nu_eps) / (c.rho * a), rel=1e-9)
+    # the sharp H.1 (default) at the paper's choices: K′ = 10 in (131″) and the budget 130 in (δ′)
+    # (docs/sharp-theorems.md; pinned by hand in tests/bounds/test_sharp.py)
+    cfg, _ = mt.run_config(problem, "hf-maml", iterations=2, replicates=1, batch=(B, D_in, D_o, 4), step_batch=(2, 2))
+    eps = max(math.sqrt(10 * (1 + r * c.sigma) * S0), 10 * r * S0)
+    nu_eps = eps * math.sqrt(c.L / (130 * (c.sigma**2 + c.sigma_tilde**2 / D_o) * (c.L + c.rho * a * (c.sigma + eps))))
     assert cfg.delta == pytest.approx(min(1 / 6, nu_eps) / (c.rho * a), rel=1e-9)

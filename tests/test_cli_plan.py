@@ -24,6 +24,10 @@ def test_all_json_contract(run_cli):
             assert isinstance(p["iterations"], int)
             assert p["accuracy_bound"] == pytest.approx(0.1)
     assert plans[1]["feasible"] is False and "floor" in plans[1]["reason"]
+    # the sharp theory (default) chooses c; the paper's is 12 (F.1) and 25 (H.1)
+    assert all(p["step_size"]["c"] == p["choices"]["chosen"]["step_divisor"] for p in plans)
+    code, out, err = run_cli(["plan", "--algorithm", "all", *EXAMPLE, "--json", "--theory", "repaired"])
+    plans = json.loads(out)
     assert plans[0]["step_size"]["c"] == 12 and plans[2]["step_size"]["c"] == 25
     assert sum(p["cheapest"] for p in plans) == 1
 

@@ -30,9 +30,12 @@ def test_out_of_range_magnitudes_name_the_flag(run_cli, change):
 def test_batches_beyond_any_computation_are_refused_with_the_number(run_cli):
     # MAML, repaired F.1 (K = 20, α = 1/(6L) = 1/6): S* = ε²/(20(1 + ρασ/L)) = 1e-16/(20·13/12) at ε = 1e-8,
     # so B > σ²/S* = 0.25·20·(13/12)·1e16 = 5.417e16 > 2^53 ≈ 9.0e15.
-    err = one_line(run_cli(["plan", "--algorithm", "maml", *CONSTANTS, "--eps", "1e-8", "--initial-gap", "10"]),
-                   "--eps")
+    err = one_line(run_cli(["plan", "--algorithm", "maml", *CONSTANTS, "--eps", "1e-8", "--initial-gap", "10",
+                            "--theory", "repaired"]), "--eps")
     assert "5.42e+16 > 2^53" in err
+    # the sharp theory at the paper's choices (K = 15): 0.25·15·(13/12)·1e16 = 4.06e16, refused before any search
+    err = one_line(run_cli(["plan", "--algorithm", "maml", *CONSTANTS, "--eps", "1e-8", "--initial-gap", "10"]), "--eps")
+    assert "4.06e+16 > 2^53" in err
     # D_h = ⌈2α²σ_H²⌉ with α = 1/(6L), σ_H = 1e20: 2·1e40/36 = 5.56e38; σ_H is what inflates it.
     err = one_line(run_cli(["plan", "--algorithm", "maml", *CONSTANTS, *TARGET, "--sigma-h", "1e20"]), "--sigma-h")
     assert "5.56e+38" in err
@@ -44,10 +47,16 @@ def test_huge_eps_is_the_least_batch_plan(run_cli):
     # ε = 1e30: the noise at B = 20, D_in = D_o = 1 is far below S*, and every plan costs at least
     # B(D_in + D_o + h) >= 20(2 + h): the least batches are the cheapest plan.
     code, out, _ = run_cli(["plan", "--algorithm", "fo-maml", *CONSTANTS, "--eps", "1e30", "--initial-gap", "10",
-                            "--json"])
+                            "--json", "--theory", "repaired"])
     assert code == 0
     p = json.loads(out)
     assert p["feasible"] and (p["batch"]["B"], p["batch"]["D_in"], p["batch"]["D_o"]) == (20, 1, 1)
+    # the sharp theory chooses its least task batch B_min too: the plan sits at B = B_min, D_in = D_o = 1
+    code, out, _ = run_cli(["plan", "--algorithm", "fo-maml", *CONSTANTS, "--eps", "1e30", "--initial-gap", "10",
+                            "--json"])
+    p = json.loads(out)
+    assert code == 0 and p["feasible"] and p["theory"] == "sharp"
+    assert (p["batch"]["B"], p["batch"]["D_in"], p["batch"]["D_o"]) == (p["choices"]["chosen"]["B_min"], 1, 1)
 
 
 @pytest.mark.parametrize("content,rule", [(b"\x00\xff\xfe\x89binary", "not UTF-8"),

@@ -243,7 +243,8 @@ def test_extremum_over_box_and_infinity():
 def test_repaired_bounds():
     from mamltheory.bounds import RESULTS, theorem
 
-    REPAIRED_F1, REPAIRED_G1, THEOREM_F1 = theorem("maml"), theorem("fo-maml"), theorem("maml", "paper")
+    REPAIRED_F1, REPAIRED_G1 = theorem("maml", "repaired"), theorem("fo-maml", "repaired")
+    THEOREM_F1 = theorem("maml", "paper")
     assert (REPAIRED_F1.K, REPAIRED_F1.M, REPAIRED_G1.K, REPAIRED_G1.M) == (20, 860, 9, 1247)
     assert REPAIRED_F1.accuracy.source == "repaired Theorem F.1, eq. (86)"
     assert "repaired at (44′), (98′), (107′)" in REPAIRED_F1.accuracy.note

@@ -42,19 +42,38 @@ def test_paper_plans_say_which_proof_guarantees_them() -> None:
 
 
 def test_repaired_plans_are_guaranteed_and_cheapest_is_marked() -> None:
-    plans = plan_all(EXAMPLE, 0.1, 10.0)
+    plans = plan_all(EXAMPLE, 0.1, 10.0, theory="repaired")
     assert all(p.guaranteed and p.theory == "repaired" and p.repairs for p in plans)
     assert sum(p.cheapest for p in plans) == 1
 
 
+def test_sharp_plans_are_the_default_guaranteed_and_say_their_choices() -> None:
+    plans = plan_all(EXAMPLE, 0.1, 10.0)
+    assert all(p.guaranteed and p.theory == "sharp" and "(107♯) κ" in p.repairs for p in plans)
+    assert sum(p.cheapest for p in plans) == 1
+    for p in plans:
+        assert p.step_divisor == p.choices["chosen"]["step_divisor"]
+        assert p.limit["step_divisor"] == p.step_divisor and p.limit["verdict"] == "consistent"
+
+
 def test_repaired_hf_delta_is_the_delta_condition() -> None:
     """δ = ν/(ρα), ν = min{1/6, ν_ε}, ν_ε = ε√(L/(1190(σ² + σ̃²/D_o)(L + ρα(σ + ε)))) (δ′), by hand."""
-    p = plan("hf-maml", EXAMPLE, 0.1, 10.0)
+    p = plan("hf-maml", EXAMPLE, 0.1, 10.0, theory="repaired")
     a = 1 / 6  # α = 1/(6L), L = ρ = 1
     D_o = p.batch["D_o"]
     nu_eps = 0.1 * (1 / (1190 * (0.25 + 1 / D_o) * (1 + a * (0.5 + 0.1)))) ** 0.5
     assert p.delta == pytest.approx(min(1 / 6, nu_eps) / a, rel=1e-11)
     assert p.batch["D_h"] == 1  # ⌈α²σ_H²⌉ = ⌈1/36⌉
+
+
+def test_sharp_hf_delta_uses_the_chosen_chains_budget() -> None:
+    """The same (δ′) with the budget 2Kκ of the sharp chain at the plan's chosen choices (not the paper's 1190)."""
+    p = plan("hf-maml", EXAMPLE, 0.1, 10.0)
+    budget = int(p.choices["constants"]["delta_budget"])
+    assert budget == 2 * int(p.choices["constants"]["K_nu"]) < 1190   # c = 2Kκ of (δ′)
+    a, D_o = 1 / 6, p.batch["D_o"]
+    nu_eps = 0.1 * (1 / (budget * (0.25 + 1 / D_o) * (1 + a * (0.5 + 0.1)))) ** 0.5
+    assert p.delta == pytest.approx(min(1 / 6, nu_eps) / a, rel=1e-11)
 
 
 def test_repaired_hf_kshot_uses_its_own_bound_as_eps() -> None:
@@ -63,9 +82,14 @@ def test_repaired_hf_kshot_uses_its_own_bound_as_eps() -> None:
 
 
 def test_json_has_theory_and_repairs(run_cli) -> None:
-    code, out, _ = run_cli(["plan", "--algorithm", "maml", "--json"])
+    code, out, _ = run_cli(["plan", "--algorithm", "maml", "--json", "--theory", "repaired"])
     d = json.loads(out)
     assert code == 0 and d["theory"] == "repaired" and d["guaranteed"] is True and "(107′) κ" in d["repairs"]
+    code, out, _ = run_cli(["plan", "--algorithm", "maml", "--json"])
+    d = json.loads(out)
+    assert code == 0 and d["theory"] == "sharp" and d["guaranteed"] is True and "(107♯) κ" in d["repairs"]
+    assert set(d["choices"]["chosen"]) == {"alpha_L_max", "step_divisor", "young", "B_min"}
+    assert d["step_size"]["c"] == d["choices"]["chosen"]["step_divisor"]
     code, out, _ = run_cli(["plan", "--algorithm", "maml", "--json", "--theory", "paper"])
     d = json.loads(out)
     assert d["theory"] == "paper" and d["failing_steps"] == ["(44)", "(107) κ"]

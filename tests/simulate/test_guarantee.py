@@ -41,7 +41,7 @@ def test_simulate_reports_the_theorem_bound_at_its_batches(algorithm: str, batch
     B, D_in, D_o, _ = map(int, batch.split(","))
     want = bound_by_hand(algorithm, res["constants"], res["config"]["alpha"], B, D_in, D_o)
     assert g["accuracy_bound"] == pytest.approx(want, rel=1e-12)  # exact rationals in the planner, floats here
-    assert g["theorem"] == theorem_for(algorithm).name and g["theory"] == "repaired"
+    assert g["theorem"] == theorem_for(algorithm).name and g["theory"] == "sharp"
     assert g["grad_norm_w0"] == res["grad_norm"][0][0]
     assert g["vacuous"] is (want >= res["grad_norm"][0][0])
     assert g["applies"] is (g["reason"] is None)
