@@ -346,13 +346,19 @@ def test_readme_paper_plan_numbers() -> None:
 
 
 def test_planning_theorem_constants_are_the_chains() -> None:
-    """docs/planning.md's table of K and M, repaired (paper), is what the checked chains give."""
+    """docs/planning.md's table of K and M, repaired (paper) and sharp at the paper's choices, is what the checked
+    chains give."""
     from mamltheory.bounds.theorems import theorem
 
     text = (ROOT / "docs" / "planning.md").read_text(encoding="utf-8")
     rows = _table(text, "| theorem | accuracy constant K |")
-    assert [r[0].split()[1] for r in rows] == ["F.1", "G.1", "H.1"]
-    for row, algorithm in zip(rows, ("maml", "fo-maml", "hf-maml")):
+    assert [r[0].split()[1].rstrip(",") for r in rows] == ["F.1", "G.1", "H.1"] * 2
+    for row, algorithm in zip(rows[3:], ("maml", "fo-maml", "hf-maml")):
+        sharp = theorem(algorithm, "sharp")
+        k = [int(n) for n in re.findall(r"\d+", re.sub(r"\(\d+[′″]*\)", "", row[1]))]
+        assert k == ([sharp.K] if sharp.K_T == sharp.K else [sharp.K, sharp.K_T]), row[0]
+        assert [int(n) for n in re.findall(r"\d+", row[2])] == [sharp.M], row[0]
+    for row, algorithm in zip(rows[:3], ("maml", "fo-maml", "hf-maml")):
         repaired, paper = theorem(algorithm, "repaired"), theorem(algorithm, "paper")
         k = [int(n) for n in re.findall(r"\d+", re.sub(r"\(\d+[′″]*\)", "", row[1]))]  # (131″) is an equation
         expected_k = [repaired.K, paper.K] if repaired.K_T == repaired.K else [repaired.K, repaired.K_T, paper.K]

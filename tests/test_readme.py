@@ -16,9 +16,9 @@ def test_readme_python_example_runs_and_its_numbers_are_right() -> None:
     ns: dict = {}
     exec(compile(code, str(README), "exec"), ns)  # noqa: S102 - the README's own example
     # The values the README shows to its reader (the plan itself is checked by brute force in tests/bounds/test_planner.py):
-    assert ns["p"].batch == {"B": 1100, "D_in": 4400, "D_o": 130, "D_h": 1, "B_prime": 1, "D_beta": 1}
-    assert ns["p"].iterations == 931667
-    assert (ns["p"].theory, ns["p"].guaranteed, ns["p"].repairs) == ("repaired", True, ["(44′)", "(98′)", "(107′) κ"])
+    assert ns["p"].batch == {"B": 169, "D_in": 676, "D_o": 50, "D_h": 1, "B_prime": 1, "D_beta": 1}
+    assert ns["p"].iterations == 822251
+    assert (ns["p"].theory, ns["p"].guaranteed, ns["p"].step_divisor) == ("sharp", True, 32)
     assert [q.algorithm for q in ns["mt"].plan_all(ns["c"], eps=0.1, initial_gap=10) if q.feasible] == ["maml", "hf-maml"]
     assert ns["result"].grad_norm.shape == (len(ns["result"].k), 4)
     assert {c["verdict"] for c in ns["record"]["checks"]} <= {"holds", "contradicted"}

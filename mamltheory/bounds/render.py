@@ -30,7 +30,7 @@ def _arith(p: Plan) -> str:
 ROWS: list[tuple[str, Callable[[Plan], str], str]] = [
     ("theorem", lambda p: p.theorem, "Apps. F, G, H"),
     ("α (inner step)", lambda p: _num(p.alpha), "theorem's range"),
-    ("B (tasks)", lambda p: _int(p.batch.get("B")), "B≥20, bound"),
+    ("B (tasks)", lambda p: _int(p.batch.get("B")), "B≥B_min, bound"),
     ("D_in (inner batch)", lambda p: _int(p.batch.get("D_in")), "bound"),
     ("D_o (outer batch)", lambda p: _int(p.batch.get("D_o")), "bound"),
     ("D_h (Hessian batch)", lambda p: _int(p.batch.get("D_h")), "D_h condition"),
@@ -85,7 +85,7 @@ def print_plans(plans: list[Plan], constants: ProblemConstants, opts: dict[str, 
             console.print(f"[yellow]{p.algorithm}: {p.reason}[/yellow]")
         if p.delta_rule and p.feasible:
             console.print(f"{p.algorithm}: {p.delta_rule}")
-        if p.choices:
+        if p.choices and p.feasible:
             console.print(f"{p.algorithm}: {escape(choices_line(p.choices))}")
         if p.limit and p.feasible:
             console.print(f"[dim]{p.algorithm}: {escape(limit_line(p.limit))}[/dim]")

@@ -92,7 +92,7 @@ def test_first_screen_has_defects_plan_and_tightness(rendered):
     # the plan table whole: header, rule, 3 algorithms × 3 theories
     h = next(k for k, line in enumerate(top) if line.startswith("| algorithm | theory | guaranteed |"))
     rows = top[h + 2:h + 11]
-    assert [r.split(" | ")[:2] for r in rows] == [["| " + a, t] for t in ("repaired", "paper", "sharp")
+    assert [r.split(" | ")[:2] for r in rows] == [["| " + a, t] for t in ("sharp", "paper", "repaired")
                                                  for a in ("maml", "fo-maml", "hf-maml")]
 
 
