@@ -42,12 +42,16 @@ def plans_at(algorithm: str, theory: str, s: float, t: float):
     return plan(algorithm, c, eps, gap, theory=theory)
 
 
+@pytest.mark.parametrize("theory", ["repaired", "sharp"])
 @pytest.mark.parametrize("kshot", [False, True])
 @pytest.mark.parametrize("algorithm", ["maml", "fo-maml", "hf-maml"])
-def test_repaired_plans_are_unit_free(algorithm: str, kshot: bool) -> None:
-    ref = signature(algorithm, "repaired", 1.0, 1.0, kshot)
+def test_repaired_and_sharp_plans_are_unit_free(algorithm: str, kshot: bool, theory: str) -> None:
+    """The sharp plan's search sees only unit-free quantities (αL, the totals), so it chooses the same proof."""
+    ref = signature(algorithm, theory, 1.0, 1.0, kshot)
     for s, t in SCALES[1:]:
-        assert signature(algorithm, "repaired", s, t, kshot) == ref, (s, t)
+        assert signature(algorithm, theory, s, t, kshot) == ref, (s, t)
+    if theory == "sharp" and not kshot:
+        assert len({str(plans_at(algorithm, theory, s, t).choices["chosen"]) for s, t in SCALES}) == 1
 
 
 @pytest.mark.parametrize("algorithm", ["maml", "fo-maml"])
