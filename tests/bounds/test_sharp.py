@@ -255,14 +255,3 @@ def test_sharp_theorems_doc_prints_the_chains():
     text = (Path(__file__).resolve().parents[2] / "docs" / "sharp-theorems.md").read_text(encoding="utf-8")
     for label in ("F.1", "G.1", "H.1"):
         assert chain_markdown(get_chain(label, "sharp")) in text
-
-
-@pytest.mark.parametrize("label", ["F.1", "G.1", "H.1"])
-def test_constants_float_agrees_with_the_exact_chain(label):
-    from mamltheory.bounds.proofs import constants_float
-
-    for ch in (DEFAULT_CHOICES[label], Choices(Fr(1, 7), 14, Fr(1, 8), 25)):
-        exact = sharp(label, ch).result.constants
-        fast = constants_float(label, ch)
-        assert set(fast) == set(exact)
-        assert all(fast[k] == pytest.approx(float(exact[k]), rel=1e-12) for k in exact)

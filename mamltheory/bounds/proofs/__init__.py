@@ -22,11 +22,10 @@ from mamltheory.bounds.proofs.chain import (
 )
 from mamltheory.bounds.proofs.choices import DEFAULT_CHOICES, Choices
 from mamltheory.bounds.proofs.extremum import a, extremum, extremum_over
-from mamltheory.bounds.proofs.fast import constants_float
 
 __all__ = [
     "CHAINS", "DEFAULT_CHOICES", "FAILS", "HOLDS", "SHARP_BUILDERS", "SLACK", "Chain", "ChainResult", "Choices", "Step",
-    "StepResult", "a", "available", "constants_float", "evaluate_step", "extremum", "extremum_over", "get_chain", "ref", "sharp",
+    "StepResult", "a", "available", "evaluate_step", "extremum", "extremum_over", "get_chain", "ref", "sharp",
 ]
 
 # (theorem, theory) -> its proof chain.
