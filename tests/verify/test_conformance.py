@@ -28,8 +28,8 @@ def fresh_families() -> Iterator[None]:
 def test_every_check_holds_on_the_shipped_code() -> None:
     out = C.conformance(quick=True, seed=0)
     assert [c.name for c in out if c.verdict != HOLDS] == []
-    # per family: the loss, 4 algorithms × (direction, meta-step), the sampling law; 3 step divisors, 2 radii
-    assert len(out) == 2 * (1 + 4 * 2 + 1) + 3 + 2 and all(c.kind == "conformance" for c in out)
+    # per family: the loss, 4 algorithms × (direction, meta-step), the sampling law; 3 step divisors, 3 radii
+    assert len(out) == 2 * (1 + 4 * 2 + 1) + 3 + 3 and all(c.kind == "conformance" for c in out)
     assert all(c.power is not None and c.power < 1.2 for c in out)
 
 
