@@ -29,6 +29,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -36,7 +37,8 @@ import numpy as np
 from scipy.stats import multinomial
 
 from mamltheory.assumptions import ProblemConstants
-from mamltheory.bounds.theorems import ALGORITHMS, Theorem, label_of, theorem
+from mamltheory.bounds.proofs.choices import Choices
+from mamltheory.bounds.theorems import ALGORITHMS, Theorem, label_of, sharp_theorem, theorem
 from mamltheory.bounds.theorems.h1 import RepairedH1, paper_radius
 from mamltheory.bounds.theory import PAPER, REPAIRED, SHARP
 from mamltheory.simulate import exact
@@ -150,6 +152,7 @@ class TheoremEntry:
     alpha_L: float
     delta_rule: str = "scaled"
     statement: Theorem | None = None
+    tag: str = ""               # distinguishes two entries of one (label, theory) in the rows' ids
 
 
 def _limit(th: Theorem) -> BoundFn:
@@ -169,6 +172,14 @@ def _entry(th: Theorem, result: str, source: str, bound: BoundFn, delta: DeltaFn
     return TheoremEntry(result=result, source=source, algorithm=th.algorithm, label=th.label, theory=th.theory,
                         bound=bound,
                         step=exact.theorem_step(th.step_divisor), delta=delta, alpha_L=1.0 / th.alpha_L_max, **extra)
+
+
+# The certified choices with the least iteration constant M over c ∈ {2, 3, 4, 5, 6, 8, 10, 12, 16, 25},
+# w ∈ {1/10, 1/4, 1/2}, B_min ∈ {20, 1000} at the paper's αL range (tests/verify/test_tightness.py re-derives
+# them): the shortest T the sharp chains certify, the claim a sharpening gone too far would break first.
+FASTEST = {"maml": Choices(Fraction(1, 6), 8, Fraction(1, 10), 1000),
+           "fo-maml": Choices(Fraction(1, 10), 12, Fraction(1, 10), 1000),
+           "hf-maml": Choices(Fraction(1, 6), 10, Fraction(1, 10), 1000)}
 
 
 @lru_cache(maxsize=1)
@@ -196,6 +207,16 @@ def entries() -> dict[str, TheoremEntry]:
         out[name] = _entry(h1, name, f"{h1.name}, eqs. (131′), (131″) under (δ′), (132′) (K = {h1.K_T}, "
                                      f"κ = {h1.kappa}, M = {h1.M}, K′ = {h1.K})", _at_radius(h1, nu),
                            lambda rho, alpha: nu / (rho * alpha))
+    for alg, choices in FASTEST.items():   # the sharp chain's most aggressive iteration claims
+        th = sharp_theorem(alg, choices)
+        how = f"c = {choices.step_divisor}, w = {choices.young}, B >= {choices.B_min}"
+        name = f"{th.name} at {how} (its least M)"
+        if alg == "hf-maml":
+            out[name] = _entry(th, name, f"{th.name} at {how}, eqs. (131′), (131″), (132′) (K = {th.K_T}, M = {th.M})",
+                               _at_radius(th, nu), lambda rho, alpha: nu / (rho * alpha), tag="least-M")
+        else:
+            out[name] = _entry(th, name, f"{th.accuracy.source} at {how} (K = {th.K}, M = {th.M})", _limit(th),
+                               lambda rho, alpha: None, tag="least-M")
     return out
 
 
@@ -407,7 +428,8 @@ def _theorem_row(entry: TheoremEntry, claim: str, runs: list, H: int) -> CheckRe
         ev += f"\n{undecided} (setting, ε) pairs undecided: T beyond H and no trap."
     obs = None if worst is None else (c.k_first if claim == "iterations" else ratio * c.bound)
     bnd = None if worst is None else (c.T if claim == "iterations" else c.bound)
-    return CheckResult(id=f"tightness.{entry.label}.{entry.theory}.{claim}", result=entry.label,
+    tag = f".{entry.tag}" if entry.tag else ""
+    return CheckResult(id=f"tightness.{entry.label}.{entry.theory}{tag}.{claim}", result=entry.label,
                        name=f"Tightness: {entry.result} {claim}", source=entry.source, kind="tightness",
                        verdict=verdict, observed=None if obs is None else float(obs),
                        bound=None if bnd is None else float(bnd), ratio=None if ratio is None else float(ratio),

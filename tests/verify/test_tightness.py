@@ -112,3 +112,27 @@ def test_section_records_have_all_fields():
     # certificates are upper bounds of what sampling attains: looseness >= 1 wherever the estimate is positive
     certs = [c for c in out if c.details.get("family")]
     assert len(certs) == 15 and all(c.details["looseness"] >= 1 - 1e-6 for c in certs)
+
+
+@pytest.mark.slow
+def test_fastest_sharp_choices_have_the_least_M_on_their_grid() -> None:
+    """tightness.FASTEST is what its comment says: the certified choices with the least M on the stated grid."""
+    from dataclasses import replace
+    from fractions import Fraction
+
+    from mamltheory.bounds.choose import certified
+    from mamltheory.bounds.proofs.choices import DEFAULT_CHOICES
+    from mamltheory.bounds.theorems import theorem
+    from mamltheory.verify.tightness import FASTEST
+
+    for alg, chosen in FASTEST.items():
+        base = DEFAULT_CHOICES[theorem(alg, "sharp").label]
+        found = []
+        for c in (2, 3, 4, 5, 6, 8, 10, 12, 16, 25):
+            for w in (Fraction(1, 10), Fraction(1, 4), Fraction(1, 2)):
+                for B in (20, 1000):
+                    t = certified(alg, replace(base, step_divisor=c, young=w, B_min=B))
+                    if t is not None:
+                        found.append((t.chain_constants["M_exact"], c, w, B))
+        M, c, w, B = min(found)
+        assert (c, w, B) == (chosen.step_divisor, chosen.young, chosen.B_min), alg
