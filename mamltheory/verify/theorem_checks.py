@@ -3,7 +3,8 @@
 Two configurations per (family, algorithm):
 * the planner's K-shot batches (stochastic, R replicates). There the bound is 10 to 245 times ‖∇F(w_0)‖ on
   the built-in families, so w_0 itself meets it: such a check is VACUOUS (it holds whatever the algorithm
-  does), never support.
+  does), never support. The sampled checks that can fail are `verify.planned_runs`: the planner's plan for
+  ε = ‖∇F(w_0)‖/2 on a low-noise family, run by the runner and judged against ε.
 * exact expectations (B, D_in, D_o, D_h, B', D_β → ∞, `exact_theorem_check`): the bound is evaluated at
   B = D = 10¹² with ε = ‖∇F(w_0)‖/2 and α halved from α_max until the bound is below ‖∇F(w_0)‖, so the
   check can fail. The iteration is deterministic: holds when some k < T meets the bound, contradicted
@@ -57,6 +58,7 @@ from mamltheory.verify.check import (
     ratio_of,
 )
 from mamltheory.verify.instances import opposed_kinks
+from mamltheory.verify.planned_runs import planned_run_checks
 from mamltheory.verify.stats import lower_bound, split_select, upper_bound
 
 Array = np.ndarray
@@ -341,7 +343,8 @@ def family_below_floor(problem_name: str, cap: int, problem_params: dict[str, An
 def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
                    progress: Callable[[str], None] | None = None) -> list[CheckResult]:
     """F.1, G.1, H.1 on the certified families: K-shot plans, R replicates (8 quick, 32 full); exact expectations
-    under the paper's and the repaired statements; HF-MAML below the paper-δ floor (opposed kinks; full mode
+    under the paper's and the repaired statements; the planner's plans run on the low-noise family
+    (`planned_runs`); HF-MAML below the paper-δ floor (opposed kinks; full mode
     adds tanh-regression, from the paper's fixed point)."""
     families = ("tanh-regression", "nonconvex-logistic")
     shots = (10,) if quick else (10, 50)
@@ -359,6 +362,9 @@ def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
             for theory in THEORIES:
                 out.append(exact_theorem_check(fam, alg, problem_params=EXACT_QUICK if quick else None,
                                                theory=theory))
+    if progress is not None:
+        progress("the planner's plans run by the runner on the low-noise family")
+    out += planned_run_checks(quick=quick, seed=seed)
     if progress is not None:
         progress("Theorem H.1 and repaired H.1 below the paper-δ floor")
     out += kinks_below_floor(cap=3_000)
