@@ -58,11 +58,13 @@ from mamltheory.verify.check import (
     HOLDS,
     INCONCLUSIVE,
     POWER_TARGET,
+    SIZE_LIMITS,
     VACUOUS,
     CheckResult,
     at_rounding_level,
     make_vacuous,
     ratio_of,
+    size_limit,
     slug,
 )
 
@@ -89,6 +91,7 @@ class Sizes:
     n_mc_points: int       # points for the Monte Carlo checks (4.11, 4.12, 4.13)
     beta_draws: int        # draws of β̃ per point (Lemma 4.11)
     inner_draws: int       # draws of D_in (Lemma 4.12) or D_test (Theorem 4.13) batches per point and task
+    quick: bool = True     # which size limits apply (verify.check.SIZE_LIMITS)
 
 
 QUICK = Sizes(
@@ -101,7 +104,7 @@ FULL = Sizes(
     family_params={"tanh-regression": {"d": 10, "n_tasks": 20, "pool_size": 100},
                    "nonconvex-logistic": {"d": 10, "n_tasks": 20, "pool_size": 100},
                    "quadratic": {"d": 5, "n_tasks": 10, "pool_size": 50}},
-    n_points=400, n_traj=60, n_mc_points=20, beta_draws=20000, inner_draws=2000,
+    n_points=400, n_traj=60, n_mc_points=20, beta_draws=20000, inner_draws=2000, quick=False,
 )
 
 
@@ -283,7 +286,7 @@ def check_corollary_4_10(problem: PoolProblem, W: Array, U: Array, alphas: Array
 # ---- Lemma 4.11 ------------------------------------------------------------------------------------------
 # Gradient samples the Lemma 4.11 Monte Carlo may draw per point (B'·D_β·draws): 10x the largest the built-in
 # families need in full mode (6·240·20000 = 2.9e7); beyond it the check is refused up front (inconclusive).
-MC_SAMPLE_BUDGET = 3e8
+MC_SAMPLE_BUDGET = SIZE_LIMITS["lemma.beta_samples"][0]
 
 
 def minimal_step_batches(problem: PoolProblem, alpha: float) -> tuple[int, int]:
@@ -495,8 +498,23 @@ def inner_moments(problem: PoolProblem, w: Array, alpha: float, D_in: int, D_os:
             "second_se": second_se, "g_adapted": np.linalg.norm(target, axis=-1)}
 
 
+def pool_flops(problem: PoolProblem, n_points: int, alphas: Array, sizes: tuple[int, ...], draws: int) -> float:
+    """The work of Lemma 4.12's or Theorem 4.13's estimate: per point, α and batch size D, K draws (K = N for the
+    exact D = 1) × n tasks × N pool samples × d, the runner's estimator with the whole pool as D_o (and D_h)."""
+    n, N, d = problem.n_tasks, problem.pool_size, problem.d
+    return float(n_points * len(alphas) * sum((N if D == 1 else draws) * n * N * d for D in sizes))
+
+
+def refused(claims: tuple[tuple[str, Bound], ...], problem: PoolProblem, why: str) -> list[CheckResult]:
+    """The checks of `claims` (name, encoded bound) refused up front for their sizes: inconclusive with the reason."""
+    return [CheckResult(id=f"lemma.{slug(claim.name)}.{problem.name}", result=label_of(claim), name=name,
+                        source=claim.source, kind="lemma", verdict=INCONCLUSIVE, evidence=why + ": sizes refused",
+                        details={"family": problem.name})
+            for name, claim in claims]
+
+
 def check_lemma_4_12(problem: PoolProblem, W: Array, alphas: Array, rng: np.random.Generator,
-                     draws: int) -> list[CheckResult]:
+                     draws: int, limit: float | None = None) -> list[CheckResult]:
     """‖e_{i,k}‖ <= αLσ̃/√D_in (31) and the second moment (32) for every φ in PHIS, per task and point.
 
     Tests (one-sided CONFIDENCE, Bonferroni over every (α, point, D_in, task) for the bias and every
@@ -505,6 +523,12 @@ def check_lemma_4_12(problem: PoolProblem, W: Array, alphas: Array, rng: np.rand
     (`stats.gaussian_norm_radius`); the second moment when q̂ − z·SE > bound.
     """
     c = problem.constants
+    work, limit = pool_flops(problem, len(W), alphas, D_IN, draws), limit or size_limit("lemma.pool_flops")
+    if work > limit:
+        return refused(((f"Lemma 4.12 (bias) on {problem.name}", LEMMA_4_12_BIAS),
+                        (f"Lemma 4.12 (second moment) on {problem.name}", LEMMA_4_12_SECOND_MOMENT)), problem,
+                       f"{_family(problem)}: {len(W)} points × {len(alphas)} α × D_in ∈ {D_IN} × {draws} draws need "
+                       f"{work:.3g} per-sample gradient flops, above the limit {limit:.0e}")
     rows: dict[str, list[Array]] = {k: [] for k in ("sec", "sec_conf", "b_sec", "sec_power",
                                                     "alpha", "D_in", "D_o", "phi", "task")}
     brows: dict[str, list[Array]] = {k: [] for k in ("bias", "bias_conf", "b_bias", "bias_power",
@@ -576,20 +600,22 @@ def meta_gradient_hat(problem: PoolProblem, w: Array, alpha: float, D_test: int,
     `algorithms.task_directions(..., "maml", ...)`) draws D_in, D_o and D_h independently. Its expectation is
     E_i (I − α∇²f_i(w)) E_{D_in}∇f_i(w − α∇̃f_i(w, D_in)) = ∇F(w) + E_i (I − α∇²f_i(w))E[e_G,i], eq. (84) without
     the cross term E[e_G,i e_H,i], which independence makes zero; (85)'s first term bounds it, so (33) applies.
-    That is the estimator measured: D_in batches from `inner_batches` (D_test = 1: every pool sample, exact; else
+    That is the estimator measured (`task_directions(..., "maml-hvp", ...)`, Algorithm 1 with Hessian-vector products): D_in batches from `inner_batches` (D_test = 1: every pool sample, exact; else
     the runner's Sampler), the expectation over D_o and D_h exact (the direction is bilinear in their independent
     batch means, so both are the whole pool, `pool_batch`), tasks summed exactly with weights p.
     """
     n, N, d = problem.n_tasks, problem.pool_size, problem.d
     X_in, y_in, exact = inner_batches(problem, D_test, rng, draws)
     K = X_in.shape[0]
-    step = max(1, HAT_CHUNK_FLOATS // (n * N * d * d))
+    step = max(1, HAT_CHUNK_FLOATS // (n * N * d))
     parts = []
     for a in range(0, K, step):
         Xa, ya = X_in[a:a + step], y_in[a:a + step]
         k = Xa.shape[0]
         Xp, yp = pool_batch(problem, k)
-        parts.append(algorithms.task_directions(problem, "maml", np.broadcast_to(w, (k, d)),
+        # the HVP form of Algorithm 1 (the runner's "maml-hvp"; its explicit-Hessian "maml" is the same vector, held
+        # to it exactly by the conformance section): the whole pool as D_h costs O(N d) per task, not O(N d²)
+        parts.append(algorithms.task_directions(problem, "maml-hvp", np.broadcast_to(w, (k, d)),
                                                 TaskBatch(Xa, ya, Xp, yp, Xp, yp), alpha))
     G = np.concatenate(parts)                                          # (K, n, d)
     est = (G.mean(0) * problem.p[:, None]).sum(0)
@@ -603,9 +629,15 @@ def meta_gradient_hat(problem: PoolProblem, w: Array, alpha: float, D_test: int,
 
 
 def check_theorem_4_13(problem: PoolProblem, W: Array, alphas: Array, rng: np.random.Generator,
-                       draws: int) -> CheckResult:
-    """‖∇F̂(w) − ∇F(w)‖ against 2αLσ̃/√D_test + α²Lσ_Hσ̃/D_test, eq. (33)."""
+                       draws: int, limit: float | None = None) -> CheckResult:
+    """‖E g − ∇F(w)‖ of the runner's MAML direction (`meta_gradient_hat`) against 2αLσ̃/√D_test + α²Lσ_Hσ̃/D_test,
+    eq. (33)."""
     c = problem.constants
+    work, limit = pool_flops(problem, len(W), alphas, D_TEST, draws), limit or size_limit("lemma.pool_flops")
+    if work > limit:
+        return refused(((f"Theorem 4.13 on {problem.name}", THEOREM_4_13),), problem,
+                       f"{_family(problem)}: {len(W)} points × {len(alphas)} α × D_test ∈ {D_TEST} × {draws} draws "
+                       f"need {work:.3g} per-sample gradient flops, above the limit {limit:.0e}")[0]
     obs, conf, bnd, pw, A, Dt = [], [], [], [], [], []
     n_tests = len(alphas) * len(W) * len(D_TEST)
     for a in alphas:
@@ -626,7 +658,7 @@ def check_theorem_4_13(problem: PoolProblem, W: Array, alphas: Array, rng: np.ra
             f"Gaussian-concentration radius of the Monte Carlo error")
     return summarise(f"Theorem 4.13 on {problem.name}", THEOREM_4_13, problem.name, np.array(obs), np.array(bnd),
                      f"{_family(problem)}; {len(W)} points × {len(alphas)} α × D_test ∈ {D_TEST}; measured: the "
-                     f"runner's MAML direction (algorithms.task_directions 'maml') with D_in = D_h = D_test, whose "
+                     f"runner's MAML direction (algorithms.task_directions 'maml-hvp') with D_in = D_h = D_test, whose "
                      f"independent D_h makes (84)'s cross term zero (the runner never shares one D_test batch as "
                      f"(76) does); D_o, D_h expectations exact (whole pools), tasks summed exactly; D_test = 1 exact "
                      f"pool sum, else {draws} batches per task drawn by runner.Sampler",
@@ -738,13 +770,13 @@ def family_checks(problem: PoolProblem, sizes: Sizes, rng: np.random.Generator,
     else:
         out += check_lemma_4_11(problem, Wmc, alphas, rng, sizes.beta_draws)
     say("Lemma 4.12")
-    l412 = check_lemma_4_12(problem, Wmc, alphas[:2], rng, sizes.inner_draws)
+    l412 = check_lemma_4_12(problem, Wmc, alphas[:2], rng, sizes.inner_draws, size_limit("lemma.pool_flops", sizes.quick))
     if rho_zero:  # ∇f_i affine: E∇f_i(w − α∇̃f_i(w)) = ∇f_i(w − α∇f_i(w)), the bias is 0 whatever σ̃ is
         vacuous_for_the_paper(l412[0], f"ρ = 0 exactly on {problem.name} ({RHO_ZERO_WHY}): ∇f_i is affine, so the "
                                        "bias is 0 for every batch")
     out += l412
     say("Theorem 4.13")
-    t413 = check_theorem_4_13(problem, Wmc, alphas, rng, sizes.inner_draws)
+    t413 = check_theorem_4_13(problem, Wmc, alphas, rng, sizes.inner_draws, size_limit("lemma.pool_flops", sizes.quick))
     if rho_zero:  # ∇f_i affine and D_h independent: the runner's E g_k is ∇F exactly
         vacuous_for_the_paper(t413, f"ρ = 0 exactly on {problem.name} ({RHO_ZERO_WHY}): ∇f_i is affine and the "
                                     "runner's D_h independent of D_in, so its E g_k = ∇F(w) for every batch")

@@ -36,7 +36,15 @@ from mamltheory.bounds.theorems import theorem
 from mamltheory.bounds.theory import REPAIRED
 from mamltheory.simulate import runner
 from mamltheory.simulate.families import Array, PoolProblem, QuadraticProblem
-from mamltheory.verify.check import CONTRADICTED, EXACT_TOL, HOLDS, INCONCLUSIVE, CheckResult, ratio_of
+from mamltheory.verify.check import (
+    CONTRADICTED,
+    SIZE_LIMITS,
+    EXACT_TOL,
+    HOLDS,
+    INCONCLUSIVE,
+    CheckResult,
+    ratio_of,
+)
 from mamltheory.verify.stats import lower_bound, upper_bound
 
 ALGORITHMS = ("maml", "fo-maml", "hf-maml")
@@ -46,14 +54,16 @@ PREFIX = 64            # iterations run first, then 4x more each time until ε i
 
 @dataclass(frozen=True)
 class RunBudget:
-    """Sizes a planned run may take; a plan above either is refused up front (inconclusive)."""
+    """Sizes a planned run may take (verify.check.SIZE_LIMITS); a plan above either is refused up front."""
 
-    iterations: int        # T
+    iterations: float      # T
     samples: float         # T·R·(per-sample gradients and Hessians per iteration, the plan's count)
 
 
-QUICK_BUDGET = RunBudget(iterations=10_000, samples=5e7)
-FULL_BUDGET = RunBudget(iterations=50_000, samples=5e8)
+QUICK_BUDGET = RunBudget(iterations=SIZE_LIMITS["theorem.planned_iterations"][0],
+                         samples=SIZE_LIMITS["theorem.planned_samples"][0])
+FULL_BUDGET = RunBudget(iterations=SIZE_LIMITS["theorem.planned_iterations"][1],
+                        samples=SIZE_LIMITS["theorem.planned_samples"][1])
 
 
 class LowNoiseQuadratic(QuadraticProblem):

@@ -56,6 +56,7 @@ from mamltheory.verify.check import (
     CheckResult,
     make_vacuous,
     ratio_of,
+    size_limit,
 )
 from mamltheory.verify.instances import opposed_kinks
 from mamltheory.verify.planned_runs import planned_run_checks
@@ -68,11 +69,13 @@ ALGORITHMS = ("maml", "fo-maml", "hf-maml")
 
 def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: int = 8, max_iterations: int = 200,
                   seed: int = 0, store: str = ":memory:", problem_params: dict[str, Any] | None = None,
-                  step_scale: float = 1.0, progress: Callable[[int], None] | None = None) -> CheckResult:
+                  step_scale: float = 1.0, progress: Callable[[int], None] | None = None,
+                  limit: float | None = None) -> CheckResult:
     """Run `algorithm` on `problem_name` at the planner's K-shot batches and judge the theorem's claim.
 
     `step_scale` multiplies the theorem's step size β_k = β̃(w_k)/c (1 = the theorem; > 1 breaks it on
-    purpose, for the tests that show the check can fail).
+    purpose, for the tests that show the check can fail). A run of more than `limit` samples (iterations ×
+    replicates × samples per iteration; default SIZE_LIMITS' quick "theorem.kshot_samples") is refused up front.
     """
     problem = make_problem(problem_name, **(problem_params or {}))
     w0 = problem.initial_point()
@@ -98,6 +101,14 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
                           "whatever the algorithm does (no run made)")
         return out
     iterations = int(min(T - 1, max_iterations))  # iterates w_0..w_{T-1}
+    samples, limit = max(iterations, 1) * replicates * int(plan.samples_per_iteration or 0), \
+        limit or size_limit("theorem.kshot_samples")
+    if samples > limit:  # the plan's B grows with σ²: refused up front, not run for minutes
+        return CheckResult(name, source, "theorem", INCONCLUSIVE, **ident,
+                           details={"K": K, "batch": b, "T": T, "samples": samples},
+                           evidence=(f"K-shot plan K = {K}: B = {b['B']}, {plan.samples_per_iteration:,} samples per "
+                                     f"iteration × {max(iterations, 1):,} iterations × R = {replicates} = "
+                                     f"{samples:.3g} samples, above the limit {limit:.0e}: sizes refused, no run made"))
     cfg = RunConfig(problem=problem.name, problem_params=dict(problem.params), algorithm=algorithm,
                     alpha=plan.alpha, iterations=max(iterations, 1), replicates=replicates, seed=seed,
                     B=b["B"], D_in=b["D_in"], D_o=b["D_o"], D_h=b["D_h"] if algorithm != "fo-maml" else 0,
@@ -356,7 +367,8 @@ def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
             for K in shots:
                 if progress is not None:
                     progress(f"{name} on {fam}, K = {K}")
-                out.append(theorem_check(fam, alg, K=K, replicates=R, max_iterations=cap, seed=seed, store=store))
+                out.append(theorem_check(fam, alg, K=K, replicates=R, max_iterations=cap, seed=seed, store=store,
+                                         limit=size_limit("theorem.kshot_samples", quick)))
             if progress is not None:
                 progress(f"{name} on {fam}, exact expectations")
             for theory in THEORIES:

@@ -325,7 +325,9 @@ def test_theorem_4_13_measures_the_runner_maml_direction(monkeypatch: pytest.Mon
     alphas = np.array([0.5 / p.constants.L])
     assert lc.check_theorem_4_13(p, W, alphas, np.random.default_rng(0), 200).verdict == HOLDS
     # MAML without its Hessian term (the runner's direction becomes FO-MAML's): E g − ∇F = αE_i∇²f_i v_i
-    monkeypatch.setattr(algorithms, "hessian_correction_explicit", lambda problem, Wb, V, *a, **k: np.zeros_like(V))
+    real = algorithms.task_directions
+    monkeypatch.setattr(algorithms, "task_directions",
+                        lambda problem, alg, *a, **k: real(problem, "fo-maml" if alg.startswith("maml") else alg, *a, **k))
     r = lc.check_theorem_4_13(p, W, alphas, np.random.default_rng(0), 200)
     assert r.verdict == CONTRADICTED and r.ratio > 10
     monkeypatch.undo()
@@ -349,3 +351,14 @@ def test_lemma_4_11_measures_the_runner_step_size(monkeypatch: pytest.MonkeyPatc
     # the exact route (B' = D_β = 1, every (task, sample) pair) catches it too
     _, second = lc.check_lemma_4_11(p, W, alphas * 0.2, np.random.default_rng(0), 10)
     assert second.verdict == CONTRADICTED and "exact" in second.evidence
+
+
+def test_lemma_4_12_and_4_13_oversize_draws_refused_up_front() -> None:
+    # a billion draws per task: the estimate would run for hours; refused before any draw, inconclusive with the sizes
+    p = make_problem("tanh-regression", **SMALL)
+    W, alphas = p.initial_point()[None, :], np.array([0.1 / p.constants.L])
+    out = lc.check_lemma_4_12(p, W, alphas, np.random.default_rng(0), 10**9)
+    assert [r.verdict for r in out] == [INCONCLUSIVE, INCONCLUSIVE] and "sizes refused" in out[0].evidence
+    assert out[1].id == "lemma.Lemma-4.12-second-moment.tanh-regression"
+    r = lc.check_theorem_4_13(p, W, alphas, np.random.default_rng(0), 10**9)
+    assert r.verdict == INCONCLUSIVE and "sizes refused" in r.evidence and r.id == "lemma.Theorem-4.13.tanh-regression"
