@@ -406,39 +406,40 @@ class _TaskRecorder:
         return self._problem.sample_data(rng, tasks, D)
 
 
-def sampler_inner_batches(problem: PoolProblem, D_in: int, rng: np.random.Generator,
-                          draws: int) -> tuple[Array, Array]:
-    """`draws` D_in batches of every task, (draws, n, D_in, d) and (draws, n, D_in): the D_in slot of the runner's
-    `Sampler.draw` (task ids from p by `draw_tasks`, then D_in + D_o samples per task in one `sample_data` draw,
-    split as the runner splits it), drawn until each task has `draws` rows; the first `draws` of each task kept
-    (the selection reads only task ids, which are independent of the samples)."""
+def sampler_batches(problem: PoolProblem, D_in: int, rng: np.random.Generator, draws: int,
+                    D_h: int = 0) -> tuple[Array, ...]:
+    """`draws` batches of every task from the runner's `Sampler.draw` (task ids from p by `draw_tasks`, then
+    D_in + D_o (+ D_h) samples per task in one `sample_data` draw, split into its slots as the runner splits it), drawn
+    until each task has `draws` rows, the first `draws` of each task kept (the selection reads only task ids, which
+    are independent of the samples): X_in (draws, n, D_in, d), y_in and, when D_h > 0, the D_h slot's X_h, y_h."""
     n = problem.n_tasks
     B = int(1.2 * draws * n) + 50
-    cfg = RunConfig(problem=problem.name, problem_params={}, algorithm="fo-maml", alpha=0.0, iterations=1,
-                    replicates=1, seed=0, B=B, D_in=D_in, D_o=1, D_h=0, step="constant", beta=0.0)
+    cfg = RunConfig(problem=problem.name, problem_params={}, algorithm="maml" if D_h else "fo-maml", alpha=0.0,
+                    iterations=1, replicates=1, seed=0, B=B, D_in=D_in, D_o=1, D_h=D_h, step="constant", beta=0.0)
     recorder = _TaskRecorder(problem)
     sampler = Sampler(recorder, cfg)  # type: ignore[arg-type]
-    Xs, ys, ts = [], [], []
+    slots: list[list[Array]] = [[], [], [], []]
+    ts = []
     counts = np.zeros(n, dtype=int)
     while counts.min() < draws:
         batch, _ = sampler.draw([rng])
+        for j, a in enumerate((batch.X_in, batch.y_in, batch.X_h, batch.y_h)[:4 if D_h else 2]):
+            slots[j].append(a[0].copy())
         t = recorder.tasks.pop()
-        Xs.append(batch.X_in[0].copy())
-        ys.append(batch.y_in[0].copy())
         ts.append(t)
         counts += np.bincount(t, minlength=n)
-    X, y, t = np.concatenate(Xs), np.concatenate(ys), np.concatenate(ts)
+    t = np.concatenate(ts)
     rows = np.stack([np.flatnonzero(t == i)[:draws] for i in range(n)], axis=1)   # (draws, n)
-    return X[rows], y[rows]
+    return tuple(np.concatenate(parts)[rows] for parts in slots if parts)
 
 
 def inner_batches(problem: PoolProblem, D_in: int, rng: np.random.Generator, draws: int) -> tuple[Array, Array, bool]:
     """D_in batches of every task in the runner's layout (K, n, D_in, d): for D_in = 1 every pool sample (K = N,
-    exact sums), else `draws` per task from the runner's `Sampler` (`sampler_inner_batches`); and whether exact."""
+    exact sums), else `draws` per task from the runner's `Sampler` (`sampler_batches`); and whether exact."""
     if D_in == 1:
         X1, y1 = one_sample_batches(problem)                             # (n, N, 1, d)
         return np.swapaxes(X1, 0, 1), np.swapaxes(y1, 0, 1), True
-    X, y = sampler_inner_batches(problem, D_in, rng, draws)
+    X, y = sampler_batches(problem, D_in, rng, draws)
     return X, y, False
 
 
@@ -498,11 +499,14 @@ def inner_moments(problem: PoolProblem, w: Array, alpha: float, D_in: int, D_os:
             "second_se": second_se, "g_adapted": np.linalg.norm(target, axis=-1)}
 
 
-def pool_flops(problem: PoolProblem, n_points: int, alphas: Array, sizes: tuple[int, ...], draws: int) -> float:
+def pool_flops(problem: PoolProblem, n_points: int, alphas: Array, sizes: tuple[int, ...], draws: int,
+               hessian: bool = False) -> float:
     """The work of Lemma 4.12's or Theorem 4.13's estimate: per point, α and batch size D, K draws (K = N for the
-    exact D = 1) × n tasks × N pool samples × d, the runner's estimator with the whole pool as D_o (and D_h)."""
+    exact D = 1) × n tasks × N pool samples × d, the runner's estimator with the whole pool as D_o; with `hessian`
+    (Theorem 4.13) the exact route's explicit Hessians on the whole pool as D_h, × d more."""
     n, N, d = problem.n_tasks, problem.pool_size, problem.d
-    return float(n_points * len(alphas) * sum((N if D == 1 else draws) * n * N * d for D in sizes))
+    return float(n_points * len(alphas) * sum((N * (1 + d * hessian) if D == 1 else draws) * n * N * d
+                                              for D in sizes))
 
 
 def refused(claims: tuple[tuple[str, Bound], ...], problem: PoolProblem, why: str) -> list[CheckResult]:
@@ -600,23 +604,28 @@ def meta_gradient_hat(problem: PoolProblem, w: Array, alpha: float, D_test: int,
     `algorithms.task_directions(..., "maml", ...)`) draws D_in, D_o and D_h independently. Its expectation is
     E_i (I − α∇²f_i(w)) E_{D_in}∇f_i(w − α∇̃f_i(w, D_in)) = ∇F(w) + E_i (I − α∇²f_i(w))E[e_G,i], eq. (84) without
     the cross term E[e_G,i e_H,i], which independence makes zero; (85)'s first term bounds it, so (33) applies.
-    That is the estimator measured (`task_directions(..., "maml-hvp", ...)`, Algorithm 1 with Hessian-vector products): D_in batches from `inner_batches` (D_test = 1: every pool sample, exact; else
-    the runner's Sampler), the expectation over D_o and D_h exact (the direction is bilinear in their independent
-    batch means, so both are the whole pool, `pool_batch`), tasks summed exactly with weights p.
+    That is the estimator measured (`task_directions(..., "maml", ...)`, the explicit-Hessian Algorithm 1 the runner
+    runs by default), with the expectation over D_o exact (the direction is linear in its D_o batch mean, so D_o is
+    the whole pool, `pool_batch`) and tasks summed exactly with weights p; D_test = 1: every pool sample as D_in and
+    the whole pool as D_h (exact, the direction being linear in the independent D_h mean too); else D_in and D_h
+    from the Sampler's slots, Monte Carlo.
     """
     n, N, d = problem.n_tasks, problem.pool_size, problem.d
-    X_in, y_in, exact = inner_batches(problem, D_test, rng, draws)
+    exact = D_test == 1
+    if exact:   # every pool sample as D_in; E over D_h exact: the whole pool as D_h
+        X_in, y_in, _ = inner_batches(problem, 1, rng, draws)
+        X_h, y_h = pool_batch(problem, X_in.shape[0])
+    else:       # D_in and D_h both from the Sampler's slots (independent draws, the runner's layout)
+        X_in, y_in, X_h, y_h = sampler_batches(problem, D_test, rng, draws, D_h=D_test)
     K = X_in.shape[0]
-    step = max(1, HAT_CHUNK_FLOATS // (n * N * d))
+    step = max(1, HAT_CHUNK_FLOATS // (n * N * d * (1 + (X_h.shape[-2] * d) // N)))
     parts = []
     for a in range(0, K, step):
-        Xa, ya = X_in[a:a + step], y_in[a:a + step]
-        k = Xa.shape[0]
+        k = min(step, K - a)
         Xp, yp = pool_batch(problem, k)
-        # the HVP form of Algorithm 1 (the runner's "maml-hvp"; its explicit-Hessian "maml" is the same vector, held
-        # to it exactly by the conformance section): the whole pool as D_h costs O(N d) per task, not O(N d²)
-        parts.append(algorithms.task_directions(problem, "maml-hvp", np.broadcast_to(w, (k, d)),
-                                                TaskBatch(Xa, ya, Xp, yp, Xp, yp), alpha))
+        parts.append(algorithms.task_directions(problem, "maml", np.broadcast_to(w, (k, d)),
+                                                TaskBatch(X_in[a:a + k], y_in[a:a + k], Xp, yp, X_h[a:a + k],
+                                                          y_h[a:a + k]), alpha))
     G = np.concatenate(parts)                                          # (K, n, d)
     est = (G.mean(0) * problem.p[:, None]).sum(0)
     if exact:
@@ -633,7 +642,7 @@ def check_theorem_4_13(problem: PoolProblem, W: Array, alphas: Array, rng: np.ra
     """‖E g − ∇F(w)‖ of the runner's MAML direction (`meta_gradient_hat`) against 2αLσ̃/√D_test + α²Lσ_Hσ̃/D_test,
     eq. (33)."""
     c = problem.constants
-    work, limit = pool_flops(problem, len(W), alphas, D_TEST, draws), limit or size_limit("lemma.pool_flops")
+    work, limit = pool_flops(problem, len(W), alphas, D_TEST, draws, True), limit or size_limit("lemma.pool_flops")
     if work > limit:
         return refused(((f"Theorem 4.13 on {problem.name}", THEOREM_4_13),), problem,
                        f"{_family(problem)}: {len(W)} points × {len(alphas)} α × D_test ∈ {D_TEST} × {draws} draws "
@@ -658,10 +667,10 @@ def check_theorem_4_13(problem: PoolProblem, W: Array, alphas: Array, rng: np.ra
             f"Gaussian-concentration radius of the Monte Carlo error")
     return summarise(f"Theorem 4.13 on {problem.name}", THEOREM_4_13, problem.name, np.array(obs), np.array(bnd),
                      f"{_family(problem)}; {len(W)} points × {len(alphas)} α × D_test ∈ {D_TEST}; measured: the "
-                     f"runner's MAML direction (algorithms.task_directions 'maml-hvp') with D_in = D_h = D_test, whose "
+                     f"runner's MAML direction (algorithms.task_directions 'maml') with D_in = D_h = D_test, whose "
                      f"independent D_h makes (84)'s cross term zero (the runner never shares one D_test batch as "
-                     f"(76) does); D_o, D_h expectations exact (whole pools), tasks summed exactly; D_test = 1 exact "
-                     f"pool sum, else {draws} batches per task drawn by runner.Sampler",
+                     f"(76) does); D_o expectation exact (the whole pool), tasks summed exactly; D_test = 1 exact "
+                     f"pool sums, else {draws} (D_in, D_h) batches per task drawn by runner.Sampler",
                      {"alpha": np.array(A), "D_test": np.array(Dt)}, confident=np.array(conf), power=np.array(pw),
                      test=test, kind="lemma",
                      extra={"family": problem.name, "constants": _const(problem), "draws": draws})
