@@ -92,7 +92,7 @@ def print_summary(record: dict[str, Any], path: Path, console: Any) -> None:
     unexplained = record.get("unexplained") or []
     if unexplained:
         say(f"[yellow]{len(unexplained)} failing checks no defect explains:[/yellow] "
-            + escape("; ".join(u["name"] for u in unexplained[:5]))
+            + escape("; ".join(u["name"] + (f" ({u['why']})" if u.get("why") else "") for u in unexplained[:5]))
             + (f"; and {len(unexplained) - 5} more" if len(unexplained) > 5 else ""))
     crashed = [c["name"] for c in record["checks"] if c["verdict"] == ERROR]
     if crashed:

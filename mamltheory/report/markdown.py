@@ -123,7 +123,7 @@ def defects_section(record: dict[str, Any], out: Path | None = None) -> str:
             + f"\n\nRepairs: {repairs_link(out)}. `checks`: the contradicted checks and failing audit findings each explains; "
               f"what is wrong, the damage and a witness: {_link('defects')}.")
     if record.get("unexplained"):
-        names = [_cell(u["name"]) for u in record["unexplained"]]
+        names = [_cell(u["name"] + (f" ({u['why']})" if u.get("why") else "")) for u in record["unexplained"]]
         more = f"; and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
         text += (f" **{len(names)} failing checks no defect explains:** " + "; ".join(names[:MAX_LISTED]) + more + ".")
     return text

@@ -141,7 +141,7 @@ class RunResult:
                    d["schedule"])
 
 
-def draw_tasks(rng: np.random.Generator, p: Array, size: int) -> Array:
+def draw_tasks(rng: np.random.Generator, p: Array, size: int | tuple[int, ...]) -> Array:
     """`size` task ids i.i.d. from p.
 
     Uniform p (every pool family) keeps the historical draw `rng.integers(0, n, size)`, so stored runs

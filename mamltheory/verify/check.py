@@ -25,6 +25,36 @@ HOLDS, VACUOUS, CONTRADICTED, INCONCLUSIVE, ERROR = "holds", "vacuous", "contrad
 VERDICTS = (HOLDS, VACUOUS, CONTRADICTED, INCONCLUSIVE, ERROR)
 # "could not run" is retired: it meant both a crash (ERROR) and an undecided test (INCONCLUSIVE).
 
+# Time budget of each `verify` section, seconds on one idle core (quick, full): the sizes of its checks are chosen to
+# fit it. A check whose work grows with the certified constants or with its sizes (Monte Carlo draws, a plan's T and
+# batches) is refused up front when that work exceeds its limit in SIZE_LIMITS: inconclusive, with the sizes, never
+# run past the budget. The other sections' work is fixed by their own constants (tightness.HORIZON, falsify.BUDGET,
+# the exact theorem runs' iteration caps, the conformance families), each inside these budgets.
+# (Quick, measured alone on a shared 2-core machine under a load of 4-5: audit 3 s, encoding 3, plans 20, conformance
+# 7, lemma 21, theorem 8, scaling 29, falsify 12, tightness 19.)
+SECTION_BUDGETS: dict[str, tuple[float, float]] = {
+    "audit": (10, 10), "encoding": (10, 10), "plans": (40, 40), "conformance": (20, 30), "lemma": (40, 120),
+    "theorem": (30, 120), "scaling": (60, 180), "falsify": (30, 90), "tightness": (40, 120),
+}
+# Size limits that enforce the budgets, (quick, full); the unit is in the name.
+SIZE_LIMITS: dict[str, tuple[float, float]] = {
+    # Lemma 4.11: gradient samples B'·D_β·draws per point; (27) grows B', D_β with (ρασ/L)², (ρασ̃/L)²
+    "lemma.beta_samples": (3e8, 3e8),
+    # Lemmas 4.12, Theorem 4.13: per-sample gradients (·d) over the points × α × batch sizes × draws × n × N
+    "lemma.pool_flops": (1e9, 2e10),
+    # K-shot theorem runs: iterations × replicates × samples per iteration (the plan's B grows with σ²)
+    "theorem.kshot_samples": (2e7, 2e8),
+    # planned runs (verify/planned_runs.py): the plan's T, and T × replicates × samples per iteration
+    "theorem.planned_iterations": (10_000, 50_000),
+    "theorem.planned_samples": (5e7, 5e8),
+}
+
+
+def size_limit(name: str, quick: bool = True) -> float:
+    """The limit `name` of SIZE_LIMITS in quick or full mode."""
+    return SIZE_LIMITS[name][0 if quick else 1]
+
+
 EXACT_TOL = 1e-9        # relative tolerance of deterministic checks: float noise, not evidence
 POWER_TARGET = 1.1      # a lemma check that could only catch larger violations is inconclusive
 ROUNDING = 1e3 * sys.float_info.epsilon  # |x| <= ROUNDING · scale is rounding level (float64's eps)

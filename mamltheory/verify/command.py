@@ -300,7 +300,8 @@ def print_defects(record: dict[str, Any], console: Any) -> None:
     console.print(table)
     if record.get("unexplained"):
         console.print("[yellow]failing checks no defect explains: "
-                      + escape("; ".join(f"{u['name']}" for u in record["unexplained"])) + "[/yellow]")
+                      + escape("; ".join(f"{u['name']}" + (f" ({u['why']})" if u.get("why") else "")
+                                         for u in record["unexplained"])) + "[/yellow]")
 
 
 def print_checks(record: dict[str, Any], console: Any) -> None:

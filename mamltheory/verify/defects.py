@@ -10,10 +10,16 @@ or their kind; never by their prose), and where the repaired proof replaces the 
 
 `explain(checks)` assigns every contradicted check and every failing audit finding to exactly one
 defect, or lists it as unexplained; `annotate(record)` adds `defects` and `unexplained` to a record.
+A defect explains a failing check only if it predicts a violation of that size there: each consequence that
+predicts a violation carries `size`, the largest ratio (observed/bound, the check's own orientation) the
+defect's finding implies at the check, computed from that finding (Lemma A.2 (44)'s missing (1 + αL)², the
+HF-MAML floor its δ rule leaves); a measured ratio above it (by more than SIZE_TOL) is unexplained.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -34,18 +40,34 @@ SEVERITIES = (BREAKS, CONSTANT, STEP_ONLY, LEMMA_ONLY, COSMETIC)
 REPAIRS = "docs/repaired-theorems.md"
 
 
+SIZE_TOL = 1e-6   # relative: a measured ratio this far above the predicted size is still that size (rounding)
+
+
+def measured_ratio(check: dict[str, Any]) -> float | None:
+    """The check's violation ratio as a float (a record keeps ±inf as a string), None when it has none."""
+    r = check.get("ratio")
+    return None if r is None else float(r)
+
+
 @dataclass(frozen=True)
 class Consequence:
     """Checks a defect bears on: those of result `result` whose id is one of `ids` or extends one by ".…" (any id
     when `ids` is empty) and, when given, whose kind is `kind`. `predicts`: what the defect does to them,
     "violation" (it makes them fail: it explains their contradiction) or "slack" (it makes the bound loose: a
-    looseness cannot explain a violation, so a failing check it matches stays unexplained)."""
+    looseness cannot explain a violation, so a failing check it matches stays unexplained).
+
+    `size(check)`: the largest violation ratio the defect predicts at a matched check (None: no measured violation
+    predicted there); `size_why` says where it comes from. A failing check with a measured ratio is explained only
+    when that ratio is at most its predicted size; one without a ratio (an exact audit finding, the defect's own
+    derivation) by its id alone."""
 
     what: str
     result: str                   # the label of the checked result, as `bounds.theorems.by_label` knows it
     ids: tuple[str, ...] = ()     # ids or id prefixes ending at a "." (verify/check.py CheckResult.id)
     kind: str | None = None
     predicts: str = "violation"   # "violation" | "slack"
+    size: Callable[[dict[str, Any]], float | None] | None = None
+    size_why: str = ""
 
     def matches(self, check: dict[str, Any]) -> bool:
         """Whether `check` (a record's check) is one of these."""
@@ -53,6 +75,45 @@ class Consequence:
         return (check.get("result") == self.result
                 and (not self.ids or any(cid == p or cid.startswith(p + ".") for p in self.ids))
                 and (self.kind is None or check.get("kind") == self.kind))
+
+    def fits(self, check: dict[str, Any]) -> tuple[bool, str]:
+        """(whether the defect predicts this violation's size, why not): see the class doc."""
+        measured = measured_ratio(check)
+        if measured is None:
+            return True, ""
+        predicted = self.size(check) if self.size is not None else None
+        if predicted is None:
+            return False, f"ratio {measured:.4g}, where the defect predicts no measured violation"
+        if measured <= predicted * (1 + SIZE_TOL):
+            return True, ""
+        return False, f"ratio {measured:.4g} exceeds the {predicted:.4g} the defect predicts ({self.size_why})"
+
+
+def a2_44_size(check: dict[str, Any]) -> float:
+    """(44) lacks a factor (1 + αL)²: its left side is at most (1 + αL)² times its right side, and (1 + αL)² < 2 on the
+    lemma's range αL < √2 − 1."""
+    return (1 + (math.sqrt(2) - 1)) ** 2
+
+
+def trapped_floor_size(check: dict[str, Any]) -> float | None:
+    """HF-MAML with the paper's δ stops at a fixed point w* with ‖∇F(w*)‖ = its floor (the check's `future_floor`,
+    `paper_floor` or `floor`): the accuracy ratio it predicts is floor/bound; for an iteration claim (k_first/T)
+    a floor above the bound predicts k_first = ∞."""
+    d = check.get("details") or {}
+    floor = next((d[k] for k in ("future_floor", "paper_floor", "floor") if isinstance(d.get(k), (int, float))), None)
+    if floor is None:
+        return None
+    if d.get("claim") == "iterations":
+        return math.inf if floor > float(d.get("bound", math.inf)) else None
+    bound = float(d.get("bound", check.get("bound") or 0.0))
+    return floor / bound if bound > 0 else None
+
+
+def floor_cap_size(check: dict[str, Any]) -> float | None:
+    """The bias floor of HF-MAML's exact fixed point against its tolerance: at most the largest floor the paper's
+    finite difference allows (`scaling.hf_floor_cap`, the check's `floor_cap`) over that tolerance."""
+    caps, bound = (check.get("details") or {}).get("floor_cap"), check.get("bound")
+    return max(caps) / float(bound) if caps and bound else None
 
 
 @dataclass(frozen=True)
@@ -145,7 +206,8 @@ def registry() -> tuple[Defect, ...]:
             "a2_sides(negative_curvature_pair(), np.zeros(1), 0.1) (mamltheory.verify.falsify, .instances)",
             f"Lemma A.2 with (1 + αL)⁴ in (44); F.1 (98′), G.1 (122′)/(128′), H.1 (155′) use (56) + (43) instead "
             f"({REPAIRS}, Lemma A.2 and the repaired F.1, G.1, H.1)",
-            (Consequence("the (44) counterexamples and falsification searches", "Lemma A.2", A2_44),)),
+            (Consequence("the (44) counterexamples and falsification searches", "Lemma A.2", A2_44,
+                         size=a2_44_size, size_why="(44) lacks (1 + αL)² <= 2: observed/bound <= 2"),)),
         Defect(
             "A2-range", "Lemma A.2", "Lemma A.2, statement",
             "the range α ∈ [0, (√2 − 1)/L] includes its endpoint, where 1 − 2αL − α²L² = 0 and C1, C2 divide by zero",
@@ -199,14 +261,20 @@ def registry() -> tuple[Defect, ...]:
             (Consequence("the audit's proof-step findings", "H.1",
                          ("audit.chain.paper.H.1.145-spread", "audit.witness.H.1.144-145")),
              Consequence("the audit's verdict on H.1's statement", "H.1", ("audit.chain.H.1.statement",)),
-             Consequence("the (147) bias check on the opposed kinks", "H.1", ("falsify.H.1.paper.147-bias",)),
-             Consequence("HF-MAML's bias floor (B, D → ∞)", "H.1", ("scaling.bias-floor-alpha.hf-maml",)),
+             Consequence("the (147) bias check on the opposed kinks", "H.1", ("falsify.H.1.paper.147-bias",),
+                         size=lambda c: 5.0,
+                         size_why="at a fixed point ∇F = −s, so ‖s‖/(0.2‖∇F‖) = 5 exactly"),
+             Consequence("HF-MAML's bias floor (B, D → ∞)", "H.1", ("scaling.bias-floor-alpha.hf-maml",),
+                         size=floor_cap_size, size_why="the floor (ραδ/2)E_i‖v_i‖ + resid that (10) allows at w*"),
              Consequence("H.1 on the opposed kinks", "H.1",
-                         ("falsify.exact.H.1.paper.opposed-kinks", "theorem.exact.H.1.paper.opposed-kinks")),
+                         ("falsify.exact.H.1.paper.opposed-kinks", "theorem.exact.H.1.paper.opposed-kinks"),
+                         size=trapped_floor_size, size_why="iterates trapped at the fixed point's floor: floor/bound"),
              Consequence("H.1 on a family, started at its stall", "H.1",
-                         ("theorem.exact.H.1.paper.from-paper-fixed-point",)),
+                         ("theorem.exact.H.1.paper.from-paper-fixed-point",),
+                         size=trapped_floor_size, size_why="iterates trapped at the fixed point's floor: floor/bound"),
              Consequence("the tightness rows of the paper's H.1 (its floor under (142))", "H.1",
-                         ("tightness.H.1.paper",)))),
+                         ("tightness.H.1.paper",), size=trapped_floor_size,
+                         size_why="the trapped floor over the bound; k_first = ∞ above it"))),
         Defect(
             "H1-144-Do", "H.1", "Theorem H.1, eq. (144)",
             "(144) bounds E‖v‖ by ‖∇f_i(w − α∇f_i(w))‖ + αLσ̃/√D_in 'by Lemma 4.12', whose (31) bounds ‖E v − "
@@ -274,8 +342,9 @@ def failing(check: dict[str, Any]) -> bool:
 def explain(checks: list[dict[str, Any]], defects: tuple[Defect, ...] | None = None) -> dict[str, Any]:
     """{"defects": [...with explained check indices], "unexplained": [...], "ambiguous": [...]}.
 
-    Each failing check is explained by the one defect whose consequences predicting a violation match it; a
-    failing check that matches none is unexplained (a defect that only loosens a bound cannot explain a violation
+    Each failing check is explained by the one defect whose consequences predicting a violation match it and
+    predict its size (`Consequence.fits`); a failing check that matches none, or whose measured ratio exceeds
+    every matching prediction (`why` says by how much), is unexplained (a defect that only loosens a bound cannot explain a violation
     of it), one that matches several is ambiguous (a registry error: tests keep it empty). Non-failing checks a
     defect matches (e.g. (10)'s ratio 0.5) are listed as its `related` checks.
     """
@@ -289,12 +358,20 @@ def explain(checks: list[dict[str, Any]], defects: tuple[Defect, ...] | None = N
                 if any(q.matches(c) for q in d.consequences):
                     rows[j]["related"].append(ref)
             continue
-        hits = [j for j, d in enumerate(defects)
-                if any(q.predicts == "violation" and q.matches(c) for q in d.consequences)]
+        hits, misfits = [], []
+        for j, d in enumerate(defects):
+            for q in d.consequences:
+                if q.predicts == "violation" and q.matches(c):
+                    fits, why = q.fits(c)
+                    if fits:
+                        hits.append(j)
+                    else:
+                        misfits.append(f"{d.id}: {why}")
+                    break
         if len(hits) == 1:
             rows[hits[0]]["checks"].append(ref)
         elif not hits:
-            unexplained.append(ref)
+            unexplained.append({**ref, "why": "; ".join(misfits)} if misfits else ref)
         else:
             ambiguous.append({**ref, "defects": [defects[j].id for j in hits]})
     return {"defects": rows, "unexplained": unexplained, "ambiguous": ambiguous}

@@ -77,6 +77,15 @@ def bias_floor(problem: PoolProblem, algorithm: str, alpha: float, gd_steps: int
     return float(np.linalg.norm(problem.meta_gradient(w_star, alpha))), resid, w_star
 
 
+def hf_floor_cap(problem: PoolProblem, w_star: np.ndarray, alpha: float, resid: float) -> float:
+    """The largest ‖∇F(w*)‖ the paper's finite-difference bias allows at HF-MAML's exact fixed point w*: ∇F(w*) =
+    αE_i[d_i − ∇²f_i v_i] + E_i G_i(w*) and (10) with δ_i = δ/‖v_i‖ gives ‖d_i − ∇²f_i v_i‖ <= ρδ‖v_i‖/2, so
+    ‖∇F(w*)‖ <= (ραδ/2)E_i‖v_i‖ + ‖E_i G_i(w*)‖ = E_i‖∇f_i(w* − α∇f_i(w*))‖/12 + resid at δ = 1/(6ρα) (142)."""
+    m = problem.meta_parts(w_star, alpha)
+    nu = problem.constants.rho * alpha * paper_radius(problem.constants.rho, alpha)
+    return float(nu / 2 * (np.linalg.norm(m.v, axis=-1) @ problem.p) + resid)
+
+
 def leading_exponent(x: np.ndarray, y: np.ndarray) -> Slope:
     """s of log y = a + s·log x + c₁x + c₂x² (as many corrections as the points allow, at most 2), 95% CI.
 
@@ -124,14 +133,18 @@ def bias_scaling(problem_name: str = "tanh-regression", n_alpha: int = 7) -> lis
     for alg, predicted in (("fo-maml", 1.0), ("maml", None), ("hf-maml", None)):
         a_max = theorem(alg).alpha_max(L)
         alphas = a_max * np.geomspace(1 / 16, 1, n_alpha)
-        floors, w = [], None
+        floors, caps, w = [], [], None
         for a in alphas:
-            f, _, w = bias_floor(problem, alg, a, 400 if w is None else 0, w)
+            f, resid, w = bias_floor(problem, alg, a, 400 if w is None else 0, w)
             floors.append(f)
+            if alg == "hf-maml":  # the floor the δ rule of (142) allows: see `hf_floor_cap`
+                caps.append(hf_floor_cap(problem, w, a, resid))
         floors = np.array(floors)
         name = f"{alg} bias floor vs α on {problem_name}"
         ident = {"id": f"scaling.bias-floor-alpha.{alg}.{problem_name}", "result": theorem(alg).label}
         details = {"algorithm": alg, "alpha": alphas.tolist(), "floor": floors.tolist()}
+        if caps:
+            details["floor_cap"] = caps
         if predicted is not None:
             s = leading_exponent(alphas, floors)
             evidence = (f"‖∇F(w*)‖ at the FO-MAML fixed point (exact expectations, {_family(problem)}) for {n_alpha} "

@@ -3,7 +3,8 @@
 Two configurations per (family, algorithm):
 * the planner's K-shot batches (stochastic, R replicates). There the bound is 10 to 245 times ‖∇F(w_0)‖ on
   the built-in families, so w_0 itself meets it: such a check is VACUOUS (it holds whatever the algorithm
-  does), never support.
+  does), never support. The sampled checks that can fail are `verify.planned_runs`: the planner's plan for
+  ε = ‖∇F(w_0)‖/2 on a low-noise family, run by the runner and judged against ε.
 * exact expectations (B, D_in, D_o, D_h, B', D_β → ∞, `exact_theorem_check`): the bound is evaluated at
   B = D = 10¹² with ε = ‖∇F(w_0)‖/2 and α halved from α_max until the bound is below ‖∇F(w_0)‖, so the
   check can fail. The iteration is deterministic: holds when some k < T meets the bound, contradicted
@@ -55,8 +56,10 @@ from mamltheory.verify.check import (
     CheckResult,
     make_vacuous,
     ratio_of,
+    size_limit,
 )
 from mamltheory.verify.instances import opposed_kinks
+from mamltheory.verify.planned_runs import planned_run_checks
 from mamltheory.verify.stats import lower_bound, split_select, upper_bound
 
 Array = np.ndarray
@@ -66,11 +69,13 @@ ALGORITHMS = ("maml", "fo-maml", "hf-maml")
 
 def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: int = 8, max_iterations: int = 200,
                   seed: int = 0, store: str = ":memory:", problem_params: dict[str, Any] | None = None,
-                  step_scale: float = 1.0, progress: Callable[[int], None] | None = None) -> CheckResult:
+                  step_scale: float = 1.0, progress: Callable[[int], None] | None = None,
+                  limit: float | None = None) -> CheckResult:
     """Run `algorithm` on `problem_name` at the planner's K-shot batches and judge the theorem's claim.
 
     `step_scale` multiplies the theorem's step size β_k = β̃(w_k)/c (1 = the theorem; > 1 breaks it on
-    purpose, for the tests that show the check can fail).
+    purpose, for the tests that show the check can fail). A run of more than `limit` samples (iterations ×
+    replicates × samples per iteration; default SIZE_LIMITS' quick "theorem.kshot_samples") is refused up front.
     """
     problem = make_problem(problem_name, **(problem_params or {}))
     w0 = problem.initial_point()
@@ -96,6 +101,14 @@ def theorem_check(problem_name: str, algorithm: str, K: int = 10, replicates: in
                           "whatever the algorithm does (no run made)")
         return out
     iterations = int(min(T - 1, max_iterations))  # iterates w_0..w_{T-1}
+    samples, limit = max(iterations, 1) * replicates * int(plan.samples_per_iteration or 0), \
+        limit or size_limit("theorem.kshot_samples")
+    if samples > limit:  # the plan's B grows with σ²: refused up front, not run for minutes
+        return CheckResult(name, source, "theorem", INCONCLUSIVE, **ident,
+                           details={"K": K, "batch": b, "T": T, "samples": samples},
+                           evidence=(f"K-shot plan K = {K}: B = {b['B']}, {plan.samples_per_iteration:,} samples per "
+                                     f"iteration × {max(iterations, 1):,} iterations × R = {replicates} = "
+                                     f"{samples:.3g} samples, above the limit {limit:.0e}: sizes refused, no run made"))
     cfg = RunConfig(problem=problem.name, problem_params=dict(problem.params), algorithm=algorithm,
                     alpha=plan.alpha, iterations=max(iterations, 1), replicates=replicates, seed=seed,
                     B=b["B"], D_in=b["D_in"], D_o=b["D_o"], D_h=b["D_h"] if algorithm != "fo-maml" else 0,
@@ -342,7 +355,8 @@ def family_below_floor(problem_name: str, cap: int, problem_params: dict[str, An
 def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
                    progress: Callable[[str], None] | None = None) -> list[CheckResult]:
     """F.1, G.1, H.1 on the certified families: K-shot plans, R replicates (8 quick, 32 full); exact expectations
-    under the paper's and the repaired statements; HF-MAML below the paper-δ floor (opposed kinks; full mode
+    under the paper's and the repaired statements; the planner's plans run on the low-noise family
+    (`planned_runs`); HF-MAML below the paper-δ floor (opposed kinks; full mode
     adds tanh-regression, from the paper's fixed point)."""
     families = ("tanh-regression", "nonconvex-logistic")
     shots = (10,) if quick else (10, 50)
@@ -354,12 +368,16 @@ def theorem_checks(quick: bool = True, seed: int = 0, store: str = ":memory:",
             for K in shots:
                 if progress is not None:
                     progress(f"{name} on {fam}, K = {K}")
-                out.append(theorem_check(fam, alg, K=K, replicates=R, max_iterations=cap, seed=seed, store=store))
+                out.append(theorem_check(fam, alg, K=K, replicates=R, max_iterations=cap, seed=seed, store=store,
+                                         limit=size_limit("theorem.kshot_samples", quick)))
             if progress is not None:
                 progress(f"{name} on {fam}, exact expectations")
             for theory in THEORIES:
                 out.append(exact_theorem_check(fam, alg, problem_params=EXACT_QUICK if quick else None,
                                                theory=theory))
+    if progress is not None:
+        progress("the planner's plans run by the runner on the low-noise family")
+    out += planned_run_checks(quick=quick, seed=seed)
     if progress is not None:
         progress("Theorem H.1 and repaired H.1 below the paper-δ floor")
     out += kinks_below_floor(cap=3_000)

@@ -375,3 +375,50 @@ def test_a_looseness_cannot_explain_a_violation():
     assert [r["index"] for r in s3["related"]] == [0] and s3["checks"] == []
     assert [u["index"] for u in found["unexplained"]] == [1]
     assert exit_status({"checks": [loose, broken]}, strict=False) == 1
+
+
+# ---- attribution that must fit: a defect explains a violation only up to the size it predicts ------------------
+def sized(id: str, result: str, ratio: float, **details) -> dict:
+    """A contradicted check with a measured ratio (observed/bound) and details, as `verify` records it."""
+    bound = details.pop("bound", 1.0)
+    return CheckResult(id=id, result=result, name=id, source="-", kind="counterexample", verdict=CONTRADICTED,
+                       observed=ratio * bound, bound=bound, ratio=ratio, details=details).to_json()
+
+
+def test_a_violation_far_larger_than_predicted_is_unexplained_and_fails_verify():
+    from mamltheory.verify.run import exit_status
+
+    # (44) lacks (1 + αL)² <= 2: a measured ratio of 1.06 is its size, 40 is not
+    ok, huge = sized("falsify.a2-pair", "Lemma A.2", 1.06), sized("falsify.a2-pair", "Lemma A.2", 40.0)
+    found = D.explain([ok, huge])
+    assert [r["index"] for d in found["defects"] if d["id"] == "A2-44" for r in d["checks"]] == [0]
+    assert [u["index"] for u in found["unexplained"]] == [1] and "exceeds the 2" in found["unexplained"][0]["why"]
+    assert exit_status({"checks": [ok]}, strict=False) == 0
+    assert exit_status({"checks": [ok, huge]}, strict=False) == 1
+
+
+def test_trapped_floor_predicts_floor_over_bound():
+    # H.1's trapped iterates sit at the fixed point's floor 0.0445 against ε ≈ 0.0222: ratio 2, not more
+    floor = 0.044463334273950106
+    kw = {"future_floor": floor, "bound": floor / 2}
+    at = sized("theorem.exact.H.1.paper.opposed-kinks.below-floor", "H.1", 2.0, **kw)
+    above = sized("theorem.exact.H.1.paper.opposed-kinks.below-floor", "H.1", 2.5, **kw)
+    no_floor = sized("falsify.exact.H.1.paper.opposed-kinks", "H.1", 2.0)   # no floor recorded: no size predicted
+    found = D.explain([at, above, no_floor])
+    assert [u["index"] for u in found["unexplained"]] == [1, 2]
+    assert "predicts no measured violation" in found["unexplained"][1]["why"]
+    # the (147) bias is exactly 5 at a fixed point; the HF floor at most its cap over the tolerance
+    assert D.explain([sized("falsify.H.1.paper.147-bias", "H.1", 5.0)])["unexplained"] == []
+    assert D.explain([sized("falsify.H.1.paper.147-bias", "H.1", 7.0)])["unexplained"] != []
+    cap = {"floor_cap": [0.0115, 0.0114], "bound": 1e-8}
+    assert D.explain([sized("scaling.bias-floor-alpha.hf-maml.tanh-regression", "H.1", 1.5e4, **cap)])[
+        "unexplained"] == []
+    assert D.explain([sized("scaling.bias-floor-alpha.hf-maml.tanh-regression", "H.1", 2e6, **cap)])[
+        "unexplained"] != []
+
+
+def test_every_violation_consequence_beyond_the_audit_predicts_a_size():
+    for d in D.registry():
+        for q in d.consequences:
+            if q.predicts == "violation" and not all(i.startswith("audit.") for i in q.ids):
+                assert q.size is not None and q.size_why, (d.id, q.what)

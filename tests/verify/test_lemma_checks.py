@@ -44,12 +44,14 @@ def quick_run() -> list:
 
 
 def test_quick_run_holds_on_every_honest_family(quick_run: list) -> None:
-    assert len(quick_run) == 3 * 10
-    # ρ = 0 exactly on the quadratic family: Lemma 4.11 (β̃ ≡ 1/(4L)), the bias of 4.12 (∇f_i affine) and (10)
-    # (bound 0) could not fail there and are vacuous, never support.
+    assert len(quick_run) == 4 * 10
+    # ρ = 0 exactly on the quadratic families (the certified one and the low-noise one): Lemma 4.11 (β̃ ≡ 1/(4L)),
+    # the bias of 4.12 and Theorem 4.13 (∇f_i affine) and (10) (bound 0) could not fail there for the paper and are
+    # vacuous, never support (the runner's estimators are still measured there: a bug would be contradicted)
     vacuous = {r.name for r in quick_run if r.verdict == VACUOUS}
-    assert vacuous == {f"{n} on quadratic" for n in ("Lemma 4.11 (E β̃)", "Lemma 4.11 (E β̃²)", "Lemma 4.12 (bias)",
-                                                     "HVP finite difference (10)")}
+    assert vacuous == {f"{n} on {f}" for n in ("Lemma 4.11 (E β̃)", "Lemma 4.11 (E β̃²)", "Lemma 4.12 (bias)",
+                                               "Theorem 4.13", "HVP finite difference (10)")
+                       for f in ("quadratic", "low-noise-quadratic")}
     for r in quick_run:
         assert r.verdict in (HOLDS, VACUOUS), (r.name, r.ratio, r.details)
         assert r.verdict == VACUOUS or r.power <= 1.1
@@ -238,31 +240,23 @@ def test_lemma_4_12_moments_match_closed_form_on_quadratic(D_o: int) -> None:
     np.testing.assert_allclose(m["g_adapted"], np.linalg.norm(grad_mu, axis=-1), rtol=1e-12)
 
 
-def meta_gradient_hat_expected(p: QuadraticProblem, w: np.ndarray, a: float, D_test: int) -> np.ndarray:
-    """∇F̂ = ∇F + α² Σ_i p_i E_θ[(A_θ − M_i) M_i (s_θ − g_i)] / D_test (Theorem 4.13's setting: batch means of
-    D_test samples, so Cov(H̃, g̃) is the one-sample covariance over D_test)."""
-    P = pool_moments(p, w)
-    cross = np.einsum("nsde,nef,nsf->nd", P["A"] - P["M"][:, None], P["M"], P["s"] - P["g"][:, None]) / p.pool_size
-    return p.closed_form_meta(w, a)[1] + a**2 * (p.p @ cross) / D_test
-
-
 def test_meta_gradient_hat_matches_closed_form_on_quadratic() -> None:
+    # The runner's MAML direction draws D_h independently of D_in, so (84)'s cross term E[e_G e_H] is zero, and on
+    # a quadratic (∇f_i affine) E_{D_in}∇f_i(w − α∇̃f_i(w, D_in)) = ∇f_i(w − α∇f_i(w)): its expectation is ∇F exactly.
     p = make_problem("quadratic", **SMALL)
     a = 0.2 / p.constants.L
     w = np.array([1.0, 0.5, -0.5, 0.0])
     est, tr, top = lc.meta_gradient_hat(p, w, a, 1, np.random.default_rng(0), 0)
-    expected = meta_gradient_hat_expected(p, w, a, D_test=1)
     assert tr == 0.0 and top == 0.0
-    np.testing.assert_allclose(est, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(est, p.closed_form_meta(w, a)[1], rtol=1e-10, atol=1e-12)
 
 
 def test_monte_carlo_meta_gradient_hat_within_its_radius_of_closed_form() -> None:
     p = make_problem("quadratic", **SMALL)
     a = 0.2 / p.constants.L
     w = np.array([1.0, 0.5, -0.5, 0.0])
-    expected = meta_gradient_hat_expected(p, w, a, D_test=4)
     est, tr, top = lc.meta_gradient_hat(p, w, a, 4, np.random.default_rng(1), 4000)
-    err = np.linalg.norm(est - expected)
+    err = np.linalg.norm(est - p.closed_form_meta(w, a)[1])
     # within the 99% Gaussian-concentration radius of the Monte Carlo error (the test the check uses)
     assert 0 < top <= tr and 0 < err < float(lc.stats.gaussian_norm_radius(tr, top, 0.99))
 
@@ -283,3 +277,88 @@ def test_lemma_4_11_sizes_beyond_the_budget_are_refused_up_front() -> None:
     out = lc.check_lemma_4_11(p, p.initial_point()[None, :], alphas, np.random.default_rng(0), lc.QUICK.beta_draws)
     assert [r.verdict for r in out] == ["inconclusive", "inconclusive"]
     assert "sizes refused" in out[0].evidence and out[0].id == "lemma.Lemma-4.11-first-moment.tanh-regression"
+
+
+# ---- planted bugs in the runner's estimators: each reworked check turns contradicted -------------------------
+def _low_noise() -> tuple[PoolProblem, np.ndarray]:
+    """The planned-run family (σ̃ ≈ 0.007 against ‖∇f_i(w)‖ ≈ 1.5): a bias of the inner step is far above (31), (33)."""
+    from mamltheory.verify.planned_runs import LowNoiseQuadratic
+
+    p = LowNoiseQuadratic()
+    return p, np.array([[0.0], [-1.0]])
+
+
+def _half_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mamltheory.simulate import algorithms
+
+    real = algorithms.inner_points
+    monkeypatch.setattr(algorithms, "inner_points", lambda problem, W, batch, alpha: real(problem, W, batch, alpha / 2))
+
+
+def _mean_over_d_plus_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inner batch mean divided by D_in + 1 instead of D_in (∇̃f_i(w, D_in) scaled by D_in/(D_in + 1))."""
+    from mamltheory.simulate import algorithms
+
+    def inner(problem, W, batch, alpha):  # type: ignore[no-untyped-def]
+        D = batch.X_in.shape[-2]
+        Wb = np.broadcast_to(W[:, None, :], batch.X_in.shape[:2] + (W.shape[-1],))
+        return Wb - alpha * problem.grad_on(Wb, batch.X_in, batch.y_in) * D / (D + 1)
+
+    monkeypatch.setattr(algorithms, "inner_points", inner)
+
+
+@pytest.mark.parametrize("plant", [_half_step, _mean_over_d_plus_1])
+def test_lemma_4_12_measures_the_runner_inner_step(monkeypatch: pytest.MonkeyPatch, plant) -> None:  # type: ignore[no-untyped-def]
+    p, W = _low_noise()
+    alphas = np.array([0.5 / p.constants.L])
+    honest = lc.check_lemma_4_12(p, W, alphas, np.random.default_rng(0), 200)
+    assert [r.verdict for r in honest] == [HOLDS, HOLDS]
+    plant(monkeypatch)
+    bias, _ = lc.check_lemma_4_12(p, W, alphas, np.random.default_rng(0), 200)
+    assert bias.verdict == CONTRADICTED and bias.ratio > 10
+
+
+def test_theorem_4_13_measures_the_runner_maml_direction(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mamltheory.simulate import algorithms
+
+    p, W = _low_noise()
+    alphas = np.array([0.5 / p.constants.L])
+    assert lc.check_theorem_4_13(p, W, alphas, np.random.default_rng(0), 200).verdict == HOLDS
+    # MAML without its Hessian term (the runner's direction becomes FO-MAML's): E g − ∇F = αE_i∇²f_i v_i
+    real = algorithms.task_directions
+    monkeypatch.setattr(algorithms, "task_directions",
+                        lambda problem, alg, *a, **k: real(problem, "fo-maml" if alg.startswith("maml") else alg, *a, **k))
+    r = lc.check_theorem_4_13(p, W, alphas, np.random.default_rng(0), 200)
+    assert r.verdict == CONTRADICTED and r.ratio > 10
+    monkeypatch.undo()
+    _half_step(monkeypatch)
+    assert lc.check_theorem_4_13(p, W, alphas, np.random.default_rng(0), 200).verdict == CONTRADICTED
+
+
+def test_lemma_4_11_measures_the_runner_step_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mamltheory.simulate import algorithms
+
+    p = make_problem("tanh-regression", **SMALL)
+    W = p.initial_point()[None, :]
+    alphas = np.array([0.1 / p.constants.L])
+    # (27) gives B' = 1, D_β = 2 here: Monte Carlo through the runner's step-size batch draw
+    assert [r.verdict for r in lc.check_lemma_4_11(p, W, alphas, np.random.default_rng(0), 3000)] == [HOLDS, HOLDS]
+    # β̃ with 2L in place of 4L (eq. (26)): its second moment exceeds 3.125/L(w)² ((28))
+    real = algorithms.beta_tilde
+    monkeypatch.setattr(algorithms, "beta_tilde", lambda problem, *a: 1 / (1 / real(problem, *a) - 2 * problem.constants.L))
+    _, second = lc.check_lemma_4_11(p, W, alphas, np.random.default_rng(0), 3000)
+    assert second.verdict == CONTRADICTED
+    # the exact route (B' = D_β = 1, every (task, sample) pair) catches it too
+    _, second = lc.check_lemma_4_11(p, W, alphas * 0.2, np.random.default_rng(0), 10)
+    assert second.verdict == CONTRADICTED and "exact" in second.evidence
+
+
+def test_lemma_4_12_and_4_13_oversize_draws_refused_up_front() -> None:
+    # a billion draws per task: the estimate would run for hours; refused before any draw, inconclusive with the sizes
+    p = make_problem("tanh-regression", **SMALL)
+    W, alphas = p.initial_point()[None, :], np.array([0.1 / p.constants.L])
+    out = lc.check_lemma_4_12(p, W, alphas, np.random.default_rng(0), 10**9)
+    assert [r.verdict for r in out] == [INCONCLUSIVE, INCONCLUSIVE] and "sizes refused" in out[0].evidence
+    assert out[1].id == "lemma.Lemma-4.12-second-moment.tanh-regression"
+    r = lc.check_theorem_4_13(p, W, alphas, np.random.default_rng(0), 10**9)
+    assert r.verdict == INCONCLUSIVE and "sizes refused" in r.evidence and r.id == "lemma.Theorem-4.13.tanh-regression"

@@ -127,3 +127,17 @@ def test_exact_theorem_check_under_the_repaired_theorems():
                                     * (c.L + c.rho * a * (c.sigma + eps))))
     assert rep.details["delta"] == pytest.approx(min(1 / 6, nu_eps) / (c.rho * a), rel=1e-9)
     assert paper.details["delta"] == pytest.approx(1 / (6 * c.rho * a), rel=1e-12)
+
+
+def test_kshot_run_with_oversize_batches_refused_up_front(monkeypatch):
+    # σ planted 1000x larger: the K-shot plan's B grows ~10⁶-fold, the run is refused before any iteration
+    from dataclasses import replace
+
+    from mamltheory.verify import theorem_checks as tc
+
+    real = tc.plan_kshot
+    monkeypatch.setattr(tc, "plan_kshot", lambda alg, c, K, **kw: real(alg, replace(c, sigma=1e3 * c.sigma), K, **kw))
+    monkeypatch.setattr(tc, "run_or_load", lambda *a, **k: pytest.fail("no run may be made"))
+    r = tc.theorem_check("tanh-regression", "maml", K=10, replicates=4, max_iterations=10, step_scale=2.0,
+                         problem_params={"d": 3, "n_tasks": 4, "pool_size": 16})
+    assert r.verdict == INCONCLUSIVE and "sizes refused" in r.evidence and r.details["batch"]["B"] > 10**6
