@@ -33,7 +33,7 @@ from scipy import stats as st
 
 from mamltheory.bounds import planner
 from mamltheory.bounds.theorems import theorem
-from mamltheory.bounds.theory import REPAIRED
+from mamltheory.bounds.theory import REPAIRED, SHARP
 from mamltheory.simulate import runner
 from mamltheory.simulate.families import Array, PoolProblem, QuadraticProblem
 from mamltheory.verify.check import (
@@ -105,12 +105,13 @@ def min_norms(result: runner.RunResult, T: int) -> Array:
 
 def planned_run_check(algorithm: str, quick: bool = True, replicates: int = 8, seed: int = 0,
                       problem: QuadraticProblem | None = None, eps_fraction: float = 0.5,
-                      budget: RunBudget | None = None) -> CheckResult:
-    """The repaired theorem's plan for ε = eps_fraction·‖∇F(w_0)‖ run by the runner on `problem` (default the
-    low-noise family); see the module doc for the decision, power and budget."""
+                      budget: RunBudget | None = None, theory: str = REPAIRED) -> CheckResult:
+    """The theorem's plan (`theory`: repaired, or sharp with the free choices its plan chose) for
+    ε = eps_fraction·‖∇F(w_0)‖ run by the runner on `problem` (default the low-noise family); see the module doc
+    for the decision, power and budget."""
     problem = problem or LowNoiseQuadratic()
     budget = budget or (QUICK_BUDGET if quick else FULL_BUDGET)
-    th = theorem(algorithm, REPAIRED)
+    th = theorem(algorithm, theory)
     c = problem.constants
     alpha = float(planner.theorem_alpha(th, c, None)[0])
     w0 = problem.initial_point()
@@ -119,12 +120,12 @@ def planned_run_check(algorithm: str, quick: bool = True, replicates: int = 8, s
     gap = exact_gap(problem, w0, alpha)
     fam = f"{problem.name} (d = {problem.d}, {problem.n_tasks} tasks × {problem.pool_size} samples)"
     name = f"{th.name} ({algorithm}) on {problem.name}, the planner's plan run"
-    ident = {"id": f"theorem.planned.{th.label}.{REPAIRED}.{problem.name}", "result": th.label}
-    pl = planner.plan(algorithm, c, eps=eps, initial_gap=gap, alpha=alpha, theory=REPAIRED)
-    details: dict[str, Any] = {"algorithm": algorithm, "theory": REPAIRED, "alpha": alpha, "eps": eps,
+    ident = {"id": f"theorem.planned.{th.label}.{theory}.{problem.name}", "result": th.label}
+    pl = planner.plan(algorithm, c, eps=eps, initial_gap=gap, alpha=alpha, theory=theory)
+    details: dict[str, Any] = {"algorithm": algorithm, "theory": theory, "alpha": alpha, "eps": eps,
                                "grad_norm_w0": g0, "initial_gap": gap, "constants": c.as_dict(),
                                "batch": pl.batch, "T": pl.iterations, "step_divisor": pl.step_divisor,
-                               "delta": pl.delta, "replicates": replicates}
+                               "delta": pl.delta, "replicates": replicates, "choices": pl.choices}
     if not pl.feasible or pl.iterations is None:
         return CheckResult(name, th.accuracy.source, "theorem", INCONCLUSIVE, **ident, details=details,
                            evidence=f"{fam}: no plan at ε = {eps:.4g}: {pl.reason}")
@@ -167,7 +168,7 @@ def planned_run_check(algorithm: str, quick: bool = True, replicates: int = 8, s
     details.update({"iterations_run": ran, "min_grad_norm": m.tolist(), "ucb95": ucb, "lcb95": lcb,
                     "first_k_below_eps": first, "diverged": sorted(result.diverged), "covered_T": covered})
     evidence = (f"{fam}, certified σ = {c.sigma:.3g}, σ̃ = {c.sigma_tilde:.3g}, σ_H = {c.sigma_H:.3g} against "
-                f"‖∇F(w_0)‖ = {g0:.4g}; the planner's {REPAIRED} plan at ε = ‖∇F(w_0)‖·{eps_fraction:g} = {eps:.4g}, "
+                f"‖∇F(w_0)‖ = {g0:.4g}; the planner's {theory} plan at ε = ‖∇F(w_0)‖·{eps_fraction:g} = {eps:.4g}, "
                 f"α = {alpha:.4g}, Δ = {gap:.4g} (exact): B = {b['B']}, D_in = {b['D_in']}, D_o = {b['D_o']}, "
                 f"D_h = {b['D_h']}, B' = {b['B_prime']}, D_β = {b['D_beta']}, β_k = β̃(w_k)/{pl.step_divisor}"
                 + (f", δ = {pl.delta:.4g}" if pl.delta is not None else "") + f", T = {T:,}; "
@@ -183,7 +184,9 @@ def planned_run_check(algorithm: str, quick: bool = True, replicates: int = 8, s
 
 
 def planned_run_checks(quick: bool = True, seed: int = 0) -> list[CheckResult]:
-    """The planned-run check of F.1, G.1 and repaired H.1 on the low-noise family (R = 8 quick, 16 full)."""
+    """The planned-run check of repaired and sharp F.1, G.1, H.1 on the low-noise family (R = 8 quick, 16 full);
+    the sharp plans run with the step divisor, batches and δ their chosen proof fixes."""
     R = 8 if quick else 16
     problem = LowNoiseQuadratic()
-    return [planned_run_check(alg, quick=quick, replicates=R, seed=seed, problem=problem) for alg in ALGORITHMS]
+    return [planned_run_check(alg, quick=quick, replicates=R, seed=seed, problem=problem, theory=th)
+            for th in (REPAIRED, SHARP) for alg in ALGORITHMS]

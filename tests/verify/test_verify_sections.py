@@ -82,8 +82,8 @@ def test_theorem_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     names = sorted(c["name"] for c in checks)
     fams = ("tanh-regression", "nonconvex-logistic")
     below = [n for n in names if "half the paper-δ floor" in n]  # HF-MAML below the paper-δ floor (opposed kinks)
-    planned = [f"repaired Theorem {t}.1 ({a}) on low-noise-quadratic, the planner's plan run"
-               for t, a in zip("FGH", ("maml", "fo-maml", "hf-maml"))]
+    planned = [f"{th} Theorem {t}.1 ({a}) on low-noise-quadratic, the planner's plan run"
+               for th in ("repaired", "sharp") for t, a in zip("FGH", ("maml", "fo-maml", "hf-maml"))]
     assert names == sorted([f"Theorem {t}.1 on {f}" for t in "FGH" for f in fams]
                            + [f"{r}Theorem {t}.1 on {f}, exact expectations" for r in ("", "repaired ", "sharp ")
                               for t in "FGH" for f in fams] + below + planned)
