@@ -175,7 +175,7 @@ def section_checks_error(section: str, err: Exception) -> list[CheckResult]:
 
 
 # The order sections are handed to the workers: the longest first, so that two workers finish together.
-LONGEST_FIRST = ("lemma", "scaling", "theorem", "falsify", "tightness", "plans", "audit", "conformance", "encoding")
+LONGEST_FIRST = ("plans", "theorem", "lemma", "tightness", "scaling", "conformance", "falsify", "encoding", "audit")
 # Processes for the sections when `verify` is not told: None = one per core. 1 runs them in this process
 # (what a test that replaces a section's runner in this process needs).
 WORKERS: int | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import sympy as sp
 
@@ -27,6 +27,7 @@ HOLDS, SLACK, FAILS = "holds", "holds with slack", "fails"
 _REF_PREFIX = "⟨"
 
 
+@lru_cache(maxsize=4096)
 def ref(key: str) -> sp.Symbol:
     """The symbol standing, in a later step, for the value step `key` carries forward."""
     return sp.Symbol(f"{_REF_PREFIX}{key}⟩")

@@ -7,6 +7,9 @@ judged over that theorem's range). Quantities are dimensionless: a = αL, b = 1/
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache, wraps
+
 import sympy as sp
 
 from mamltheory.bounds.proofs.chain import Step, ref
@@ -33,10 +36,22 @@ def young_text(w: sp.Expr) -> str:
     return f"‖∇F‖²/{paren(1 / w)} + {r}"
 
 
+def _fresh_list(build: Callable[..., list[Step]]) -> Callable[..., list[Step]]:
+    """Memoise a builder of steps (Steps are immutable; the chains at many free choices share these) and hand
+    each caller its own list."""
+    cached = lru_cache(maxsize=256)(lambda *args: tuple(build(*args)))
+
+    @wraps(build)
+    def fresh(*args: object) -> list[Step]:
+        return list(cached(*args))
+    return fresh
+
+
 def a_range(a_max: sp.Expr) -> dict:
     return {a: (sp.Integer(0), sp.sympify(a_max))}
 
 
+@_fresh_list
 def lemma_a2(a_max: sp.Expr) -> list[Step]:
     """Lemma A.2: (49)-(50) give (43); (44) as the paper proves it; (51); Lemma 4.9's (56)."""
     A = a_range(a_max)
@@ -60,6 +75,7 @@ def lemma_a2(a_max: sp.Expr) -> list[Step]:
     ]
 
 
+@_fresh_list
 def lemma_4_12(a_max: sp.Expr) -> list[Step]:
     """Lemma 4.12 (Appendix D): the bias (73) and the second moment (75) with φ = 1."""
     return [
@@ -74,6 +90,7 @@ def lemma_4_12(a_max: sp.Expr) -> list[Step]:
     ]
 
 
+@_fresh_list
 def lemma_4_11() -> list[Step]:
     """Lemma 4.11 (Appendix C): the moments of β̃ = 1/(4L + 2ρα·mean‖∇̃f_j‖) under the batch rule (27)."""
     return [
@@ -101,6 +118,7 @@ def step_size(c: int, label: str, claimed: dict[str, sp.Expr]) -> list[Step]:
     ]
 
 
+@_fresh_list
 def descent_tail(a_max: sp.Expr, decrease_key: str) -> list[Step]:
     """(104)-(107): from the decrease −(c/L_k)‖∇F‖² to c'·min{‖∇F‖²/(L + ρασ), ‖∇F‖/(ρα)} in expectation."""
     A = a_range(a_max)
@@ -132,6 +150,7 @@ def descent_tail(a_max: sp.Expr, decrease_key: str) -> list[Step]:
 ENVELOPE_CHECKS = ("(107′) ψ <= h on [1/2, 1]", "(107′) ψ <= h on [1, ∞)")
 
 
+@_fresh_list
 def envelope_repair() -> list[Step]:
     """(107′): Jensen on the convex envelope ψ of h(x) = min{x²/u, x/v} gives κ = 3/4 (in t = xv/u)."""
     half, one = R(1, 2), sp.Integer(1)
