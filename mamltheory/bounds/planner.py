@@ -26,7 +26,6 @@ import numpy as np
 import sympy as sp
 
 from mamltheory.assumptions import CONSTANT_FLAGS, ProblemConstants
-from mamltheory.bounds.choose import as_dict, at_alpha, certified, choose, from_dict
 from mamltheory.bounds.limit_worst_case import limit_evidence
 from mamltheory.bounds.result import rational
 from mamltheory.bounds.symbols import alpha as alpha_sym, rho as rho_sym, sigma_H as sigma_H_sym
@@ -348,6 +347,8 @@ def _base(thm: Theorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
     plan.notes.extend(thm.notes)
     plan.limit = limit_evidence(thm)
     if thm.choices is not None:
+        from mamltheory.bounds.choose import as_dict
+
         plan.choices = {"chosen": as_dict(thm.choices),
                         "constants": {k: str(v) for k, v in thm.chain_constants.items()}}
     return plan
@@ -357,6 +358,8 @@ def plan_theorem(p: Plan) -> Theorem:
     """The theorem a plan rests on: its theory's, or the sharp chain at the plan's choices (derived again)."""
     if p.choices is None:
         return theorem(p.algorithm, p.theory)
+    from mamltheory.bounds.choose import certified, from_dict
+
     thm = certified(p.algorithm, from_dict(p.choices["chosen"]))
     if thm is None:
         raise ValueError(f"the sharp chain at the plan's choices {p.choices['chosen']} fails")
@@ -374,6 +377,7 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
     gap = _positive(initial_gap, "--initial-gap")
     if theory != SHARP:
         return _plan_with(thm, constants, a, rule, e, gap)
+    from mamltheory.bounds.choose import choose   # the proof chains: only a sharp plan builds them
 
     def total(candidate: Theorem) -> tuple[float, int] | None:
         p = _plan_with(candidate, constants, a, rule, e, gap)
@@ -387,7 +391,11 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
 
 def _at(thm: Theorem, a: Fraction, constants: ProblemConstants) -> Theorem:
     """`thm`, or under the sharp theory the sharp theorem with its constants taken at the user's αL."""
-    return at_alpha(thm.algorithm, a * rational(constants.L)) if thm.theory == SHARP else thm
+    if thm.theory != SHARP:
+        return thm
+    from mamltheory.bounds.choose import at_alpha
+
+    return at_alpha(thm.algorithm, a * rational(constants.L))
 
 
 def _plan_with(thm: Theorem, constants: ProblemConstants, a: Fraction, rule: str, e: Fraction,

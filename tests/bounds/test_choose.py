@@ -60,6 +60,6 @@ def test_a_planner_using_a_lowered_constant_is_caught_by_verify(monkeypatch: pyt
         thm, record = real(*args, **kwargs)
         return replace(thm, chain_constants={**thm.chain_constants, "K": thm.K - 1}), record
 
-    monkeypatch.setattr(planner, "choose", lowered)
+    monkeypatch.setattr(ch, "choose", lowered)
     r = vp.plan_check("maml", "sharp", *vp.REFERENCES[0])
     assert r.verdict == "contradicted" and "> ε" in r.evidence
