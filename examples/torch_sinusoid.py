@@ -51,7 +51,7 @@ def user_problem(seed: int = 0) -> TorchTasks:
 
 def guarantee_text(tt: TorchTasks, cfg: mt.RunConfig, res: mt.RunResult) -> str:
     """Theorem F.1's bound at the run's α and batches (as `simulate` prints it), vacuous or not."""
-    g = guarantee(tt, cfg, res, "repaired")
+    g = guarantee(tt, cfg, res, mt.bounds.DEFAULT_THEORY)
     verdict = "vacuous: w_0 already meets it" if g["vacuous"] else "not vacuous"
     return (f"guarantee ({g['theorem']}, at these α and batches): E‖∇F(w)‖ <= {g['accuracy_bound']:.4g} against "
             f"‖∇F(w_0)‖ = {g['grad_norm_w0']:.4g}: {verdict}")
