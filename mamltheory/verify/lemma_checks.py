@@ -26,6 +26,7 @@ the worst point; `details["ratio_confident"]` is the ratio at the confidence bou
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -406,6 +407,11 @@ class _TaskRecorder:
         return self._problem.sample_data(rng, tasks, D)
 
 
+# Sampler.draw calls `sampler_batches` makes at most: each draws B = 1.2·draws·n + 50 tasks, so a task of
+# probability p_i >= 1/(24n) is expected `draws` times within them.
+MAX_SAMPLER_ROUNDS = 20
+
+
 def sampler_batches(problem: PoolProblem, D_in: int, rng: np.random.Generator, draws: int,
                     D_h: int = 0) -> tuple[Array, ...]:
     """`draws` batches of every task from the runner's `Sampler.draw` (task ids from p by `draw_tasks`, then
@@ -421,7 +427,15 @@ def sampler_batches(problem: PoolProblem, D_in: int, rng: np.random.Generator, d
     slots: list[list[Array]] = [[], [], [], []]
     ts = []
     counts = np.zeros(n, dtype=int)
-    while counts.min() < draws:
+    for rounds in itertools.count(1):
+        if counts.min() >= draws:
+            break
+        if rounds > MAX_SAMPLER_ROUNDS:   # a task the Sampler (almost) never draws: refuse, do not grow forever
+            i = int(np.argmin(counts))
+            raise ValueError(f"the runner's Sampler gave task {i} {counts[i]} of the {draws} batches wanted in "
+                             f"{MAX_SAMPLER_ROUNDS} draws of B = {B} tasks, where its probability p_i = "
+                             f"{problem.p[i]:.3g} predicts {MAX_SAMPLER_ROUNDS * B * problem.p[i]:.0f}: its task "
+                             "sampling is not the family's law p (or p_i is too small for this check's budget)")
         batch, _ = sampler.draw([rng])
         for j, a in enumerate((batch.X_in, batch.y_in, batch.X_h, batch.y_h)[:4 if D_h else 2]):
             slots[j].append(a[0].copy())

@@ -167,6 +167,10 @@ def section_checks(section: str, quick: bool, seed: int, store: str,
         return section_checks_error(section, err)
 
 
+class WorkerDied(RuntimeError):
+    """The worker process of a section ended without a result."""
+
+
 def section_checks_error(section: str, err: Exception) -> list[CheckResult]:
     """A section that raised: one ERROR check whose evidence is the exception's first line."""
     line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
@@ -186,6 +190,7 @@ def _in_parallel(sections: tuple[str, ...], quick: bool, seed: int, store: str, 
     """The sections on `workers` spawned processes (`mamltheory.pool`: one BLAS thread each, Ctrl-C left to
     this process); interrupted or failing, the workers are stopped, not waited for."""
     from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     with one_blas_thread():
         pool = spawn_pool(workers)
@@ -197,7 +202,14 @@ def _in_parallel(sections: tuple[str, ...], quick: bool, seed: int, store: str, 
                 done, _ = wait(todo, return_when=FIRST_COMPLETED)
                 for fut in done:
                     section = todo.pop(fut)
-                    out[section] = fut.result()
+                    try:
+                        out[section] = fut.result()
+                    except BrokenProcessPool:
+                        # a worker died (killed by the OS, e.g. out of memory): this section and those queued
+                        # behind it become ERROR checks saying so; the finished sections are kept
+                        out[section] = section_checks_error(section, WorkerDied(
+                            "the process running this section died (killed by the operating system, for "
+                            "instance out of memory); no result"))
                     say(f"{section} done ({len(out)}/{len(sections)} sections)")
                     advance()
             return out

@@ -362,3 +362,15 @@ def test_lemma_4_12_and_4_13_oversize_draws_refused_up_front() -> None:
     assert out[1].id == "lemma.Lemma-4.12-second-moment.tanh-regression"
     r = lc.check_theorem_4_13(p, W, alphas, np.random.default_rng(0), 10**9)
     assert r.verdict == INCONCLUSIVE and "sizes refused" in r.evidence and r.id == "lemma.Theorem-4.13.tanh-regression"
+
+
+def test_a_sampler_that_never_draws_a_task_is_refused_not_drawn_forever(monkeypatch):
+    """Planted bug (mutant "tasks drawn from half the family"): the runner's draw_tasks never returns the upper
+    half of the tasks. `sampler_batches` used to keep drawing until every task had its batches, and grew until
+    the operating system killed it; now it stops after MAX_SAMPLER_ROUNDS draws and names the task and its law."""
+    from mamltheory.simulate import runner
+
+    problem = make_problem("tanh-regression", d=2, n_tasks=4, pool_size=5)
+    monkeypatch.setattr(runner, "draw_tasks", lambda rng, p, size: rng.integers(0, p.shape[0] // 2, size=size))
+    with pytest.raises(ValueError, match=r"gave task 2 0 of the 10 batches wanted in 20 draws"):
+        lc.sampler_batches(problem, 2, np.random.default_rng(0), 10)

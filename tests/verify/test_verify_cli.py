@@ -64,3 +64,32 @@ def test_bracketed_sources_are_printed_not_read_as_markup(run_cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "2000")
     code, out, _ = run_cli(["audit"])
     assert code == 0 and all(source in out for source in labelled)
+
+
+def test_a_worker_that_dies_is_an_error_check_not_a_traceback(monkeypatch):
+    """A section's worker killed by the OS (out of memory, say) breaks the pool: that section, and every one
+    queued behind it, becomes one ERROR check saying so; the sections that finished are kept."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from mamltheory.verify import run as vr
+
+    class DeadPool:
+        """A pool whose audit worker finishes and whose other workers die."""
+        def submit(self, fn, section, *args):
+            f: Future = Future()
+            if section == "audit":
+                f.set_result([])
+            else:
+                f.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+            return f
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(vr, "spawn_pool", lambda workers: DeadPool())
+    out = vr._in_parallel(("audit", "lemma", "plans"), True, 0, ":memory:", 2, lambda _m: None, lambda: None)
+    assert out["audit"] == []
+    for section in ("lemma", "plans"):
+        [err] = out[section]
+        assert err.verdict == "error" and "died" in err.evidence and "out of memory" in err.evidence
