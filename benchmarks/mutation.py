@@ -92,6 +92,8 @@ MUTANTS = (
     Mutant("certificate of σ̃ halved", "certificates", "simulate/families.py",
            'Certificate("sigma_tilde", float(s1 * math.sqrt(st["trace"].max())),',
            'Certificate("sigma_tilde", float(0.5 * s1 * math.sqrt(st["trace"].max())),'),
+    Mutant("sharp chains' Jensen split without its ½ (a step sharpened too far)", "bounds", "bounds/proofs/sharp.py",
+           '/ sp.Min(ref("(106♯) ratio z <= 1"), ref("(106♯) ratio z >= 1")),', "/ 1,"),
 )
 
 
