@@ -264,15 +264,13 @@ def as_stated(paper: Theorem, repaired: Theorem, fails_why: str = "") -> Theorem
                                                f"does not survive {why}.",))
 
 
-def sharp_plan_note(label: str, repairs: tuple[str, ...]) -> str:
-    """The note of a plan under the sharp theory: which steps it replaces or sharpens."""
-    labels = ", ".join(dict.fromkeys(r.split(" ")[0] for r in repairs))
-    return (f"sharp Theorem {label}: every step of its proof holds; it replaces or sharpens the paper's steps by "
-            f"{labels} (docs/sharp-theorems.md; `mamltheory audit --chain {label} --theory sharp`).")
+# What a plan note says a theory's chain does to the paper's steps, and where it is derived.
+_CHAIN_DOCS = {"repaired": ("replaces", "repaired-theorems.md"), "sharp": ("replaces or sharpens", "sharp-theorems.md")}
 
 
-def repaired_plan_note(label: str, repairs: tuple[str, ...]) -> str:
-    """The note of a plan under the repaired theory: which steps it replaces."""
+def plan_note(label: str, theory: str, repairs: tuple[str, ...]) -> str:
+    """The note of a plan under the repaired or sharp theory: which of the paper's steps its chain replaces."""
+    verb, doc = _CHAIN_DOCS[theory]
     labels = ", ".join(dict.fromkeys(r.split(" ")[0] for r in repairs))
-    return (f"repaired Theorem {label}: every step of its proof holds; it replaces the paper's steps by {labels} "
-            f"(docs/repaired-theorems.md; `mamltheory audit --chain {label} --theory repaired`).")
+    return (f"{theory} Theorem {label}: every step of its proof holds; it {verb} the paper's steps by {labels} "
+            f"(docs/{doc}; `mamltheory audit --chain {label} --theory {theory}`).")

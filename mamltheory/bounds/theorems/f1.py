@@ -18,8 +18,7 @@ from mamltheory.bounds.theorems.base import (
     A2_NOTE,
     Theorem,
     as_stated,
-    repaired_plan_note,
-    sharp_plan_note,
+    plan_note,
 )
 
 _COMMON = dict(label="F.1", main="4.14", algorithm="maml", alpha_L_max=6, step_divisor=12, hessian_batches=1,
@@ -27,11 +26,11 @@ _COMMON = dict(label="F.1", main="4.14", algorithm="maml", alpha_L_max=6, step_d
 
 _REPAIRS = ("(44′)", "(98′)", "(107′) κ")
 REPAIRED = Theorem(theory="repaired", chain_constants={"K": 20, "M": 860}, failing=(), repairs=_REPAIRS,
-                   notes=(repaired_plan_note("F.1", _REPAIRS),), **_COMMON)
+                   notes=(plan_note("F.1", "repaired", _REPAIRS),), **_COMMON)
 
 _SHARP_REPAIRS = ("(44′)", "(98′)", "(102♯) Young", "(106♯)", "(107♯) κ")
 # K, M rounded up (the statement's integers); K_exact, M_exact the chain's exact values.
-SHARP = Theorem(theory="sharp", failing=(), repairs=_SHARP_REPAIRS, notes=(sharp_plan_note("F.1", _SHARP_REPAIRS),),
+SHARP = Theorem(theory="sharp", failing=(), repairs=_SHARP_REPAIRS, notes=(plan_note("F.1", "sharp", _SHARP_REPAIRS),),
                 chain_constants={"K": 15, "M": 645, "K_exact": sp.Rational(592991875, 40856346),
                                  "M_exact": sp.Rational(487526400, 756599)}, **_COMMON)
 

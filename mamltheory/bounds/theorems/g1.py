@@ -20,8 +20,7 @@ from mamltheory.bounds.theorems.base import (
     A2_NOTE,
     Theorem,
     as_stated,
-    repaired_plan_note,
-    sharp_plan_note,
+    plan_note,
 )
 
 _COMMON = dict(label="G.1", main="4.18", algorithm="fo-maml", alpha_L_max=10, step_divisor=18, hessian_batches=0,
@@ -29,12 +28,12 @@ _COMMON = dict(label="G.1", main="4.18", algorithm="fo-maml", alpha_L_max=10, st
 
 _REPAIRS = ("(44′)", "(122′) ‖∇F‖", "(122′) αLσ", "(128′)", "(107′) κ")
 REPAIRED = Theorem(theory="repaired", chain_constants={"K": 9, "M": 1247}, failing=(), repairs=_REPAIRS,
-                   D_h_min=sp.Integer(0), notes=(repaired_plan_note("G.1", _REPAIRS),), **_COMMON)
+                   D_h_min=sp.Integer(0), notes=(plan_note("G.1", "repaired", _REPAIRS),), **_COMMON)
 
 _SHARP_REPAIRS = ("(44′)", "(122♯) ‖∇F‖", "(122♯) αLσ", "(128′)", "(106♯)", "(107♯) κ")
 # K, M rounded up (the statement's integers); K_exact, M_exact the chain's exact values.
 SHARP = Theorem(theory="sharp", failing=(), repairs=_SHARP_REPAIRS, D_h_min=sp.Integer(0),
-                notes=(sharp_plan_note("G.1", _SHARP_REPAIRS),),
+                notes=(plan_note("G.1", "sharp", _SHARP_REPAIRS),),
                 chain_constants={"K": 5, "M": 857, "K_exact": sp.Rational(3067350, 755137),
                                  "M_exact": sp.Rational(647066880, 755137)}, **_COMMON)
 

@@ -23,7 +23,7 @@ under the paper's proof and the repaired one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from typing import Any
@@ -41,8 +41,7 @@ from mamltheory.bounds.theorems.base import (
     batch_noise,
     iterations_expr,
     as_stated,
-    repaired_plan_note,
-    sharp_plan_note,
+    plan_note,
 )
 
 _COMMON = dict(label="H.1", main="4.21", algorithm="hf-maml", alpha_L_max=6, step_divisor=25, hessian_batches=2,
@@ -208,7 +207,7 @@ CRN_NOTE = ("Theorem H.1: step (150′) assumes common random numbers: the same 
             "w − δ_k v (as eq. (12) and the simulator do); with independent batches the variance of d_k^i grows like "
             "σ̃²‖v‖²/(D_hδ²) and blows up as ν → 0, and the bound does not hold.")
 REPAIRED = RepairedH1(
-    theory="repaired", failing=(), repairs=_REPAIRS, notes=(repaired_plan_note("H.1", _REPAIRS), CRN_NOTE),
+    theory="repaired", failing=(), repairs=_REPAIRS, notes=(plan_note("H.1", "repaired", _REPAIRS), CRN_NOTE),
     chain_constants={"K": 17, "M": 2579, "kappa": 35, "K_delta": 34, "delta_budget": 1190, "D_h_factor": 1,
                      "nu_max": sp.Rational(1, 6)},
     D_h_min=sp.ceiling(1 * alpha**2 * sigma_H**2), accuracy_eq="131″", iterations_eq="132′", **_COMMON)
@@ -217,7 +216,7 @@ _SHARP_REPAIRS = ("(44′)", "(143♯)", "(144′) E‖v‖", "(145′) spread",
                   "(152′) D_h", "(152♯)", "(155′)", "(157′) Young σ̃²/D_in", "(106♯)", "(107♯) κ")
 # K, M, κ rounded up (the statement's integers), K·κ, K′ = 2K, c = 2Kκ from them; K_exact, M_exact exact.
 SHARP = RepairedH1(
-    theory="sharp", failing=(), repairs=_SHARP_REPAIRS, notes=(sharp_plan_note("H.1", _SHARP_REPAIRS), CRN_NOTE),
+    theory="sharp", failing=(), repairs=_SHARP_REPAIRS, notes=(plan_note("H.1", "sharp", _SHARP_REPAIRS), CRN_NOTE),
     chain_constants={"K": 5, "M": 1072, "K_nu": 65, "kappa": 13, "K_delta": 10, "delta_budget": 130, "D_h_factor": 1,
                      "nu_max": sp.Rational(1, 6), "K_exact": sp.Rational(31933055, 7585374),
                      "M_exact": sp.Rational(1354240000, 1264229)},
