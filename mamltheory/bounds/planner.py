@@ -345,7 +345,6 @@ def _base(thm: Theorem, c: ProblemConstants, a: Fraction, rule: str, mode: str,
         failing_steps=list(thm.failing), repairs=list(thm.repairs),
     )
     plan.notes.extend(thm.notes)
-    plan.limit = limit_evidence(thm)
     if thm.choices is not None:
         from mamltheory.bounds.choose import as_dict
 
@@ -376,7 +375,7 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
     e = _positive(eps, "--eps")
     gap = _positive(initial_gap, "--initial-gap")
     if theory != SHARP:
-        return _plan_with(thm, constants, a, rule, e, gap)
+        return _with_limit(_plan_with(thm, constants, a, rule, e, gap), thm)
     from mamltheory.bounds.choose import choose   # the proof chains: only a sharp plan builds them
 
     def total(candidate: Theorem) -> tuple[float, int] | None:
@@ -386,6 +385,13 @@ def plan(algorithm: str, constants: ProblemConstants, eps: float, initial_gap: f
     chosen, search = choose(algorithm, a * rational(constants.L), total)
     p = _plan_with(chosen, constants, a, rule, e, gap)
     p.choices = {**search, **(p.choices or {})}
+    return _with_limit(p, chosen)
+
+
+def _with_limit(p: Plan, thm: Theorem) -> Plan:
+    """`p` with its M against gradient descent's worst case at its step (once per plan returned, not per
+    candidate of a sharp plan's search: with PEPit each new step is a solve)."""
+    p.limit = limit_evidence(thm)
     return p
 
 
@@ -440,7 +446,7 @@ def evaluate(algorithm: str, constants: ProblemConstants, batch: tuple[int, int,
     fixed = _fixed(thm, constants, a)
     bt = {**sizes, "B_prime": fixed["B_prime"], "D_beta": fixed["D_beta"]}
     p = _base(thm, constants, a, rule, "evaluate", e, gap, bt)
-    return _finish(p, thm, constants, a, e, gap)
+    return _with_limit(_finish(p, thm, constants, a, e, gap), thm)
 
 
 def guarantee_at(algorithm: str, constants: ProblemConstants, alpha: float, batch: dict[str, int | None],
@@ -496,7 +502,7 @@ def plan_kshot(algorithm: str, constants: ProblemConstants, K: int, alpha: float
     p.best_accuracy = thm.accuracy_at(constants, a, S_inf)
     p.notes.append(f"best accuracy with D_in = D_o = {K} is {p.best_accuracy:.4g} (B → ∞); "
                    f"B = {B} is the least B >= {thm.B_min} within 10% of it")
-    return _finish(p, thm, constants, a, None, gap)
+    return _with_limit(_finish(p, thm, constants, a, None, gap), thm)
 
 
 def _largest_reaching_alpha(thm: Theorem, c: ProblemConstants, eps: Fraction) -> float:
