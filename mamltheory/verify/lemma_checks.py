@@ -334,17 +334,14 @@ def check_lemma_4_11(problem: PoolProblem, W: Array, alphas: Array, rng: np.rand
     c = problem.constants
     sizes = {float(a): (B_prime or minimal_step_batches(problem, a)[0], D_beta or minimal_step_batches(problem, a)[1])
              for a in alphas}
-    refused = [a for a, (Bp, Db) in sizes.items() if Bp * Db > 1 and Bp * Db * draws > MC_SAMPLE_BUDGET]
-    if refused:  # sizes the time budget cannot afford: refused up front, not run for minutes
-        why = (f"the Monte Carlo of (26) would need B'·D_β·draws = "
-               f"{max(sizes[a][0] * sizes[a][1] for a in refused) * draws:.3g} gradient samples per point at "
-               f"α = {', '.join(f'{a:.4g}' for a in refused)} (B', D_β = {[sizes[a] for a in refused]} from (27) "
-               f"with the certified constants), above the budget of {MC_SAMPLE_BUDGET:.0e}: sizes refused")
-        return [CheckResult(id=f"lemma.{slug(claim.name)}.{problem.name}", result=label_of(claim), name=name,
-                            source=claim.source, kind="lemma", verdict=INCONCLUSIVE, evidence=why,
-                            details={"family": problem.name, "refused_alpha": refused})
-                for name, claim in ((f"Lemma 4.11 (E β̃) on {problem.name}", LEMMA_4_11_MEAN),
-                                    (f"Lemma 4.11 (E β̃²) on {problem.name}", LEMMA_4_11_SECOND_MOMENT))]
+    too_big = [a for a, (Bp, Db) in sizes.items() if Bp * Db > 1 and Bp * Db * draws > MC_SAMPLE_BUDGET]
+    if too_big:  # sizes the time budget cannot afford: refused up front, not run for minutes
+        return refused(((f"Lemma 4.11 (E β̃) on {problem.name}", LEMMA_4_11_MEAN),
+                        (f"Lemma 4.11 (E β̃²) on {problem.name}", LEMMA_4_11_SECOND_MOMENT)), problem,
+                       f"the Monte Carlo of (26) would need B'·D_β·draws = "
+                       f"{max(sizes[a][0] * sizes[a][1] for a in too_big) * draws:.3g} gradient samples per point at "
+                       f"α = {', '.join(f'{a:.4g}' for a in too_big)} (B', D_β = {[sizes[a] for a in too_big]} from "
+                       f"(27) with the certified constants), above the budget of {MC_SAMPLE_BUDGET:.0e}")
     m1, m2, bm, bs, cm1, cm2, h1, h2 = (np.zeros((len(alphas), len(W))) for _ in range(8))
     batches: list[tuple[int, int]] = []
     n_tests = 2 * len(alphas) * len(W)  # both moments at every (α, point)

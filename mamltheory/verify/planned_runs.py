@@ -2,7 +2,7 @@
 
 On a low-noise family (`LowNoiseQuadratic`: 1-D least squares whose certified σ, σ̃ are ~0.4% of
 ‖∇F(w_0)‖ and σ_H = 0, ρ = 0 exactly) the theorem's plan is small enough to run: ε = ‖∇F(w_0)‖/2 is far
-above the noise floor, so the planner (`bounds.planner.plan`, repaired theory, its default α) returns
+above the noise floor, so the planner (`bounds.planner.plan`, repaired and sharp theories, default α) returns
 B = 20, D_in = D_o = D_h = B' = D_β = 1 and a T of a few thousand. The runner (`simulate.runner.run`)
 runs R replicates with exactly those batches, the plan's step rule β_k = β̃(w_k)/c (eq. (26)) and δ,
 recording the exact ‖∇F(w_k)‖ at every k.
