@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats as st
 
 from mamltheory.bounds import planner
 from mamltheory.bounds.theorems import theorem
@@ -45,7 +44,7 @@ from mamltheory.verify.check import (
     CheckResult,
     ratio_of,
 )
-from mamltheory.verify.stats import lower_bound, upper_bound
+from mamltheory.verify.stats import lower_bound, t_power, upper_bound
 
 ALGORITHMS = ("maml", "fo-maml", "hf-maml")
 LEVEL = 0.95
@@ -159,9 +158,7 @@ def planned_run_check(algorithm: str, quick: bool = True, replicates: int = 8, s
     covered = ran >= horizon or len(result.diverged) == replicates
     lcb = lower_bound(m, LEVEL) if np.all(np.isfinite(m)) else math.inf
     verdict = HOLDS if ucb <= eps else (CONTRADICTED if covered and lcb > eps else INCONCLUSIVE)
-    spread = float(np.std(m, ddof=1)) if np.all(np.isfinite(m)) else math.inf
-    t = float(st.t.ppf(LEVEL, replicates - 1))
-    power = 1 + max(t * spread / (math.sqrt(replicates) * eps), EXACT_TOL)
+    power = max(t_power(m[None, :], eps, LEVEL), 1 + EXACT_TOL)   # one "iterate": the replicate minima m_r
     observed = float(np.mean(m))
     first = [int(np.argmax(result.grad_norm[:, r] <= eps)) if np.any(result.grad_norm[:, r] <= eps) else None
              for r in range(replicates)]

@@ -9,6 +9,16 @@ import numpy as np
 from scipy import stats
 
 
+def t_power(G: np.ndarray, bound: float, level: float) -> float:
+    """Smallest violation ratio r at which every lower bound mean_k − t·s_k/√R exceeds the bound when the means
+    equal r·bound: 1 + t_{level, R−1}·max_k s_k/(√R·bound) (+inf if a replicate diverged or R < 2)."""
+    R = G.shape[1]
+    if R < 2 or not np.all(np.isfinite(G)) or bound <= 0:
+        return math.inf
+    t = float(stats.t.ppf(level, R - 1))
+    return 1 + t * float(G.std(axis=1, ddof=1).max()) / (math.sqrt(R) * bound)
+
+
 def upper_bound(x: np.ndarray, level: float = 0.95) -> float:
     """One-sided `level` upper confidence bound on the mean of x (Student t); +inf if any value is +inf."""
     x = np.asarray(x, float)

@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 from scipy import optimize
-from scipy import stats as st
 
 from mamltheory.bounds.planner import plan_kshot
 from mamltheory.bounds.theorems import LIMIT_BATCH, theorem
@@ -60,7 +59,7 @@ from mamltheory.verify.check import (
 )
 from mamltheory.verify.instances import opposed_kinks
 from mamltheory.verify.planned_runs import planned_run_checks
-from mamltheory.verify.stats import lower_bound, split_select, upper_bound
+from mamltheory.verify.stats import lower_bound, split_select, t_power, upper_bound
 
 Array = np.ndarray
 
@@ -166,16 +165,6 @@ def decide(G: np.ndarray, ks: np.ndarray, bound: float, T: int, reached_T: bool,
     return {"verdict": verdict, "power": t_power(G, bound, level) if reached_T else math.inf, "observed": observed, "ucb95": ucb, "k_selected": int(ks[k_idx]),
             "first_k_meeting_bound": int(ks[met[0]]) if met.size else None, "n_select": len(A), "n_test": len(Bh),
             "min_lower_bound": float(np.min(lcbs))}
-
-
-def t_power(G: np.ndarray, bound: float, level: float) -> float:
-    """Smallest violation ratio r at which every lower bound mean_k − t·s_k/√R exceeds the bound when the means
-    equal r·bound: 1 + t_{level, R−1}·max_k s_k/(√R·bound) (+inf if a replicate diverged or R < 2)."""
-    R = G.shape[1]
-    if R < 2 or not np.all(np.isfinite(G)) or bound <= 0:
-        return math.inf
-    t = float(st.t.ppf(level, R - 1))
-    return 1 + t * float(G.std(axis=1, ddof=1).max()) / (math.sqrt(R) * bound)
 
 
 EXACT_QUICK = {"d": 4, "n_tasks": 8, "pool_size": 40}  # the lemma checks' quick families
