@@ -13,6 +13,7 @@ import datetime as dt
 import math
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,8 @@ def defects_section(record: dict[str, Any], out: Path | None = None) -> str:
     return text
 
 
-def _plans() -> list[tuple[str, Any]]:
+@lru_cache(maxsize=1)
+def _plans() -> tuple[tuple[str, Any], ...]:
     """(theory, plan) for the reference configuration, the default theory first; ★ marks the cheapest plan among
     the guaranteed ones of every theory (a plan resting on a failing proof step is never recommended)."""
     from mamltheory.bounds.planner import plan_all
@@ -142,7 +144,7 @@ def _plans() -> list[tuple[str, Any]]:
     best = min(costs)[1] if costs else None
     for i, (_, p) in enumerate(out):
         p.cheapest = i == best
-    return out
+    return tuple(out)   # made once: the summary table and the plan appendix show the same plans
 
 
 def plan_section() -> str:
